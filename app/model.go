@@ -1,0 +1,273 @@
+// Package app is the display-free core of the exmail tray notifier.
+//
+// It owns the notifier's state (connection, unread count, recent mails,
+// preferences), decides what the tray shows and which toasts appear, and
+// runs every slow operation (unread count, SSO login URL, browser, saving
+// preferences, autostart) off its single loop goroutine.
+//
+// app imports only the standard library and the project's api package. The
+// adapters that touch the desktop (the tray, toasts, keyring, browser) live
+// in other packages and plug in through the small interfaces declared here:
+// Source, Counter, Linker, Opener, Toaster, View, Autostart and PrefsSaver.
+// The tray imports app for Model and Action; app never imports the tray.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+)
+
+// IconKind is the look of the tray icon. The unread badge (including any
+// "99+" abbreviation) is drawn by the icon renderer from Model.Unread.
+type IconKind int
+
+const (
+	// IconSetup: there is no account yet; the menu tells the user to run
+	// "exmail-notifier login".
+	IconSetup IconKind = iota
+	// IconConnecting: the first connection has not come online yet.
+	IconConnecting
+	// IconOnline: the listen connection is up (or was lost less than the
+	// offline grace period ago).
+	IconOnline
+	// IconOffline: not online for longer than the grace period; the
+	// connection is being retried.
+	IconOffline
+	// IconAttention: the user must fix something (credentials, the IP
+	// allow list, a locked keyring). Model.Status names the fix.
+	IconAttention
+)
+
+func (k IconKind) String() string {
+	switch k {
+	case IconSetup:
+		return "setup"
+	case IconConnecting:
+		return "connecting"
+	case IconOnline:
+		return "online"
+	case IconOffline:
+		return "offline"
+	case IconAttention:
+		return "attention"
+	}
+	return "unknown"
+}
+
+// Problem is a condition that needs the user's attention. It turns the icon
+// into IconAttention and its text (Model.Status) names the fix.
+type Problem int
+
+const (
+	// NoProblem: nothing to fix.
+	NoProblem Problem = iota
+	// ProblemCredentials: the admin account or interface key was rejected
+	// (api.ErrAuth, api.ErrInvalidToken). Fix: run "exmail-notifier login".
+	ProblemCredentials
+	// ProblemIPNotAllowed: this computer's public IP is not on the
+	// enterprise's allow list (api.ErrIPNotAllowed).
+	ProblemIPNotAllowed
+	// ProblemKeyringLocked: the OS keyring is locked, so the interface key
+	// cannot be read. main sets it through Config.Problem.
+	ProblemKeyringLocked
+	// ProblemStopped: the Source gave up (its Run returned an error).
+	ProblemStopped
+)
+
+func (p Problem) String() string {
+	switch p {
+	case NoProblem:
+		return "none"
+	case ProblemCredentials:
+		return "credentials"
+	case ProblemIPNotAllowed:
+		return "ip-not-allowed"
+	case ProblemKeyringLocked:
+		return "keyring-locked"
+	case ProblemStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
+// MaxRecent is the number of recent mails the menu lists.
+const MaxRecent = 5
+
+// RecentItem is one "recent mail" menu entry.
+type RecentItem struct {
+	// Title is "sender — subject", sanitized and shortened; the sender's
+	// display name is preferred over the address.
+	Title string
+	// MailID opens this mail: send OpenMail{MailID} when it is clicked.
+	MailID string
+}
+
+// Model is everything the tray shows, already translated. The tray draws
+// it and nothing else; it never formats text itself. Model values are
+// immutable snapshots: the tray may keep one and diff against the next.
+type Model struct {
+	Icon IconKind
+	// Unread is the exact unread count of the mailbox, or -1 when unknown.
+	Unread int
+	// Tooltip names the mailbox and the unread count, or the problem in
+	// words, e.g. "bob@example.com — 3 unread".
+	Tooltip string
+	// Status is one line naming the connection state or the problem with
+	// its fix, e.g. "Online" or "IP address not on the allow list: …".
+	// The tray may show it as a disabled first menu item.
+	Status string
+	// Problem is the condition behind IconAttention (NoProblem otherwise).
+	Problem Problem
+
+	// Alias is the mailbox shown ("" in the setup state).
+	Alias string
+	// Recent lists the newest mails first, at most MaxRecent.
+	Recent []RecentItem
+
+	// CanOpen is false in the setup state: Labels.Open then carries the
+	// setup hint and the tray should disable that item.
+	CanOpen bool
+	// Paused is true while notifications are paused; PausedUntil says
+	// until when (local time).
+	Paused      bool
+	PausedUntil time.Time
+	// ShowContent: toasts show sender, subject and summary (checkbox).
+	ShowContent bool
+	// Autostart: start at login is on (checkbox). AutostartAvailable is
+	// false when there is no Autostart backend; hide or disable the item.
+	Autostart          bool
+	AutostartAvailable bool
+	// Version is the program version shown in About.
+	Version string
+
+	// Labels are the menu texts in the user's language.
+	Labels Labels
+}
+
+// Labels are the translated menu texts, in menu order.
+type Labels struct {
+	Open          string // "Open mailbox" (打开邮箱), or the setup hint
+	Pause         string // submenu title: "Pause notifications", or "Paused until 08:00"
+	PauseHour     string // "For 1 hour"
+	PauseTomorrow string // "Until tomorrow"
+	Resume        string // "Resume notifications"
+	ShowContent   string // "Show message content in notifications"
+	Autostart     string // "Start at login"
+	About         string // "About exmail-notifier 1.2.3"
+	Quit          string // "Quit" (退出)
+}
+
+// Action is a user request from the tray, or from a toast click. Send
+// actions on the channel given as Deps.Actions. The concrete types are
+// OpenMailbox, OpenMail, Pause, PauseUntilTomorrow, Resume, SetShowContent,
+// SetAutostart, About and Quit.
+type Action interface{ isAction() }
+
+// OpenMailbox opens the inbox in the browser through SSO (a left click on
+// the icon, or the "Open mailbox" item).
+type OpenMailbox struct{}
+
+// OpenMail opens one mail through SSO: a recent-mail item, or a click on a
+// toast whose key is MailID. An empty MailID opens the inbox, so a toast
+// click can always be forwarded as OpenMail{MailID: key}.
+type OpenMail struct{ MailID string }
+
+// Pause silences toasts for the given duration (the menu offers one hour).
+// Unread counts and recent mails still update.
+type Pause struct{ For time.Duration }
+
+// PauseUntilTomorrow silences toasts until 08:00 local time the next
+// morning. Between midnight and 04:00 "tomorrow" means the coming morning,
+// i.e. 08:00 the same calendar day.
+type PauseUntilTomorrow struct{}
+
+// Resume ends a pause.
+type Resume struct{}
+
+// SetShowContent turns message content in toasts on or off. The tray sends
+// the new checkbox state (!Model.ShowContent); repeating a value is harmless.
+type SetShowContent struct{ On bool }
+
+// SetAutostart turns start at login on or off (!Model.Autostart).
+type SetAutostart struct{ On bool }
+
+// About shows one toast with the program name and version.
+type About struct{}
+
+// Quit ends App.Run, which then returns nil.
+type Quit struct{}
+
+func (OpenMailbox) isAction()        {}
+func (OpenMail) isAction()           {}
+func (Pause) isAction()              {}
+func (PauseUntilTomorrow) isAction() {}
+func (Resume) isAction()             {}
+func (SetShowContent) isAction()     {}
+func (SetAutostart) isAction()       {}
+func (About) isAction()              {}
+func (Quit) isAction()               {}
+
+// Prefs are the user's choices made in the menu that outlive the process.
+// App hands them to PrefsSaver whenever they change.
+type Prefs struct {
+	ShowContent bool
+	// PausedUntil is zero when not paused.
+	PausedUntil time.Time
+}
+
+// The interfaces below are declared here, by their consumer, and kept
+// small, so that other backends (a company relay, Tencent's newer API)
+// plug in without changes to the UI.
+
+// Source delivers events for the enterprise: new mail, unread changes and
+// its own connection state (api.StateChanged). It is the listen supervisor
+// (api.Watcher). Run blocks until ctx is done or it gives up, and sends on
+// out with a select on ctx.Done. App starts Run itself.
+//
+// The listen stream is enterprise-wide; App filters the events to the
+// configured alias before anything is shown or logged.
+type Source interface {
+	Run(ctx context.Context, out chan<- api.Event) error
+}
+
+// Counter fetches a mailbox's unread count (mail/newcount).
+type Counter interface {
+	NewCount(ctx context.Context, alias string) (int, error)
+}
+
+// Linker returns a one-click login (SSO) URL for alias; mailID "" means the
+// inbox. The URL is a credential: it is never logged.
+type Linker interface {
+	LoginURL(ctx context.Context, alias, mailID string) (api.Secret, error)
+}
+
+// Opener opens a URL in the browser. It has its own timeout.
+type Opener interface {
+	Open(ctx context.Context, url api.Secret) error
+}
+
+// Toaster shows a desktop notification. It must never block. key is the
+// mail id of the mail the toast is about ("" for summary and information
+// toasts); a click on the toast should come back as OpenMail{MailID: key}.
+type Toaster interface {
+	Toast(title, body, key string)
+}
+
+// View draws a Model (the tray). App calls Render only from its loop, and
+// only when the model changed.
+type View interface {
+	Render(Model)
+}
+
+// Autostart reads and changes "start at login".
+type Autostart interface {
+	Enabled() (bool, error)
+	SetEnabled(on bool) error
+}
+
+// PrefsSaver persists Prefs (in the config file).
+type PrefsSaver interface {
+	SavePrefs(Prefs) error
+}
