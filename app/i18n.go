@@ -1,0 +1,238 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Lang is the language of every text the notifier shows.
+type Lang string
+
+const (
+	English Lang = "en"
+	Chinese Lang = "zh" // Simplified Chinese
+)
+
+// ParseLang reads a language setting from the config or a locale string:
+// "zh", "zh_CN.UTF-8", "zh-Hans" → Chinese; "en", "en_US" → English. It
+// reports false for anything else, including "" and "auto", which mean
+// "detect from the system".
+func ParseLang(s string) (Lang, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case s == "zh" || strings.HasPrefix(s, "zh_") || strings.HasPrefix(s, "zh-") || strings.HasPrefix(s, "zh."):
+		return Chinese, true
+	case s == "en" || strings.HasPrefix(s, "en_") || strings.HasPrefix(s, "en-") || strings.HasPrefix(s, "en."):
+		return English, true
+	}
+	return "", false
+}
+
+// DetectLang picks the language from the POSIX locale variables, read
+// through getenv (os.Getenv in production):
+//
+//   - the locale is the first non-empty of LC_ALL, LC_MESSAGES and LANG;
+//   - unless that locale is "C" or "POSIX", LANGUAGE (a colon-separated
+//     priority list, a GNU extension) is consulted first, and its first zh*
+//     or en* entry wins;
+//   - a zh* locale means Chinese, any other locale English;
+//   - with no locale at all, or "C"/"POSIX", fallback is returned (as in
+//     gettext, LANGUAGE is then ignored).
+//
+// Windows and macOS do not set these variables for GUI programs. Their
+// platform lookups (GetUserDefaultLocaleName, AppleLanguages) belong in an
+// adapter outside app, which passes its answer as fallback.
+func DetectLang(getenv func(string) string, fallback Lang) Lang {
+	locale := ""
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			locale = v
+			break
+		}
+	}
+	if locale == "" || isCLocale(locale) {
+		return fallback
+	}
+	for _, v := range strings.Split(getenv("LANGUAGE"), ":") {
+		if l, ok := ParseLang(v); ok {
+			return l
+		}
+	}
+	if l, ok := ParseLang(locale); ok {
+		return l
+	}
+	return English
+}
+
+func isCLocale(s string) bool {
+	base, _, _ := strings.Cut(s, ".")
+	return base == "C" || base == "POSIX"
+}
+
+// texts is one language's catalog. Fields with verbs are fmt formats.
+type texts struct {
+	open        string
+	setupHint   string
+	pause       string
+	pausedUntil string // %s: time
+	pauseHour   string
+	pauseTmrw   string
+	resume      string
+	showContent string
+	autostart   string
+	about       string // %s: version
+	quit        string
+
+	connecting string
+	online     string
+	offline    string
+
+	problemCredentials string
+	problemIP          string
+	problemKeyring     string
+	problemStopped     string
+
+	unread string // %d
+	paused string // %s: time
+
+	newMail     string
+	newMails    string // %d
+	newMailOne  string
+	noSubject   string
+	noSender    string
+	openFailed  string
+	seeLog      string
+	autoFailed  string
+	aboutTitle  string // %s: version
+	aboutBody   string
+	tomorrow    string // %s: clock
+	dateAndTime string // time layout for a later day
+}
+
+var catalog = map[Lang]*texts{
+	English: {
+		open:        "Open mailbox",
+		setupHint:   "Not set up — run: exmail-notifier login",
+		pause:       "Pause notifications",
+		pausedUntil: "Notifications paused until %s",
+		pauseHour:   "For 1 hour",
+		pauseTmrw:   "Until tomorrow",
+		resume:      "Resume notifications",
+		showContent: "Show message content in notifications",
+		autostart:   "Start at login",
+		about:       "About exmail-notifier %s",
+		quit:        "Quit",
+
+		connecting: "Connecting…",
+		online:     "Online",
+		offline:    "Offline — reconnecting",
+
+		problemCredentials: "The admin account or interface key was rejected — run: exmail-notifier login",
+		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
+			"console (工具箱 → 开放协议)",
+		problemKeyring: "The keyring is locked — unlock it, then restart exmail-notifier",
+		problemStopped: "The connection stopped — see the log, then restart exmail-notifier",
+
+		unread: "%d unread",
+		paused: "notifications paused until %s",
+
+		newMail:     "New mail",
+		newMails:    "%d new mails",
+		newMailOne:  "1 new mail",
+		noSubject:   "(no subject)",
+		noSender:    "(unknown sender)",
+		openFailed:  "Could not open the mailbox",
+		seeLog:      "See the log for details.",
+		autoFailed:  "Could not change “Start at login”",
+		aboutTitle:  "exmail-notifier %s",
+		aboutBody:   "New-mail notifier for Tencent Enterprise Mail",
+		tomorrow:    "tomorrow %s",
+		dateAndTime: "Jan 2 15:04",
+	},
+	Chinese: {
+		open:        "打开邮箱",
+		setupHint:   "尚未设置——请运行：exmail-notifier login",
+		pause:       "暂停通知",
+		pausedUntil: "通知已暂停至 %s",
+		pauseHour:   "暂停 1 小时",
+		pauseTmrw:   "暂停至明天",
+		resume:      "恢复通知",
+		showContent: "在通知中显示邮件内容",
+		autostart:   "登录时启动",
+		about:       "关于 exmail-notifier %s",
+		quit:        "退出",
+
+		connecting: "正在连接…",
+		online:     "在线",
+		offline:    "离线——正在重新连接",
+
+		problemCredentials: "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
+		problemIP:          "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
+		problemKeyring:     "密钥环已锁定——请解锁后重新启动 exmail-notifier",
+		problemStopped:     "连接已停止——请查看日志后重新启动 exmail-notifier",
+
+		unread: "%d 封未读",
+		paused: "通知已暂停至 %s",
+
+		newMail:     "新邮件",
+		newMails:    "%d 封新邮件",
+		newMailOne:  "1 封新邮件",
+		noSubject:   "（无主题）",
+		noSender:    "（未知发件人）",
+		openFailed:  "无法打开邮箱",
+		seeLog:      "详情请查看日志。",
+		autoFailed:  "无法更改“登录时启动”",
+		aboutTitle:  "exmail-notifier %s",
+		aboutBody:   "腾讯企业邮箱新邮件提醒",
+		tomorrow:    "明天 %s",
+		dateAndTime: "1月2日 15:04",
+	},
+}
+
+// t returns the catalog of l; unknown languages get English.
+func (l Lang) t() *texts {
+	if c, ok := catalog[l]; ok {
+		return c
+	}
+	return catalog[English]
+}
+
+// newMailsTitle is "N new mails" (n ≥ 1).
+func (l Lang) newMailsTitle(n int) string {
+	if n == 1 {
+		return l.t().newMailOne
+	}
+	return fmt.Sprintf(l.t().newMails, n)
+}
+
+// problemText names a problem and its fix.
+func (l Lang) problemText(p Problem) string {
+	c := l.t()
+	switch p {
+	case ProblemCredentials:
+		return c.problemCredentials
+	case ProblemIPNotAllowed:
+		return c.problemIP
+	case ProblemKeyringLocked:
+		return c.problemKeyring
+	case ProblemStopped:
+		return c.problemStopped
+	}
+	return ""
+}
+
+// when formats a moment relative to now: "15:04" today, "tomorrow 08:00"
+// the next day, a date and time otherwise. It uses t's location.
+func (l Lang) when(t, now time.Time) string {
+	now = now.In(t.Location())
+	ty, tm, td := t.Date()
+	ny, nm, nd := now.Date()
+	switch {
+	case ty == ny && tm == nm && td == nd:
+		return t.Format("15:04")
+	case time.Date(ny, nm, nd+1, 0, 0, 0, 0, t.Location()).Equal(time.Date(ty, tm, td, 0, 0, 0, 0, t.Location())):
+		return fmt.Sprintf(l.t().tomorrow, t.Format("15:04"))
+	}
+	return t.Format(l.t().dateAndTime)
+}
