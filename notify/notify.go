@@ -283,7 +283,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 		pending  chan error // result of the outstanding call; nil when idle
 		deadline *time.Timer
 		expired  <-chan time.Time
-		stalled  bool // the last call timed out: coalesce the backlog
+		stalled  bool // the last call timed out
+		stale    bool // the backlog built up during a stall: coalesce it
 	)
 	defer func() {
 		if deadline != nil {
@@ -305,8 +306,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 			}
 
 		case t := <-next:
-			if stalled {
+			if stalled || stale {
 				t = n.coalesce(t)
+				stale = false
 			}
 			pending = make(chan error, 1)
 			go func(ch chan<- error) {
@@ -320,16 +322,22 @@ func (n *Notifier) Run(ctx context.Context) error {
 		case err := <-pending:
 			pending, expired = nil, nil
 			deadline.Stop()
+			timedOut := errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+			if stalled && !timedOut {
+				stale, stalled = true, false // it answers again; the backlog is old
+			}
 			switch {
 			case err == nil:
-				if stalled || n.seen.any() {
+				if stale || n.seen.any() {
 					n.log.Info("desktop notifications work again")
 				}
-				stalled = false
 				n.seen.reset()
-			case errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			case timedOut:
 				if !stalled {
-					n.seen.report(&Error{Op: "toast", Kind: ErrTimeout, Err: err})
+					if !errors.Is(err, ErrTimeout) {
+						err = &Error{Op: "toast", Kind: ErrTimeout, Err: err}
+					}
+					n.seen.report(err)
 				}
 				stalled = true
 			default:
