@@ -20,11 +20,12 @@ const (
 
 // sanitize makes untrusted text (mail subjects, senders, summaries) safe
 // for a menu item, a toast and the macOS AppleScript fallback: it drops
-// bidi overrides and invisible format runes, turns control runes
-// (including \r and \n) into spaces, collapses runs of white space, trims,
-// and cuts the result to at most max runes, ending in "…" when cut.
-// Invalid UTF-8 is dropped. It stops reading once the limit is reached, so
-// a megabyte of input costs no more than max runes of work. max must be ≥ 1.
+// control runes (ESC, NUL, …), bidi overrides and invisible format runes,
+// turns every kind of white space and line break (\r, \n, U+2028) into a
+// space, collapses runs of white space, trims, and cuts the result to at
+// most max runes, ending in "…" when cut. Invalid UTF-8 is dropped. It
+// stops reading as soon as the limit is reached, so a megabyte of text
+// costs no more than the runes it keeps. max must be ≥ 1.
 func sanitize(s string, max int) string {
 	if max < 1 {
 		max = 1
@@ -39,10 +40,10 @@ func sanitize(s string, max int) string {
 		switch {
 		case r == utf8.RuneError && w <= 1:
 			continue // invalid UTF-8
-		case invisible(r):
-			continue
-		case unicode.IsSpace(r) || unicode.IsControl(r):
+		case unicode.IsSpace(r): // includes \r \n \t NEL NBSP U+2028
 			space = n > 0
+			continue
+		case invisible(r) || unicode.IsControl(r):
 			continue
 		}
 		need := 1
