@@ -31,7 +31,8 @@ type Config struct {
 	Prefs Prefs
 	// Problem is a condition main found before starting that needs the
 	// user (e.g. ProblemKeyringLocked). It keeps the icon in
-	// IconAttention for the whole run, with text naming the fix.
+	// IconAttention for the whole run, with text naming the fix, and no
+	// Source is started.
 	Problem Problem
 	// OfflineGrace is how long the connection may be down before the icon
 	// shows offline (DefaultOfflineGrace when zero). Shorter outages show

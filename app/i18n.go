@@ -92,6 +92,10 @@ type texts struct {
 	problemIP          string
 	problemKeyring     string
 	problemStopped     string
+	shortCredentials   string // the same problems in a few words, for the tooltip
+	shortIP            string
+	shortKeyring       string
+	shortStopped       string
 
 	unread string // %d
 	paused string // %s: time
@@ -131,8 +135,12 @@ var catalog = map[Lang]*texts{
 		problemCredentials: "The admin account or interface key was rejected — run: exmail-notifier login",
 		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 			"console (工具箱 → 开放协议)",
-		problemKeyring: "The keyring is locked — unlock it, then restart exmail-notifier",
-		problemStopped: "The connection stopped — see the log, then restart exmail-notifier",
+		problemKeyring:   "The keyring is locked — unlock it, then restart exmail-notifier",
+		problemStopped:   "The connection stopped — see the log, then restart exmail-notifier",
+		shortCredentials: "credentials rejected — run: exmail-notifier login",
+		shortIP:          "IP address not on the allow list",
+		shortKeyring:     "keyring locked",
+		shortStopped:     "connection stopped",
 
 		unread: "%d unread",
 		paused: "notifications paused until %s",
@@ -171,6 +179,10 @@ var catalog = map[Lang]*texts{
 		problemIP:          "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
 		problemKeyring:     "密钥环已锁定——请解锁后重新启动 exmail-notifier",
 		problemStopped:     "连接已停止——请查看日志后重新启动 exmail-notifier",
+		shortCredentials:   "凭据被拒绝——请运行：exmail-notifier login",
+		shortIP:            "IP 不在白名单中",
+		shortKeyring:       "密钥环已锁定",
+		shortStopped:       "连接已停止",
 
 		unread: "%d 封未读",
 		paused: "通知已暂停至 %s",
@@ -218,6 +230,22 @@ func (l Lang) problemText(p Problem) string {
 		return c.problemKeyring
 	case ProblemStopped:
 		return c.problemStopped
+	}
+	return ""
+}
+
+// problemShort names a problem in a few words (for the tooltip).
+func (l Lang) problemShort(p Problem) string {
+	c := l.t()
+	switch p {
+	case ProblemCredentials:
+		return c.shortCredentials
+	case ProblemIPNotAllowed:
+		return c.shortIP
+	case ProblemKeyringLocked:
+		return c.shortKeyring
+	case ProblemStopped:
+		return c.shortStopped
 	}
 	return ""
 }

@@ -16,6 +16,7 @@ const (
 	DefaultBurstMax     = 3
 	seenCap             = 512 // mail ids remembered for de-duplication
 	maxMailID           = 256 // longer "ids" are not kept or used
+	maxTooltip          = 120 // runes
 )
 
 // effect is a request for I/O that the loop carries out. The reducer
@@ -351,7 +352,7 @@ func (s *state) open(mailID string) []effect {
 }
 
 func (s *state) pauseUntil(t time.Time) []effect {
-	s.prefs.PausedUntil = t
+	s.prefs.PausedUntil = t.Round(0) // no monotonic reading in saved prefs
 	s.burst, s.burstN, s.burstUntil = nil, 0, time.Time{}
 	return []effect{savePrefsFx{s.prefs}}
 }
@@ -475,7 +476,7 @@ func (s *state) model(now time.Time) Model {
 		return m
 	case IconAttention:
 		m.Status = l.problemText(m.Problem)
-		parts = append(parts, m.Status)
+		parts = append(parts, l.problemShort(m.Problem))
 	case IconConnecting:
 		m.Status = c.connecting
 		parts = append(parts, c.connecting)
@@ -493,7 +494,8 @@ func (s *state) model(now time.Time) Model {
 	if m.Paused {
 		parts = append(parts, fmt.Sprintf(c.paused, l.when(m.PausedUntil, now)))
 	}
-	m.Tooltip = alias + " — " + strings.Join(parts, " · ")
+	// Windows cuts tooltips at 127 UTF-16 units; stay well inside.
+	m.Tooltip = sanitize(alias+" — "+strings.Join(parts, " · "), maxTooltip)
 	return m
 }
 

@@ -553,10 +553,25 @@ func TestModel(t *testing.T) {
 			}},
 		{"attention names the fix", attention, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
-			Tooltip: "bob@example.com — The keyring is locked — unlock it, then restart exmail-notifier",
+			Tooltip: "bob@example.com — keyring locked",
 			Status:  "The keyring is locked — unlock it, then restart exmail-notifier",
 			CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
+		{"IP problem keeps the count", baseConfig(),
+			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{
+				Icon: IconAttention, Unread: 3,
+				Tooltip: "bob@example.com — IP address not on the allow list · 3 unread",
+				Status: "This computer's IP address is not on the allow list — add it in the exmail admin " +
+					"console (工具箱 → 开放协议)",
+				CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
+		{"bad credentials, Chinese", zh,
+			[]step{at(0, api.StateChanged{State: api.StateAuthFailed, Err: api.ErrAuth})}, time.Second, view{
+				Icon: IconAttention, Unread: -1,
+				Tooltip: "bob@example.com — 凭据被拒绝——请运行：exmail-notifier login",
+				Status:  "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
+				CanOpen: true, Open: "打开邮箱", Pause: "暂停通知",
+			}},
 		{"setup", setup, nil, time.Hour, view{
 			Icon: IconSetup, Unread: -1,
 			Tooltip: "exmail-notifier — Not set up — run: exmail-notifier login",
