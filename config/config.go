@@ -1,0 +1,329 @@
+// Package config reads and writes the user's settings file,
+// os.UserConfigDir()/exmail-notifier/config.json.
+//
+// The file never contains a secret: the interface key is in the OS keyring
+// (package creds), access tokens only in memory. Loading is strict (an
+// unknown or misspelt field is an error, not a silently ignored setting)
+// and saving is atomic with mode 0600.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Version is the file format this package reads and writes.
+const Version = 1
+
+// ErrNotExist: there is no config file. Load wraps it (and fs.ErrNotExist);
+// callers treat it as "not set up yet".
+var ErrNotExist = errors.New("config: no config file")
+
+// Config is the user's settings. It never contains secrets.
+//
+// Empty string fields mean "the default"; the endpoint defaults are
+// Tencent's (see package api), or what the installer preset (Preset).
+type Config struct {
+	Version int `json:"version"` // must be Version
+
+	// The account. Agent and Alias are empty before "login" and after
+	// "logout".
+	Agent    string `json:"agent,omitempty"`     // admin account: the token's client_id
+	Alias    string `json:"alias,omitempty"`     // the mailbox to watch, e.g. bob@example.com
+	TokenURL string `json:"token_url,omitempty"` // default api.DefaultTokenURL
+	APIURL   string `json:"api_url,omitempty"`   // ends in "/"; default api.DefaultBaseURL
+	LoginURL string `json:"login_url,omitempty"` // default api.DefaultLoginURL
+
+	// Lang is the language of the tray and toasts: "zh", "en", or "" to
+	// follow the system.
+	Lang string `json:"lang,omitempty"`
+	// ShowContent puts sender and subject into toasts. Unset (nil) means
+	// true; use ShowsContent to read it.
+	ShowContent *bool `json:"show_content,omitempty"`
+	// PausedUntil: no toasts before this instant (zero: not paused).
+	PausedUntil time.Time `json:"paused_until,omitzero"`
+	// IdleTimeout is how long the listen connection may stay silent before
+	// it is considered dead and reopened. Zero: the watcher's default.
+	IdleTimeout Duration `json:"idle_timeout,omitzero"`
+	// LogLevel is "debug", "info", "warn" or "error"; "" means "info".
+	LogLevel string `json:"log_level,omitempty"`
+}
+
+// New returns an empty config of the current version.
+func New() *Config { return &Config{Version: Version} }
+
+// ShowsContent reports whether toasts show sender and subject (default
+// true).
+func (c *Config) ShowsContent() bool { return c.ShowContent == nil || *c.ShowContent }
+
+// Paused reports whether toasts are paused at now.
+func (c *Config) Paused(now time.Time) bool { return now.Before(c.PausedUntil) }
+
+// ClearAccount removes the account fields (agent, alias, endpoints) and
+// keeps the rest of the settings.
+func (c *Config) ClearAccount() {
+	c.Agent, c.Alias, c.TokenURL, c.APIURL, c.LoginURL = "", "", "", "", ""
+}
+
+// HasAccount reports whether an account is configured.
+func (c *Config) HasAccount() bool { return c.Agent != "" }
+
+// Validate reports every problem of c at once (errors.Join), each naming
+// its JSON field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Version != Version {
+		bad("version", "is %d, want %d", c.Version, Version)
+	}
+	if strings.TrimSpace(c.Agent) != c.Agent || strings.ContainsFunc(c.Agent, isControl) {
+		bad("agent", "%q has surrounding spaces or control characters", c.Agent)
+	}
+	if c.Alias != "" {
+		if at := strings.LastIndexByte(c.Alias, '@'); at <= 0 || at == len(c.Alias)-1 ||
+			strings.ContainsFunc(c.Alias, func(r rune) bool { return r == ' ' || isControl(r) }) {
+			bad("alias", "%q is not a mail address", c.Alias)
+		}
+		if c.Agent == "" {
+			bad("alias", "is set but agent (the admin account) is not")
+		}
+	}
+	for _, u := range []struct {
+		field, value string
+		slash        bool
+	}{
+		{"token_url", c.TokenURL, false},
+		{"api_url", c.APIURL, true},
+		{"login_url", c.LoginURL, false},
+	} {
+		if u.value == "" {
+			continue
+		}
+		if err := checkURL(u.value, u.slash); err != nil {
+			bad(u.field, "%v", err)
+		}
+	}
+	switch c.Lang {
+	case "", "zh", "en":
+	default:
+		bad("lang", "%q is not one of \"zh\", \"en\" or \"\" (system)", c.Lang)
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.IdleTimeout < 0 {
+		bad("idle_timeout", "%v is negative", time.Duration(c.IdleTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// checkURL accepts an http(s) URL with a host and without credentials or a
+// query; slash requires a path ending in "/".
+func checkURL(raw string, slash bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not carry credentials, a query or a fragment")
+	}
+	if slash && !strings.HasSuffix(u.Path, "/") {
+		return fmt.Errorf("%q must end in \"/\"", raw)
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as a string ("90s", "2m").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string such as "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a string such as "90s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"90s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"90s\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// maxSize bounds the file Load reads.
+const maxSize = 1 << 20
+
+// Load reads and validates the config file at path. A missing file is an
+// error matching ErrNotExist.
+//
+// It is strict: the version is checked first (a file from a newer release
+// says so rather than listing unknown fields), then unknown fields,
+// trailing data and invalid values are errors that name the file and the
+// field.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", ErrNotExist, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > maxSize {
+		return nil, fmt.Errorf("config %s: larger than 1 MiB", path)
+	}
+	c, err := parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func parse(b []byte) (*Config, error) {
+	var head struct {
+		Version *int `json:"version"`
+	}
+	// The first JSON value only: trailing data is reported below, after
+	// the version.
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&head); err != nil {
+		return nil, jsonError(err)
+	}
+	switch {
+	case head.Version == nil:
+		return nil, errors.New(`version: missing (want "version": 1)`)
+	case *head.Version > Version:
+		return nil, fmt.Errorf("version: %d is newer than this program understands (%d): upgrade exmail-notifier", *head.Version, Version)
+	case *head.Version != Version:
+		return nil, fmt.Errorf("version: %d is not supported (want %d)", *head.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// jsonError makes encoding/json's errors read as a config file's problems.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: want a JSON %s, not %s", te.Field, te.Type, te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no type for it.
+		return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("empty or truncated JSON")
+	}
+	return err
+}
+
+// Save validates c and writes it to path atomically: a temporary file in
+// the same directory (mode 0600), fsync, rename over path. The directory
+// is created with mode 0700 if missing. A reader sees the old file or the
+// new one, never a mix.
+func Save(path string, c *Config) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("config: not saving an invalid config: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	b = append(b, '\n')
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename it is gone already
+	if err := tmp.Chmod(0o600); err != nil && !isUnsupported(err) {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the rename durable where the OS allows it (not Windows);
+// a failure only risks the rename, not the file's content, so it is
+// ignored.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// isUnsupported: Chmod is not supported on some platforms (plan9, wasip1);
+// CreateTemp already made the file 0600 there.
+func isUnsupported(err error) bool { return errors.Is(err, errors.ErrUnsupported) }
+
+// DefaultPath returns os.UserConfigDir()/exmail-notifier/config.json:
+// ~/.config/exmail-notifier/config.json on Linux,
+// ~/Library/Application Support/exmail-notifier/config.json on macOS,
+// %AppData%\exmail-notifier\config.json on Windows.
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	return filepath.Join(dir, "exmail-notifier", "config.json"), nil
+}
+
+// Endpoints are server URLs; an empty field means Tencent's default.
+type Endpoints struct {
+	TokenURL string
+	APIURL   string
+	LoginURL string
+}
