@@ -268,11 +268,16 @@ func (n *Notifier) Toast(title, body, key string) {
 
 // Run is the single worker; it returns nil when ctx is done. Call it once.
 //
-// At most one call into the backend is outstanding. If it does not return
-// within Options.Timeout the failure is logged; the hung call keeps its
-// goroutine, no new one is started while it hangs, and toasts that arrive
-// meanwhile wait in the bounded queue. When the service answers again, only
-// the newest waiting toast is shown and the rest are counted as dropped.
+// At most one call into the backend is outstanding. A call that times out
+// (Options.Timeout) is logged once. A backend that ignores its deadline
+// keeps its goroutine; no second call starts while it hangs, and toasts that
+// arrive meanwhile wait in the bounded queue. After a timeout the backlog is
+// stale: the next call shows only the newest waiting toast and the others
+// are counted as dropped.
+//
+// Failures are logged once per distinct error (repeats at debug level) and
+// never stop the worker: with no notification daemon the tray keeps
+// counting and the log says how to fix it.
 func (n *Notifier) Run(ctx context.Context) error {
 	if !n.running.CompareAndSwap(false, true) {
 		return ErrRunning
