@@ -151,7 +151,9 @@ type sampleCtx struct {
 	other  colleague // another one
 }
 
-func (c sampleCtx) person(p colleague) string { return fmt.Sprintf("%q <%s@%s>", p.name, p.local, c.domain) }
+func (c sampleCtx) person(p colleague) string {
+	return fmt.Sprintf("%q <%s@%s>", p.name, p.local, c.domain)
+}
 
 func (c sampleCtx) system(name, local string) string {
 	return fmt.Sprintf("%q <%s@%s>", name, local, c.domain)
