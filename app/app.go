@@ -135,6 +135,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("app: started", "setup", r.s.setupMode(), "problem", a.cfg.Problem)
 
+	actions := a.deps.Actions
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -155,7 +156,11 @@ func (a *App) Run(ctx context.Context) error {
 			}
 			r.logEvent(ev)
 			fx = r.s.apply(ev, time.Now())
-		case act := <-a.deps.Actions:
+		case act, ok := <-actions:
+			if !ok {
+				actions = nil // closed: no more input, but keep running
+				continue
+			}
 			fx = r.s.handle(act, time.Now())
 		case res := <-r.results:
 			fx = r.result(res, time.Now())

@@ -339,3 +339,26 @@ func TestScrub(t *testing.T) {
 		t.Error("an error without the secret was changed")
 	}
 }
+
+// Closing the actions channel does not make the loop spin or stop.
+func TestRunActionsClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		actions := make(chan Action)
+		view := &fakeView{}
+		a := New(baseConfig(), Deps{View: view, Actions: actions})
+		errc := make(chan error, 1)
+		go func() { errc <- a.Run(ctx) }()
+		close(actions)
+		synctest.Wait() // returns only if the loop is blocked, not spinning
+		time.Sleep(DefaultOfflineGrace)
+		synctest.Wait()
+		if m := view.last(); m.Icon != IconOffline {
+			t.Errorf("icon %v, want offline: the loop stopped working", m.Icon)
+		}
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want context.Canceled", err)
+		}
+	})
+}

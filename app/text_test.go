@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -132,4 +133,34 @@ func TestToastText(t *testing.T) {
 			t.Errorf("%s: body keeps hostile runes", tt.name)
 		}
 	}
+}
+
+// FuzzSanitize checks the promises of sanitize on any input: valid UTF-8,
+// at most max runes, no control, bidi or invisible runes, single spaces,
+// nothing to trim.
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []string{"", "a\r\nb", "\u202Eevil", "长长长长", "👩\u200D💻", "\xff\xfe", " a  b "} {
+		f.Add(s, 5)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max%200 + 1
+		if max < 1 {
+			max += 200
+		}
+		got := sanitize(s, max)
+		if !utf8.ValidString(got) {
+			t.Fatalf("sanitize(%q, %d) = %q: invalid UTF-8", s, max, got)
+		}
+		if n := utf8.RuneCountInString(got); n > max {
+			t.Fatalf("sanitize(%q, %d) = %q: %d runes", s, max, got, n)
+		}
+		if strings.TrimSpace(got) != got || strings.Contains(got, "  ") {
+			t.Fatalf("sanitize(%q, %d) = %q: stray spaces", s, max, got)
+		}
+		for _, r := range got {
+			if r != ' ' && (unicode.IsSpace(r) || unicode.IsControl(r) || invisible(r)) {
+				t.Fatalf("sanitize(%q, %d) = %q: keeps %U", s, max, got, r)
+			}
+		}
+	})
 }
