@@ -3,12 +3,118 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pkg/browser"
 )
 
 func cmdCount(ctx context.Context, e *env, args []string) error {
-	return errors.New("not implemented yet")
+	f := newFlags(e, "count", `Usage: exmail-notifier count [ALIAS]
+
+Prints the number of unread mails in the watched mailbox (EXMAIL_ALIAS or
+the stored account), or in ALIAS, as a number alone on a line.
+
+Example:
+  exmail-notifier count
+  exmail-notifier count alice@example.com
+`)
+	pos, err := f.parseAll(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return f.usageErrorf("count takes at most one mailbox address, got %d arguments", len(pos))
+	}
+	c, a, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 1 {
+		a.Alias = pos[0]
+	}
+	if err := a.needAlias(); err != nil {
+		return err
+	}
+	n, err := c.Mail.NewCount(ctx, a.Alias)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, n)
+	return err
 }
 
+// openTimeout bounds the wait for the browser opener: pkg/browser waits
+// for xdg-open, which may not return until the browser exits.
+const openTimeout = 10 * time.Second
+
 func cmdOpen(ctx context.Context, e *env, args []string) error {
-	return errors.New("not implemented yet")
+	f := newFlags(e, "open", `Usage: exmail-notifier open [--print] [--mail-id ID] [ALIAS]
+
+Opens the mailbox in the default web browser through single sign-on: it
+fetches a fresh one-time auth key and opens the login URL built from it,
+so no password is typed. ALIAS defaults to the watched mailbox.
+
+The URL is a one-time credential for the mailbox. --print writes it to
+stdout instead of opening it (for another browser or device); use it at
+once and do not paste it where others can read it.
+
+Example:
+  exmail-notifier open
+  exmail-notifier open --mail-id ZC4028-FPiX_oOG5HUh4XorwyhAY33
+`)
+	printOnly := f.Bool("print", false, "print the login URL instead of opening a browser")
+	mailID := f.String("mail-id", "", "open this message (the MailId of a new-mail event)")
+	pos, err := f.parseAll(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return f.usageErrorf("open takes at most one mailbox address, got %d arguments", len(pos))
+	}
+	c, a, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 1 {
+		a.Alias = pos[0]
+	}
+	if err := a.needAlias(); err != nil {
+		return err
+	}
+	u, err := c.Mail.LoginURL(ctx, a.Alias, *mailID)
+	if err != nil {
+		return err
+	}
+	if *printOnly {
+		// The one place a secret is printed on purpose: the user asked.
+		_, err := fmt.Fprintln(e.stdout, u.Reveal())
+		return err
+	}
+	return openBrowser(ctx, e, u.Reveal())
+}
+
+// openBrowser hands url to the desktop's opener (xdg-open, open, start)
+// and waits at most openTimeout for it. The opener's own output is
+// discarded: it may repeat the URL, which is a credential.
+func openBrowser(ctx context.Context, e *env, url string) error {
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	done := make(chan error, 1)
+	go func() { done <- browser.OpenURL(url) }()
+	t := time.NewTimer(openTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			// err names the opener and its exit status, never the URL.
+			return fmt.Errorf("could not open a browser (%v); run \"exmail-notifier open --print\" and open the URL yourself", err)
+		}
+		return nil
+	case <-t.C:
+		e.logger().Debug("the browser opener has not returned; assuming the browser is open", "after", openTimeout)
+		return nil
+	case <-ctx.Done():
+		return errors.New("interrupted while opening the browser")
+	}
 }
