@@ -124,11 +124,16 @@ func tokenError(ctx context.Context, err error) error {
 // envelope (§2.3) look like the failure it is, so that x/oauth2 reports it
 // as a *oauth2.RetrieveError with the body, and tokenError can classify
 // the code (10001 IP not allowed, 1002 unavailable, ...).
+//
+// It also labels a JSON body as application/json whatever Content-Type
+// the server sent: x/oauth2 parses a text/plain reply as a query string
+// and would find no access_token in {"access_token":…}. The protocol does
+// not document the header (old Tencent CGIs often say text/plain).
 type errcodeStatus struct{ rt http.RoundTripper }
 
 func (t errcodeStatus) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil {
 		return resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -137,7 +142,14 @@ func (t errcodeStatus) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if _, ok := parseEnvelope(body); ok {
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+		resp.Header = resp.Header.Clone()
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+		resp.Header.Set("Content-Type", "application/json")
+	}
+	if _, ok := parseEnvelope(body); ok && resp.StatusCode == http.StatusOK {
 		resp.StatusCode, resp.Status = http.StatusBadRequest, "400 errcode in token reply"
 	}
 	return resp, nil
