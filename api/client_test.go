@@ -611,3 +611,68 @@ func TestMalformedReply(t *testing.T) {
 
 // cmpEmptyNil treats nil and empty slices alike.
 var cmpEmptyNil = cmpopts.EquateEmpty()
+
+// The token endpoint's Content-Type is undocumented; a JSON reply is
+// accepted under any label (x/oauth2 alone would parse text/plain as a
+// query string), and an errcode in a 200 reply is classified.
+func TestTokenReplies(t *testing.T) {
+	t.Parallel()
+	const ok = `{"access_token":"tok","token_type":"Bearer","expires_in":"86400","refresh_token":""}`
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		wantErr                 error // nil: success
+	}{
+		{name: "json", contentType: "application/json", body: ok},
+		{name: "text/plain", contentType: "text/plain; charset=utf-8", body: ok},
+		{name: "text/html", contentType: "text/html", body: "\n " + ok},
+		{name: "no content type", body: ok},
+		{name: "errcode 1002 in a 200", contentType: "text/plain", body: `{"errcode":"1002","error":"temporarily_unavailable"}`, wantErr: api.ErrUnavailable},
+		{name: "errcode 10001 in a 200", body: `{"errcode":"10001"}`, wantErr: api.ErrIPNotAllowed},
+		{name: "oauth error", status: http.StatusUnauthorized, contentType: "application/json", body: `{"error":"invalid_client"}`, wantErr: api.ErrAuth},
+		{name: "no token", contentType: "application/json", body: `{"token_type":"Bearer"}`, wantErr: api.ErrAuth},
+		{name: "HTTP 502", status: http.StatusBadGateway, contentType: "text/html", body: "<html>bad gateway</html>", wantErr: api.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /cgi-bin/token", func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Type"] = []string{tt.contentType}
+				if tt.contentType == "" {
+					w.Header()["Content-Type"] = nil // no sniffing either
+				}
+				if tt.status != 0 {
+					w.WriteHeader(tt.status)
+				}
+				io.WriteString(w, tt.body)
+			})
+			mux.HandleFunc("POST /openapi/mail/newcount", func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer tok" {
+					io.WriteString(w, `{"errcode":"1200","error":"invalid_token"}`)
+					return
+				}
+				io.WriteString(w, `{"Alias":"bob@example.com","NewCount":"3"}`)
+			})
+			ts := httptest.NewServer(mux)
+			t.Cleanup(ts.Close)
+			c, err := api.New(api.Config{
+				ClientID: "admin", ClientSecret: "key", ReadRetries: -1,
+				BaseURL: ts.URL + "/openapi/", TokenURL: ts.URL + "/cgi-bin/token",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := c.Mail.NewCount(t.Context(), bob)
+			if tt.wantErr == nil {
+				if err != nil || n != 3 {
+					t.Fatalf("NewCount = %d, %v; want 3", n, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
