@@ -122,6 +122,7 @@ type Server struct {
 	log  *slog.Logger
 
 	url       string
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	srv       *http.Server
 	ln        net.Listener
 	transport *http.Transport
@@ -160,6 +161,7 @@ func New(opts Options) *Server {
 	s := newServer(opts)
 	s.url = "http://" + ln.Addr().String()
 	dialer := &net.Dialer{}
+	s.dial = dialer.DialContext
 	s.transport = &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 16}
 	s.serve(ln)
 	return s
@@ -177,6 +179,7 @@ func NewPipe(opts Options) *Server {
 	pl := newPipeListener()
 	s := newServer(opts)
 	s.url = PipeURL
+	s.dial = pl.DialContext
 	s.transport = &http.Transport{DialContext: pl.DialContext, MaxIdleConnsPerHost: 16}
 	s.serve(pl)
 	return s
@@ -259,6 +262,12 @@ func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 
 // Domain returns the enterprise's mail domain.
 func (s *Server) Domain() string { return s.opts.Domain }
+
+// Dial opens a raw connection to the server (a TCP socket, or a pipe for
+// NewPipe), for tests that write HTTP by hand and read raw bytes.
+func (s *Server) Dial(ctx context.Context) (net.Conn, error) {
+	return s.dial(ctx, "tcp", strings.TrimPrefix(s.url, "http://"))
+}
 
 // Client returns an *http.Client (without a timeout, since listen is long)
 // that reaches the server, also for NewPipe.
