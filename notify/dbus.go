@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,8 @@ const (
 	actionLabel   = "Open"
 	category      = "email.arrived"
 
-	maxKeys = 64 // clickable toasts remembered; servers do not always send NotificationClosed
+	maxKeys  = 64 // clickable toasts remembered; servers do not always send NotificationClosed
+	maxEarly = 16 // clicks on ids not known yet
 )
 
 // dbusBackend talks to org.freedesktop.Notifications on its own private
@@ -47,6 +49,7 @@ type dbusBackend struct {
 	caps  map[string]bool    // the current server's capabilities; nil until asked
 	keys  map[uint32]string  // notification id → key, for clicks
 	order []uint32           // ids in keys, oldest first
+	early []uint32           // clicked ids not (yet) in keys; see remember
 }
 
 func newDBusBackend(opts Options, clicked func(string), log *slog.Logger) *dbusBackend {
@@ -185,7 +188,7 @@ func (b *dbusBackend) watch(signals <-chan *dbus.Signal) {
 			if sig.Path != fdoPath || dbus.Store(sig.Body, &id, &action) != nil || action != actionDefault {
 				continue
 			}
-			if key := b.take(id); key != "" {
+			if key := b.click(id); key != "" {
 				b.clicked(key)
 			}
 		case fdoIface + ".NotificationClosed":
@@ -205,8 +208,22 @@ func (b *dbusBackend) watch(signals <-chan *dbus.Signal) {
 	}
 }
 
+// remember makes toast id clickable. A click can overtake the Notify reply
+// that tells us the id: the signal and the reply travel on the same
+// connection, but the reply is handled on the calling goroutine and the
+// signal on the watch goroutine. So a click on an id we do not know yet is
+// kept in early, and remember fires it. Ids are unique per server, so an
+// early id from another application's toast never matches a later reply;
+// early is cleared on every remember and bounded.
 func (b *dbusBackend) remember(id uint32, key string) {
 	b.mu.Lock()
+	early := slices.Contains(b.early, id)
+	b.early = b.early[:0]
+	if early {
+		b.mu.Unlock()
+		b.clicked(key)
+		return
+	}
 	defer b.mu.Unlock()
 	if _, ok := b.keys[id]; !ok {
 		b.order = append(b.order, id)
@@ -218,10 +235,29 @@ func (b *dbusBackend) remember(id uint32, key string) {
 	}
 }
 
+// click returns the key of toast id and forgets it, or keeps id in early
+// when it is not known (yet) and returns "".
+func (b *dbusBackend) click(id uint32) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if key := b.takeLocked(id); key != "" {
+		return key
+	}
+	if len(b.early) >= maxEarly {
+		b.early = b.early[1:]
+	}
+	b.early = append(b.early, id)
+	return ""
+}
+
 // take forgets id and returns its key ("" if unknown).
 func (b *dbusBackend) take(id uint32) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.takeLocked(id)
+}
+
+func (b *dbusBackend) takeLocked(id uint32) string {
 	key, ok := b.keys[id]
 	if !ok {
 		return ""
@@ -239,6 +275,7 @@ func (b *dbusBackend) take(id uint32) string {
 func (b *dbusBackend) forgetAllLocked() {
 	clear(b.keys)
 	b.order = b.order[:0]
+	b.early = b.early[:0]
 }
 
 // capabilities asks the server once per connection and server.
