@@ -1,14 +1,313 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/creds"
 )
 
+const loginUsage = `Usage: exmail-notifier login [--agent A] [--alias ADDRESS] [--secret-stdin] [--api-url U] [--token-url U] [--login-url U]
+
+Stores the account the notifier uses: the enterprise admin account, its
+interface key (接口key: exmail admin console → 工具箱 → 开放协议) and the
+mailbox to watch. Whatever no flag gives is asked for on the terminal, the key
+without echo. When standard input is not a terminal, --secret-stdin reads the
+key from it, and the rest must come from flags (or is kept from the config
+file). The key is never a flag. Login reads no EXMAIL_* variable but EXMAIL_CONFIG.
+
+Nothing is stored until the server has accepted the key and knows the
+mailbox. Then the key goes to the OS keyring (service "exmail-notifier",
+user = the admin account) and the rest to the config file.
+`
+
+// loginKeyringTimeout bounds the keyring calls of login and logout. It is
+// longer than creds.DefaultTimeout: a person at the terminal may have to
+// answer an unlock prompt first.
+const loginKeyringTimeout = 2 * time.Minute
+
+// maxSecretInput bounds what --secret-stdin reads.
+const maxSecretInput = 4096
+
 func cmdLogin(ctx context.Context, e *env, args []string) error {
-	return errors.New("not implemented yet")
+	f := newFlags(e, "login", loginUsage)
+	agent := f.String("agent", "", "admin account (client_id) of the enterprise")
+	alias := f.String("alias", "", "mailbox to watch, e.g. bob@example.com")
+	secretStdin := f.Bool("secret-stdin", false, "read the interface key from standard input instead of asking")
+	apiURL := f.String("api-url", "", "API base URL, ending in / (default: the stored one, else "+defaultBaseURL+")")
+	tokenURL := f.String("token-url", "", "token endpoint (default: the stored one, else "+defaultTokenURL+")")
+	loginURL := f.String("login-url", "", "SSO login endpoint (default: the stored one, else "+defaultLoginURL+")")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return f.usageErrorf("unexpected argument %q", f.Arg(0))
+	}
+
+	cfg, path, err := e.loadConfig()
+	if err != nil {
+		return fmt.Errorf("%w (fix or delete the file, then log in again)", err)
+	}
+	oldAgent := cfg.Agent
+
+	// On a terminal, ask for what is missing (the key without echo, even
+	// with --secret-stdin). Otherwise the key comes from standard input
+	// and the rest from flags or the config file.
+	tty := e.terminal()
+	if tty == nil && !*secretStdin {
+		return f.usageErrorf("standard input is not a terminal: pipe the interface key with --secret-stdin")
+	}
+	p := &prompter{in: bufio.NewReader(e.stdin), out: e.stderr, tty: tty}
+	ask := func(value *string, flagName, label, stored string) error {
+		if *value = strings.TrimSpace(*value); *value != "" {
+			return nil
+		}
+		if tty == nil {
+			if stored == "" {
+				return f.usageErrorf("--%s is required when standard input is not a terminal", flagName)
+			}
+			*value = stored
+			return nil
+		}
+		v, err := p.line(label, stored)
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			return fmt.Errorf("login cancelled: no %s given", strings.ToLower(label))
+		}
+		*value = v
+		return nil
+	}
+	if err := ask(agent, "agent", "Admin account", cfg.Agent); err != nil {
+		return err
+	}
+	if err := ask(alias, "alias", "Mailbox to watch", cfg.Alias); err != nil {
+		return err
+	}
+
+	// Endpoints: the flags, else what is stored, else the defaults.
+	next := *cfg
+	next.Agent, next.Alias = *agent, *alias
+	next.TokenURL = first(strings.TrimSpace(*tokenURL), next.TokenURL)
+	next.APIURL = first(strings.TrimSpace(*apiURL), next.APIURL)
+	next.LoginURL = first(strings.TrimSpace(*loginURL), next.LoginURL)
+	if err := next.Validate(); err != nil {
+		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
+	}
+
+	var key api.Secret
+	if tty != nil {
+		key, err = p.secret("Interface key (接口key, not shown)")
+	} else {
+		key, err = readSecret(e.stdin)
+	}
+	if err != nil {
+		return err
+	}
+
+	// Verify before storing anything: a token, then the mailbox.
+	preset := config.Preset()
+	a := account{
+		Agent:    next.Agent,
+		Secret:   key,
+		Alias:    next.Alias,
+		TokenURL: first(next.TokenURL, preset.TokenURL),
+		APIURL:   first(next.APIURL, preset.APIURL),
+		LoginURL: first(next.LoginURL, preset.LoginURL),
+	}
+	user, err := verify(ctx, e, a)
+	if err != nil {
+		return err
+	}
+
+	keys := e.keyStore()
+	if k, ok := keys.(*creds.Keyring); ok && k.Timeout == 0 {
+		keys = &creds.Keyring{Timeout: loginKeyringTimeout}
+	}
+	if err := keys.Set(ctx, a.Agent, key); err != nil {
+		return fmt.Errorf("the account works, but storing the interface key failed, so nothing was stored: %w", err)
+	}
+	if err := config.Save(path, &next); err != nil {
+		return fmt.Errorf("the interface key is in the OS keyring, but the config file could not be written: %w", err)
+	}
+	if oldAgent != "" && oldAgent != a.Agent {
+		// The previous admin account's key is of no use any more.
+		if err := keys.Delete(ctx, oldAgent); err != nil && !errors.Is(err, creds.ErrNotFound) {
+			e.logger().Warn("could not remove the previous admin account's key from the OS keyring", "agent", oldAgent, "err", err)
+		}
+	}
+
+	who := a.Alias
+	if user != nil && user.Name != "" {
+		who = fmt.Sprintf("%s (%s)", a.Alias, user.Name)
+	}
+	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, a.Agent)
+	fmt.Fprintf(e.stdout, "Settings: %s. The interface key is in the OS keyring (service %q).\n", path, creds.Service)
+	return nil
 }
 
+// verify checks the account against the server: a token (the admin
+// account and key), then user/get of the mailbox. Its errors say what to
+// fix and that nothing was stored.
+func verify(ctx context.Context, e *env, a account) (*api.User, error) {
+	c, err := a.newClient(e)
+	if err != nil {
+		return nil, fmt.Errorf("login failed: %w", err)
+	}
+	u, err := c.Users.Get(ctx, a.Alias)
+	switch {
+	case err == nil:
+		return u, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case api.IsAuth(err):
+		return nil, fmt.Errorf("login failed: the server rejected admin account %q or the interface key; check both in the exmail admin console (工具箱 → 开放协议). Nothing was stored", a.Agent)
+	case errors.Is(err, api.ErrIPNotAllowed):
+		return nil, fmt.Errorf("login failed: %s. Nothing was stored", strings.TrimPrefix(api.ErrIPNotAllowed.Error(), "exmail: "))
+	case errors.Is(err, api.ErrNotFound):
+		return nil, fmt.Errorf("login failed: the mailbox %q does not exist in this enterprise (the admin account and key are fine). Nothing was stored", a.Alias)
+	}
+	return nil, fmt.Errorf("login failed: could not check the account with the server: %v. Nothing was stored", err)
+}
+
+// terminal returns standard input if it is a terminal.
+func (e *env) terminal() *os.File {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return f
+}
+
+// prompter asks questions on the terminal: prompts on out (stderr),
+// answers from in; the secret without echo.
+type prompter struct {
+	in  *bufio.Reader
+	out io.Writer
+	tty *os.File
+}
+
+// line asks for one line; def is offered and taken on an empty answer.
+func (p *prompter) line(label, def string) (string, error) {
+	if def != "" {
+		fmt.Fprintf(p.out, "%s [%s]: ", label, def)
+	} else {
+		fmt.Fprintf(p.out, "%s: ", label)
+	}
+	s, err := p.in.ReadString('\n')
+	if err != nil && (s == "" || !errors.Is(err, io.EOF)) {
+		if errors.Is(err, io.EOF) {
+			return "", errors.New("login cancelled")
+		}
+		return "", err
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		return def, nil
+	}
+	return s, nil
+}
+
+// secret asks for the key with echo off.
+func (p *prompter) secret(label string) (api.Secret, error) {
+	fmt.Fprintf(p.out, "%s: ", label)
+	b, err := term.ReadPassword(int(p.tty.Fd()))
+	fmt.Fprintln(p.out)
+	if err != nil {
+		return "", fmt.Errorf("reading the interface key: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	clear(b)
+	if s == "" {
+		return "", errors.New("login cancelled: no interface key given")
+	}
+	return api.Secret(s), nil
+}
+
+// readSecret reads the key from r (--secret-stdin): one line; surrounding
+// white space is dropped.
+func readSecret(r io.Reader) (api.Secret, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the interface key from standard input: %w", err)
+	}
+	if len(b) > maxSecretInput {
+		return "", errors.New("standard input is too long to be an interface key")
+	}
+	s := strings.TrimSpace(string(b))
+	clear(b)
+	switch {
+	case s == "":
+		return "", errors.New("no interface key on standard input")
+	case strings.ContainsAny(s, " \t\r\n"):
+		return "", errors.New("standard input holds more than one word; --secret-stdin wants the interface key alone")
+	}
+	return api.Secret(s), nil
+}
+
+const logoutUsage = `Usage: exmail-notifier logout [--agent A]
+
+Removes the stored account: the interface key from the OS keyring and the
+account fields (admin account, mailbox, endpoints) from the config file.
+Other settings stay. What is already missing is fine.
+`
+
 func cmdLogout(ctx context.Context, e *env, args []string) error {
-	return errors.New("not implemented yet")
+	f := newFlags(e, "logout", logoutUsage)
+	agentFlag := f.String("agent", "", "remove the key of this admin account (default: the stored one)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return f.usageErrorf("unexpected argument %q", f.Arg(0))
+	}
+	cfg, path, err := e.loadConfig()
+	if err != nil {
+		return fmt.Errorf("%w (fix or delete the file; the key stays in the OS keyring)", err)
+	}
+	agent := first(strings.TrimSpace(*agentFlag), cfg.Agent)
+
+	var removed []string
+	if agent != "" {
+		keys := e.keyStore()
+		if k, ok := keys.(*creds.Keyring); ok && k.Timeout == 0 {
+			keys = &creds.Keyring{Timeout: loginKeyringTimeout}
+		}
+		err := keys.Delete(ctx, agent)
+		switch {
+		case err == nil:
+			removed = append(removed, fmt.Sprintf("the interface key of %q from the OS keyring", agent))
+		case errors.Is(err, creds.ErrNotFound):
+		default:
+			return fmt.Errorf("nothing was removed: %w", err)
+		}
+	}
+	if cfg.Agent != "" || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
+		if *agentFlag == "" || *agentFlag == cfg.Agent {
+			cfg.ClearAccount()
+			if err := config.Save(path, cfg); err != nil {
+				return fmt.Errorf("could not remove the account from the config file: %w", err)
+			}
+			removed = append(removed, "the account from "+path)
+		}
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(e.stdout, "Nothing to remove: no account is stored.")
+	} else {
+		fmt.Fprintf(e.stdout, "Removed %s.\n", strings.Join(removed, " and "))
+	}
+	if e.getenv("EXMAIL_AGENT") != "" || e.getenv("EXMAIL_SECRET") != "" {
+		fmt.Fprintln(e.stderr, "Note: EXMAIL_AGENT/EXMAIL_SECRET are set in the environment and still provide an account.")
+	}
+	return nil
 }

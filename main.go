@@ -197,6 +197,7 @@ type env struct {
 	getenv         func(string) string
 	verbose        bool
 	log            *slog.Logger
+	keys           keyStore // the interface key store; nil: the OS keyring (account.go)
 }
 
 // setupLogger installs the CLI's logger: text lines on stderr, debug with

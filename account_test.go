@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/creds"
+)
+
+// acctEnv is an env for account and login tests: environment variables
+// from vars (EXMAIL_CONFIG defaults to a fresh temporary file name), the
+// key store keys, stdin in, and buffers for stdout and stderr.
+func acctEnv(t *testing.T, vars map[string]string, keys keyStore, in string) (e *env, stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	if _, ok := vars["EXMAIL_CONFIG"]; !ok {
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		vars["EXMAIL_CONFIG"] = filepath.Join(t.TempDir(), "exmail-notifier", "config.json")
+	}
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	e = &env{
+		stdin:  strings.NewReader(in),
+		stdout: stdout,
+		stderr: stderr,
+		getenv: func(k string) string { return vars[k] },
+		keys:   keys,
+	}
+	return e, stdout, stderr
+}
+
+// writeConfig saves c (version filled in) where e looks for it.
+func writeConfig(t *testing.T, e *env, c config.Config) {
+	t.Helper()
+	c.Version = config.Version
+	path, err := e.configPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := config.Save(path, &c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// keysWith returns a Memory holding key for each agent.
+func keysWith(t *testing.T, kv ...string) *creds.Memory {
+	t.Helper()
+	m := &creds.Memory{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := m.Set(t.Context(), kv[i], api.Secret(kv[i+1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+const (
+	storedKey = "0123456789abcdef0123456789abcdef"
+	envKey    = "fedcba9876543210fedcba9876543210"
+)
+
+var storedConfig = config.Config{
+	Agent:    "admin",
+	Alias:    "bob@example.com",
+	TokenURL: "https://stored.example/cgi-bin/token",
+	APIURL:   "http://stored.example/openapi/",
+	LoginURL: "https://stored.example/cgi-bin/login",
+}
+
+func TestAccountResolution(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config *config.Config // nil: no file
+		vars   map[string]string
+		keys   *creds.Memory
+		want   account // ConfigPath is not compared
+	}{
+		{
+			name:   "stored account: config file and keyring",
+			config: &storedConfig,
+			keys:   keysWith(t, "admin", storedKey),
+			want: account{Agent: "admin", Secret: storedKey, Alias: "bob@example.com",
+				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
+		},
+		{
+			name: "environment only: the keyring is not asked",
+			vars: map[string]string{"EXMAIL_AGENT": " admin ", "EXMAIL_SECRET": envKey, "EXMAIL_ALIAS": "eve@example.com",
+				"EXMAIL_API_URL": "http://127.0.0.1:1/openapi/"},
+			keys: &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want: account{Agent: "admin", Secret: envKey, Alias: "eve@example.com", APIURL: "http://127.0.0.1:1/openapi/"},
+		},
+		{
+			name:   "each variable overrides its stored value",
+			config: &storedConfig,
+			vars: map[string]string{"EXMAIL_ALIAS": "eve@example.com", "EXMAIL_TOKEN_URL": "http://env/token",
+				"EXMAIL_API_URL": "http://env/openapi/", "EXMAIL_LOGIN_URL": "http://env/login"},
+			keys: keysWith(t, "admin", storedKey),
+			want: account{Agent: "admin", Secret: storedKey, Alias: "eve@example.com",
+				TokenURL: "http://env/token", APIURL: "http://env/openapi/", LoginURL: "http://env/login"},
+		},
+		{
+			name:   "EXMAIL_SECRET overrides the keyring",
+			config: &storedConfig,
+			vars:   map[string]string{"EXMAIL_SECRET": envKey},
+			keys:   &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want: account{Agent: "admin", Secret: envKey, Alias: "bob@example.com",
+				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
+		},
+		{
+			name:   "EXMAIL_AGENT picks whose key is read",
+			config: &storedConfig,
+			vars:   map[string]string{"EXMAIL_AGENT": "other"},
+			keys:   keysWith(t, "admin", storedKey, "other", envKey),
+			want: account{Agent: "other", Secret: envKey, Alias: "bob@example.com",
+				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
+		},
+		{
+			name:   "config without endpoints: Tencent's defaults (empty)",
+			config: &config.Config{Agent: "admin"},
+			keys:   keysWith(t, "admin", storedKey),
+			want:   account{Agent: "admin", Secret: storedKey},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, _, _ := acctEnv(t, tt.vars, tt.keys, "")
+			if tt.config != nil {
+				writeConfig(t, e, *tt.config)
+			}
+			got, err := e.account(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := e.configPath(); got.ConfigPath != want {
+				t.Errorf("ConfigPath = %q, want %q", got.ConfigPath, want)
+			}
+			got.ConfigPath = ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("account (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAccountErrors(t *testing.T) {
+	t.Parallel()
+	locked := &creds.Error{Op: "get", Account: "admin", Kind: creds.ErrLocked}
+	tests := []struct {
+		name      string
+		config    *config.Config
+		rawConfig string // written verbatim instead
+		vars      map[string]string
+		keys      *creds.Memory
+		is        []error // the error matches all of these
+		isNot     []error
+		text      []string
+	}{
+		{
+			name: "nothing configured",
+			keys: &creds.Memory{},
+			is:   []error{errNoAccount},
+			text: []string{"exmail-notifier login"},
+		},
+		{
+			name:   "an alias but no admin account",
+			vars:   map[string]string{"EXMAIL_ALIAS": "bob@example.com", "EXMAIL_SECRET": envKey},
+			keys:   &creds.Memory{},
+			is:     []error{errNoAccount},
+			isNot:  []error{creds.ErrNotFound},
+			config: nil,
+		},
+		{
+			name:   "an admin account without a key",
+			config: &storedConfig,
+			keys:   keysWith(t, "someone-else", storedKey),
+			is:     []error{errNoAccount, creds.ErrNotFound},
+			text:   []string{`"admin"`, "exmail-notifier login", "EXMAIL_SECRET"},
+		},
+		{
+			name:   "locked keyring: typed, not 'no account'",
+			config: &storedConfig,
+			keys:   &creds.Memory{Err: locked},
+			is:     []error{creds.ErrLocked},
+			isNot:  []error{errNoAccount},
+			text:   []string{"locked"},
+		},
+		{
+			name:      "broken config file: reported, even with the environment set",
+			rawConfig: `{"version": 1, "agnet": "admin"}`,
+			vars:      map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey},
+			keys:      &creds.Memory{},
+			isNot:     []error{errNoAccount, config.ErrNotExist},
+			text:      []string{"config.json", `unknown field "agnet"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, _, _ := acctEnv(t, tt.vars, tt.keys, "")
+			if tt.config != nil {
+				writeConfig(t, e, *tt.config)
+			}
+			if tt.rawConfig != "" {
+				path, _ := e.configPath()
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(tt.rawConfig), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a, err := e.account(t.Context())
+			if err == nil {
+				t.Fatalf("account() = %+v, want an error", a)
+			}
+			for _, target := range tt.is {
+				if !errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = false", err, target)
+				}
+			}
+			for _, target := range tt.isNot {
+				if errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = true", err, target)
+				}
+			}
+			for _, s := range tt.text {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+			if a.Secret != "" {
+				t.Errorf("an account with an error carries a key")
+			}
+		})
+	}
+}
+
+func TestClientUsesAccount(t *testing.T) {
+	t.Parallel()
+	e, _, _ := acctEnv(t, map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey}, &creds.Memory{}, "")
+	c, a, err := e.client(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClientID() != "admin" || a.Agent != "admin" {
+		t.Errorf("client for %q, account %q; want admin", c.ClientID(), a.Agent)
+	}
+	if err := a.needAlias(); err == nil {
+		t.Error("needAlias: no error without an alias")
+	}
+	_, _, err = (func() (*api.Client, account, error) {
+		e, _, _ := acctEnv(t, nil, &creds.Memory{}, "")
+		return e.client(context.Background())
+	})()
+	if !errors.Is(err, errNoAccount) {
+		t.Errorf("client without an account: err = %v, want errNoAccount", err)
+	}
+}
