@@ -27,10 +27,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// failsafe bounds waits for things that normally happen within
-// milliseconds; the tests never sleep.
-const failsafe = 10 * time.Second
-
 func needBus(t *testing.T) {
 	t.Helper()
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
@@ -390,35 +386,5 @@ func TestBus_NoNotificationServer(t *testing.T) {
 	warns := rec.find(slog.LevelWarn, "desktop notification failed")
 	if len(warns) != 1 || !strings.Contains(warns[0], ErrNoServer.Error()) {
 		t.Errorf("want one warning naming the fix, got %q\nall logs:\n%s", warns, rec)
-	}
-}
-
-// waitingRecorder is a logRecorder that can wait for a line.
-type waitingRecorder struct {
-	logRecorder
-	added chan struct{}
-}
-
-func (r *waitingRecorder) Handle(ctx context.Context, rec slog.Record) error {
-	err := r.logRecorder.Handle(ctx, rec)
-	select {
-	case r.added <- struct{}{}:
-	default:
-	}
-	return err
-}
-
-func (r *waitingRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *waitingRecorder) WithGroup(string) slog.Handler      { return r }
-
-func (r *waitingRecorder) waitFor(t *testing.T, level slog.Level, parts ...string) {
-	t.Helper()
-	deadline := time.After(failsafe)
-	for len(r.find(level, parts...)) == 0 {
-		select {
-		case <-r.added:
-		case <-deadline:
-			t.Fatalf("no %v log line with %q; logs:\n%s", level, parts, &r.logRecorder)
-		}
 	}
 }

@@ -149,6 +149,10 @@ func (r *logRecorder) String() string {
 
 const testTimeout = 5 * time.Second
 
+// failsafe bounds waits for things that normally happen within
+// milliseconds; the tests never sleep.
+const failsafe = 10 * time.Second
+
 func newTestNotifier(t *testing.T, f *fakeBackend, opts Options) (*Notifier, *logRecorder) {
 	t.Helper()
 	rec := &logRecorder{}
@@ -493,6 +497,36 @@ func TestErrNoServer_NamesTheFix(t *testing.T) {
 	for _, want := range []string{"no notification server on the session bus", "dunst", "mako"} {
 		if !strings.Contains(ErrNoServer.Error(), want) {
 			t.Errorf("ErrNoServer = %q, want it to mention %q", ErrNoServer, want)
+		}
+	}
+}
+
+// waitingRecorder is a logRecorder that can wait for a line.
+type waitingRecorder struct {
+	logRecorder
+	added chan struct{}
+}
+
+func (r *waitingRecorder) Handle(ctx context.Context, rec slog.Record) error {
+	err := r.logRecorder.Handle(ctx, rec)
+	select {
+	case r.added <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+func (r *waitingRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *waitingRecorder) WithGroup(string) slog.Handler      { return r }
+
+func (r *waitingRecorder) waitFor(t *testing.T, level slog.Level, parts ...string) {
+	t.Helper()
+	deadline := time.After(failsafe)
+	for len(r.find(level, parts...)) == 0 {
+		select {
+		case <-r.added:
+		case <-deadline:
+			t.Fatalf("no %v log line with %q; logs:\n%s", level, parts, &r.logRecorder)
 		}
 	}
 }

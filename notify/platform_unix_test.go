@@ -5,7 +5,9 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +131,41 @@ func TestDBusBackend_NoSessionBus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The production Notifier with no session bus at all (desktop-testing.md
+// §4, first row): Probe says so at once, Toast keeps going and logs once,
+// and nothing falls back to beeep (whose godbus SessionBus would try
+// dbus-launch).
+func TestNew_NoSessionBus(t *testing.T) {
+	// Not parallel: it changes the process environment.
+	if fileExists(fmt.Sprintf("/run/user/%d/bus", os.Getuid())) {
+		t.Skip("this machine has a user bus at /run/user/<uid>/bus")
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", "")
+
+	logs := &waitingRecorder{added: make(chan struct{}, 64)}
+	n := New(Options{Logger: slog.New(logs)})
+	start := time.Now()
+	_, err := n.Probe(t.Context())
+	if !errors.Is(err, ErrNoSessionBus) || time.Since(start) > time.Second {
+		t.Errorf("Probe() = %v after %v, want ErrNoSessionBus at once", err, time.Since(start))
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	n.Toast("one", "", "")
+	n.Toast("two", "", "")
+	logs.waitFor(t, slog.LevelDebug, "failed again")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run() = %v", err)
+	}
+	warns := logs.find(slog.LevelWarn)
+	if len(warns) != 1 || !strings.Contains(warns[0], ErrNoSessionBus.Error()) {
+		t.Errorf("want one warning about the missing session bus, got %q", warns)
 	}
 }
