@@ -2,6 +2,7 @@ package exmailtest_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,15 +44,39 @@ const (
 
 // reply is what a request got back.
 type reply struct {
-	Status int
-	Header http.Header
-	Body   string
+	Status           int
+	Header           http.Header
+	Body             string
+	ContentLength    int64
+	TransferEncoding []string
 }
 
 // do sends one request. For POST the form goes in the body, for GET in
 // the query string. auth may add headers.
 func do(t *testing.T, s *exmailtest.Server, method, rawURL string, form url.Values, auth func(*http.Request)) reply {
 	t.Helper()
+	r, err := doErr(t.Context(), s, method, rawURL, form, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// goDo runs do in a goroutine; the reply arrives on the channel (a zero
+// reply, and a test error, if the request failed).
+func goDo(t *testing.T, s *exmailtest.Server, method, rawURL string, form url.Values, auth func(*http.Request)) <-chan reply {
+	ch := make(chan reply, 1)
+	go func() {
+		r, err := doErr(t.Context(), s, method, rawURL, form, auth)
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- r
+	}()
+	return ch
+}
+
+func doErr(ctx context.Context, s *exmailtest.Server, method, rawURL string, form url.Values, auth func(*http.Request)) (reply, error) {
 	var body io.Reader
 	if method == http.MethodGet {
 		if len(form) > 0 {
@@ -60,9 +85,9 @@ func do(t *testing.T, s *exmailtest.Server, method, rawURL string, form url.Valu
 	} else {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, body)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	if method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -72,14 +97,15 @@ func do(t *testing.T, s *exmailtest.Server, method, rawURL string, form url.Valu
 	}
 	resp, err := s.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, rawURL, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, rawURL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, rawURL, err)
+		return reply{}, fmt.Errorf("%s %s: reading body: %w", method, rawURL, err)
 	}
-	return reply{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: string(b),
+		ContentLength: resp.ContentLength, TransferEncoding: resp.TransferEncoding}, nil
 }
 
 func withBearer(tok string) func(*http.Request) {

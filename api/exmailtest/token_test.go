@@ -197,4 +197,3 @@ func TestSingleToken(t *testing.T) {
 		}
 	}
 }
-
