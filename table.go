@@ -55,10 +55,20 @@ func (t *table) write(w io.Writer) error {
 				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)))
 			}
 		}
+		trimTrailingSpaces(&b)
 		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// trimTrailingSpaces drops the padding after an empty last cell.
+func trimTrailingSpaces(b *strings.Builder) {
+	s := b.String()
+	if t := strings.TrimRight(s, " "); len(t) != len(s) {
+		b.Reset()
+		b.WriteString(t)
+	}
 }
 
 // cleanCell replaces control characters (tabs, newlines, escapes) and
