@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# packaging/build.sh: build the release artefacts of exmail-notifier into dist/.
+#
+#   packaging/build.sh                 # Linux .deb/.rpm (amd64, arm64), Windows .exe + .msi, SHA256SUMS
+#   ONLY=linux packaging/build.sh      # or ONLY=windows
+#   packaging/check.sh                 # then check what was built
+#
+# macOS is built on a Mac: packaging/macos/build-macos.sh.
+#
+# Environment (all optional):
+#   DIST               output directory (default: <repo>/dist; emptied first)
+#   VERSION            version string (default: git describe --tags --always --dirty)
+#   SOURCE_DATE_EPOCH  time stamped into the binaries, packages and MSI
+#                      (default: the last commit's time), for reproducible builds
+#   SIGN_PKCS12        Authenticode certificate + key as a .pfx/.p12 file, or
+#   SIGN_CERT/SIGN_KEY certificate chain and private key (PEM or DER)
+#   SIGN_PASS          password of the key or .pfx (read via a file, never on argv)
+#   SIGN_TIMESTAMP_URL RFC 3161 timestamp server, e.g. http://timestamp.digicert.com
+#                      Without SIGN_* a throw-away self-signed certificate is made,
+#                      and its public half is left in dist/TEST-ONLY-signing-cert.pem.
+#   PKG_MAINTAINER     "Name <email>" for the .deb/.rpm
+#   PKG_LICENSE        SPDX id for the packages (default: guessed from LICENSE)
+#   NO_INSTALL=1       fail instead of installing missing tools
+#
+# Tools: go, git, python3, openssl, osslsigncode (preinstalled on the CI image);
+# installed when missing: nfpm v2.45.0 and go-winres v0.3.3 (go install),
+# wixl, msitools, help2man, faketime (apt).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PKG=$ROOT/packaging
+DIST=${DIST:-$ROOT/dist}
+ONLY=${ONLY:-all}
+NAME=exmail-notifier
+UPGRADE_CODE=CFE5C52A-F583-4FFF-90D7-3F0E6B51960A # never change: MSI major upgrades key on it
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+apt_install() {
+	local missing=()
+	for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+	((${#missing[@]})) || return 0
+	[[ ${NO_INSTALL:-} != 1 ]] || die "missing Debian packages: ${missing[*]}"
+	log "apt-get install ${missing[*]}"
+	if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null; then
+		apt-get -o DPkg::Lock::Timeout=600 update >/dev/null
+		apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+go_install() { # go_install BINARY MODULE@VERSION
+	local have
+	have=$(go version -m "$(command -v "$1" 2>/dev/null || echo /nonexistent)" 2>/dev/null | awk '$1=="mod"{print $3}')
+	[[ $have == "${2##*@}" ]] && return 0
+	[[ ${NO_INSTALL:-} != 1 ]] || die "missing $1 (${2})"
+	log "go install $2"
+	GOFLAGS= go install "$2"
+}
+
+need_tools() {
+	local debs=()
+	case $ONLY in
+	all | linux) debs+=(help2man) ;;
+	esac
+	case $ONLY in
+	all | windows) debs+=(wixl msitools faketime osslsigncode openssl) ;;
+	esac
+	((${#debs[@]})) && apt_install "${debs[@]}"
+	case $ONLY in all | linux) go_install nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.0 ;; esac
+	case $ONLY in all | windows) go_install go-winres github.com/tc-hib/go-winres@v0.3.3 ;; esac
+}
+
+# ---------------------------------------------------------------- version
+
+# Sets VERSION (for --version), COMMIT, DATE, SOURCE_DATE_EPOCH,
+# PKG_VERSION (deb/rpm), MSI_VERSION (a.b.c) and FILE_VERSION (a.b.c.d).
+versions() {
+	local in_git=0
+	git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 && in_git=1
+	if ((in_git)); then
+		VERSION=${VERSION:-$(git -C "$ROOT" describe --tags --always --dirty)}
+		COMMIT=$(git -C "$ROOT" rev-parse --short=12 HEAD)
+		SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct)}
+	else
+		VERSION=${VERSION:-dev}
+		COMMIT=unknown
+		SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(date +%s)}
+	fi
+	export SOURCE_DATE_EPOCH
+	DATE=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+
+	# v1.2.3[-rc.1][-N-gHASH][-dirty] → 1.2.3[~rc.1][+N.gHASH][.dirty]
+	local v=${VERSION#v} dirty= ahead=0 hash= base pre= meta=()
+	[[ $v == *-dirty ]] && { dirty=1; v=${v%-dirty}; }
+	if [[ $v =~ ^(.*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
+		v=${BASH_REMATCH[1]} ahead=${BASH_REMATCH[2]} hash=${BASH_REMATCH[3]}
+	fi
+	if [[ $v =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)(-(.+))?$ ]]; then
+		base=${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.${BASH_REMATCH[3]}
+		pre=${BASH_REMATCH[5]}
+		((ahead > 0)) && meta+=("$ahead" "g$hash")
+		MSI_VERSION=$base
+	else # no release tag yet: 0.0.0+<commits>.g<hash>
+		base=0.0.0
+		ahead=0
+		((in_git)) && ahead=$(git -C "$ROOT" rev-list --count HEAD)
+		meta+=("$ahead" "g$COMMIT")
+		MSI_VERSION=0.0.$((ahead % 65536))
+	fi
+	[[ -n $dirty ]] && meta+=(dirty)
+	PKG_VERSION=$base
+	[[ -n $pre ]] && PKG_VERSION+="~${pre//-/.}"
+	((${#meta[@]})) && PKG_VERSION+="+$(IFS=.; echo "${meta[*]}")"
+	FILE_VERSION=$MSI_VERSION.$((ahead % 65536))
+	[[ $MSI_VERSION =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] && ((BASH_REMATCH[1] < 256 && BASH_REMATCH[2] < 256 && BASH_REMATCH[3] < 65536)) ||
+		die "version $MSI_VERSION does not fit an MSI ProductVersion (255.255.65535)"
+}
+
+# guid NAME: a stable GUID derived from the upgrade code and NAME (UUIDv5).
+guid() {
+	python3 -c 'import sys, uuid; print(str(uuid.uuid5(uuid.UUID(sys.argv[1]), sys.argv[2])).upper())' "$UPGRADE_CODE" "$1"
+}
+
+# ---------------------------------------------------------------- build steps
+
+# The whole build runs on a snapshot of the work tree (without .git and dist),
+# so go-winres can drop its .syso there and the repository stays untouched.
+snapshot() {
+	mkdir -p "$WORK/src"
+	tar -C "$ROOT" --exclude=./.git --exclude=./dist --exclude='./rsrc_windows_*.syso' -cf - . | tar -C "$WORK/src" -xf -
+}
+
+gobuild() { # gobuild GOOS GOARCH OUT [extra ldflags]
+	local ldflags="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE ${4:-}"
+	(cd "$WORK/src" && CGO_ENABLED=0 GOOS=$1 GOARCH=$2 GOFLAGS= \
+		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$3" .)
+}
+
+icons() {
+	log "icons"
+	(cd "$WORK/src" && GOFLAGS= go run ./assets/cmd/render -out "$WORK/icons")
+}
+
+license_id() {
+	if [[ -n ${PKG_LICENSE:-} ]]; then echo "$PKG_LICENSE"; return; fi
+	local f=$ROOT/LICENSE
+	[[ -f $f ]] || { echo LicenseRef-unspecified; return; }
+	if grep -q 'MIT License\|Permission is hereby granted, free of charge' "$f"; then echo MIT
+	elif grep -q 'Apache License' "$f" && grep -q 'Version 2.0' "$f"; then echo Apache-2.0
+	elif grep -q 'Redistribution and use in source and binary forms' "$f"; then
+		if grep -q 'Neither the name' "$f"; then echo BSD-3-Clause; else echo BSD-2-Clause; fi
+	elif grep -q 'Mozilla Public License' "$f"; then echo MPL-2.0
+	else echo LicenseRef-see-LICENSE; fi
+}
+
+stage_linux_share() {
+	local s=$WORK/share license
+	license=$(license_id)
+	mkdir -p "$s"
+	install -m 0644 "$PKG/linux/exmail-notifier.desktop" "$s/"
+	install -m 0644 "$PKG/linux/README.Linux" "$s/"
+	install -m 0644 "$PKG/linux/lintian-overrides" "$s/"
+	sed -e "s/@VERSION@/$PKG_VERSION/" -e "s/@DATE@/${DATE%%T*}/" -e "s/@LICENSE@/$license/" \
+		"$PKG/linux/exmail-notifier.metainfo.xml.in" >"$s/io.github.exmail_notifier.metainfo.xml"
+
+	for size in 16 22 24 32 48 64 128 256 512; do
+		install -D -m 0644 "$WORK/icons/$NAME-$size.png" "$s/icons/hicolor/${size}x${size}/apps/$NAME.png"
+	done
+	install -D -m 0644 "$WORK/icons/$NAME.svg" "$s/icons/hicolor/scalable/apps/$NAME.svg"
+
+	# Debian copyright file (machine-readable format).
+	{
+		echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+		echo "Upstream-Name: $NAME"
+		echo "Source: https://github.com/exmail-notifier/exmail-notifier"
+		echo
+		echo "Files: *"
+		echo "Copyright: ${DATE%%-*} The Exmail Notifier authors"
+		echo "License: $license"
+		if [[ -f $ROOT/LICENSE ]]; then
+			sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$ROOT/LICENSE"
+		else
+			echo " No license file was present when this package was built."
+		fi
+		echo "Comment: The binary is statically linked with Go modules listed by"
+		echo " 'go version -m /usr/bin/$NAME', under their own licenses."
+	} >"$s/copyright"
+
+	# nfpm changelog (chglog format) → changelog.Debian.gz / rpm %changelog.
+	cat >"$s/changelog.yml" <<-EOF
+		- semver: $PKG_VERSION
+		  date: $DATE
+		  packager: ${PKG_MAINTAINER:-Exmail Notifier maintainers <exmail-notifier@users.noreply.github.com>}
+		  deb:
+		    urgency: low
+		    distributions: [unstable]
+		  changes:
+		    - note: "Build of $VERSION ($COMMIT). See the project's release notes."
+	EOF
+}
+
+man_page() {
+	log "man page (help2man)"
+	local host bin
+	host=$(go env GOARCH)
+	bin=$WORK/linux-$host/$NAME
+	[[ -x $bin ]] || { bin=$WORK/man-$NAME; gobuild linux "$host" "$bin"; }
+	help2man --no-info --no-discard-stderr --section=1 \
+		--name="new-mail notifier for Tencent Enterprise Mail" \
+		--include="$PKG/linux/man.h2m" --output="$WORK/$NAME.1" "$bin" ||
+		die "help2man failed: does '$NAME --help' and '--version' work?"
+	gzip -9n -c "$WORK/$NAME.1" >"$WORK/share/$NAME.1.gz"
+}
+
+build_linux() {
+	local arch
+	for arch in amd64 arm64; do
+		log "linux/$arch binary"
+		gobuild linux $arch "$WORK/linux-$arch/$NAME"
+	done
+	stage_linux_share
+	man_page
+	for arch in amd64 arm64; do
+		sed -e "s|@ARCH@|$arch|" -e "s|@PKG_VERSION@|$PKG_VERSION|" -e "s|@LICENSE@|$(license_id)|" \
+			-e "s|@MAINTAINER@|${PKG_MAINTAINER:-Exmail Notifier maintainers <exmail-notifier@users.noreply.github.com>}|" \
+			-e "s|@VENDOR@|Exmail Notifier|" -e "s|@BIN@|$WORK/linux-$arch/$NAME|" -e "s|@SHARE@|$WORK/share|g" \
+			"$PKG/linux/nfpm.yaml" >"$WORK/nfpm-$arch.yaml"
+		for fmt in deb rpm; do
+			log "linux/$arch .$fmt"
+			nfpm package --config "$WORK/nfpm-$arch.yaml" --packager $fmt --target "$DIST/" >/dev/null
+		done
+	done
+}
+
+# Authenticode: a real certificate from the environment, or a throw-away one.
+signing_setup() {
+	SIGN_ARGS=()
+	if [[ -n ${SIGN_PKCS12:-} ]]; then
+		SIGN_ARGS+=(-pkcs12 "$SIGN_PKCS12")
+	elif [[ -n ${SIGN_CERT:-} && -n ${SIGN_KEY:-} ]]; then
+		SIGN_ARGS+=(-certs "$SIGN_CERT" -key "$SIGN_KEY")
+	else
+		log "signing with a throw-away self-signed certificate (set SIGN_PKCS12 or SIGN_CERT/SIGN_KEY for a real one)"
+		openssl req -x509 -newkey rsa:3072 -nodes -days 30 -subj "/CN=Exmail Notifier TEST ONLY/O=Exmail Notifier" \
+			-addext "extendedKeyUsage=codeSigning" -addext "keyUsage=digitalSignature" \
+			-keyout "$WORK/sign.key" -out "$WORK/sign.crt" 2>/dev/null
+		SIGN_ARGS+=(-certs "$WORK/sign.crt" -key "$WORK/sign.key")
+		install -m 0644 "$WORK/sign.crt" "$DIST/TEST-ONLY-signing-cert.pem"
+	fi
+	if [[ -n ${SIGN_PASS:-} ]]; then
+		(umask 077 && printf '%s' "$SIGN_PASS" >"$WORK/sign.pass")
+		SIGN_ARGS+=(-readpass "$WORK/sign.pass")
+	fi
+	if [[ -n ${SIGN_TIMESTAMP_URL:-} ]]; then
+		SIGN_ARGS+=(-ts "$SIGN_TIMESTAMP_URL")
+	else
+		SIGN_ARGS+=(-time "$SOURCE_DATE_EPOCH")
+	fi
+}
+
+sign() { # sign IN OUT
+	osslsigncode sign "${SIGN_ARGS[@]}" -h sha256 -n "Exmail Notifier" \
+		-i https://github.com/exmail-notifier/exmail-notifier -in "$1" -out "$2" >/dev/null
+}
+
+build_windows() {
+	local w=$WORK/winres exe msi
+	log "windows resources (go-winres)"
+	mkdir -p "$w"
+	for size in 16 24 32 48 64 256; do cp "$WORK/icons/$NAME-$size.png" "$w/icon-$size.png"; done
+	sed -e "s/@FILE_VERSION@/$FILE_VERSION/g" -e "s/@VERSION@/$VERSION/g" "$PKG/windows/winres.json.in" >"$w/winres.json"
+	go-winres make --in "$w/winres.json" --arch amd64 --out "$WORK/src/rsrc"
+
+	log "windows/amd64 exe"
+	gobuild windows amd64 "$WORK/win/$NAME.exe" "-H=windowsgui"
+	rm -f "$WORK"/src/rsrc_windows_*.syso
+
+	signing_setup
+	exe=$WORK/win-signed/$NAME.exe
+	mkdir -p "$WORK/win-signed"
+	sign "$WORK/win/$NAME.exe" "$exe"
+	install -m 0644 "$exe" "$DIST/$NAME-$PKG_VERSION-windows-amd64.exe"
+
+	log "windows MSI (wixl)"
+	local fake=() stamp
+	stamp=$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')
+	command -v faketime >/dev/null && fake=(env TZ=UTC faketime "$stamp")
+	touch -d "@$SOURCE_DATE_EPOCH" "$exe" "$WORK/icons/$NAME.ico" "$WORK/icons/$NAME-256.png"
+	msi=$WORK/$NAME.msi
+	# wixl wants source paths relative to the working directory.
+	(cd "$WORK" && "${fake[@]}" wixl --arch x64 \
+		-D Version="$MSI_VERSION" -D DisplayVersion="$VERSION" \
+		-D ProductCode="$(guid "product:$VERSION:$COMMIT")" -D PackageCode="$(guid "package:$VERSION:$COMMIT")" \
+		-D ExeFile="win-signed/$NAME.exe" -D IconFile="icons/$NAME.ico" -D PngFile="icons/$NAME-256.png" \
+		-o "$msi" "$PKG/windows/$NAME.wxs")
+	local q
+	while IFS= read -r q; do
+		[[ -z $q || $q == --* ]] && continue
+		"${fake[@]}" msibuild "$msi" -q "${q//@MSI_VERSION@/$MSI_VERSION}"
+	done <"$PKG/windows/msi-fixups.sql"
+	"${fake[@]}" msibuild "$msi" -i "$PKG/windows/MsiShortcutProperty.idt"
+	# wixl ignores Package/@Id; set the package code (and summary) here.
+	"${fake[@]}" msibuild "$msi" -s "Exmail Notifier $VERSION" "Exmail Notifier" "x64;1033" "{$(guid "package:$VERSION:$COMMIT")}"
+	sign "$msi" "$DIST/$NAME-$PKG_VERSION-x64.msi"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+	cd "$ROOT"
+	need_tools
+	versions
+	log "$NAME $VERSION ($COMMIT, $DATE): packages $PKG_VERSION, MSI $MSI_VERSION"
+
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-build.XXXXXX")
+	trap 'rm -rf "$WORK"' EXIT
+	rm -rf "$DIST"
+	mkdir -p "$DIST"
+	snapshot
+	icons
+	case $ONLY in all | linux) build_linux ;; esac
+	case $ONLY in all | windows) build_windows ;; esac
+
+	cat >"$DIST/build-info.txt" <<-EOF
+		VERSION=$VERSION
+		COMMIT=$COMMIT
+		DATE=$DATE
+		SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH
+		PKG_VERSION=$PKG_VERSION
+		MSI_VERSION=$MSI_VERSION
+		FILE_VERSION=$FILE_VERSION
+	EOF
+	(cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name 'TEST-ONLY-*' -printf '%P\n' |
+		LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+	log "done: $DIST"
+	(cd "$DIST" && ls -l)
+}
+
+main "$@"
