@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +20,18 @@ import (
 // skipped unless EXMAIL_KEYRING_TEST says which bus they run on:
 //
 //	EXMAIL_KEYRING_TEST=1       gnome-keyring-daemon is running, unlocked
+//	EXMAIL_KEYRING_TEST=lock    the same, and the keyring is ours to lock
+//	                            (TestRealKeyringLocked leaves it locked: give
+//	                            it a session of its own)
 //	EXMAIL_KEYRING_TEST=absent  a bare bus where nothing provides org.freedesktop.secrets
 //
 // and DBUS_SESSION_BUS_ADDRESS is set (run them under dbus-run-session; see
 // the commands in .ci/run). They never touch the desktop's own keyring
 // unless pointed at it on purpose.
-func needBus(t *testing.T, mode string) {
+func needBus(t *testing.T, modes ...string) {
 	t.Helper()
-	if os.Getenv("EXMAIL_KEYRING_TEST") != mode {
-		t.Skipf("set EXMAIL_KEYRING_TEST=%s and run under dbus-run-session to test against a real session bus", mode)
+	if !slices.Contains(modes, os.Getenv("EXMAIL_KEYRING_TEST")) {
+		t.Skipf("set EXMAIL_KEYRING_TEST=%s and run under dbus-run-session to test against a real session bus", modes[0])
 	}
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		t.Fatal("EXMAIL_KEYRING_TEST is set but DBUS_SESSION_BUS_ADDRESS is not: run under dbus-run-session")
@@ -35,7 +39,7 @@ func needBus(t *testing.T, mode string) {
 }
 
 func TestRealKeyringRoundTrip(t *testing.T) {
-	needBus(t, "1")
+	needBus(t, "1", "lock")
 	ctx := t.Context()
 	k := &creds.Keyring{}
 	acct := "exmail-test-" + strings.ReplaceAll(t.Name(), "/", "-")
@@ -86,7 +90,7 @@ func TestRealKeyringRoundTrip(t *testing.T) {
 // prompt fails at once; with DISPLAY it would pop up a dialog, so the test
 // is skipped then.
 func TestRealKeyringLocked(t *testing.T) {
-	needBus(t, "1")
+	needBus(t, "lock")
 	if os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" {
 		t.Skip("DISPLAY is set: locking the keyring would pop up an unlock prompt")
 	}
