@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
@@ -161,5 +164,104 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+func TestTable(t *testing.T) {
+	t.Parallel()
+	tb := newTable("NAME", "PARTY", "NOTE")
+	tb.add("张伟", "管理层", "ceo")
+	tb.add("Bob Smith", "研发中心/运维组", "")
+	tb.add("evil\x1b[31m\tname\u202e", "x\ny", "é")
+	var b strings.Builder
+	if err := tb.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"NAME" + sp(13) + "PARTY" + sp(12) + "NOTE\n" +
+		"张伟" + sp(13) + "管理层" + sp(11) + "ceo\n" +
+		"Bob Smith" + sp(8) + "研发中心/运维组\n" +
+		"evil\uFFFD[31m name\uFFFD" + sp(2) + "x y" + sp(14) + "é\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("table mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func sp(n int) string { return strings.Repeat(" ", n) }
+
+func TestDisplayWidth(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]int{
+		"":            0,
+		"bob":         3,
+		"张伟":          4,
+		"研发中心/运维组":    15,
+		"ｆｕｌｌ":        8,
+		"e\u0301":     1, // e + combining acute
+		"한국":          4,
+		"Emma Wilson": 11,
+	} {
+		if got := displayWidth(s); got != want {
+			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+func TestParseAll(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args     []string
+		wantPos  []string
+		wantJSON bool
+	}{
+		{[]string{"a@x"}, []string{"a@x"}, false},
+		{[]string{"--json", "a@x"}, []string{"a@x"}, true},
+		{[]string{"a@x", "--json"}, []string{"a@x"}, true},
+		{[]string{"a@x", "--json", "b@x"}, []string{"a@x", "b@x"}, true},
+		{[]string{"--", "--json"}, []string{"--json"}, false},
+		{[]string{"a@x", "--", "--json", "-x"}, []string{"a@x", "--json", "-x"}, false},
+		{nil, nil, false},
+	}
+	for _, tt := range tests {
+		f := newFlags(&env{stdout: io.Discard, stderr: io.Discard}, "t", "Usage: t")
+		asJSON := f.Bool("json", false, "")
+		pos, err := f.parseAll(tt.args)
+		if err != nil {
+			t.Fatalf("parseAll(%q): %v", tt.args, err)
+		}
+		if diff := cmp.Diff(tt.wantPos, pos); diff != "" || *asJSON != tt.wantJSON {
+			t.Errorf("parseAll(%q) = %q json=%v; want %q json=%v", tt.args, pos, *asJSON, tt.wantPos, tt.wantJSON)
+		}
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		stdin   io.Reader
+		yes     bool
+		wantErr string // "" = confirmed
+	}{
+		{stdin: nil, yes: true},
+		{stdin: strings.NewReader("y\n")},
+		{stdin: strings.NewReader(" YES ")},
+		{stdin: strings.NewReader("n\n"), wantErr: "nothing was changed"},
+		{stdin: strings.NewReader("yes please\n"), wantErr: "nothing was changed"},
+		{stdin: strings.NewReader(""), wantErr: "pass --yes"},
+		{stdin: nil, wantErr: "pass --yes"},
+	}
+	for _, tt := range tests {
+		var stderr strings.Builder
+		e := &env{stdin: tt.stdin, stdout: io.Discard, stderr: &stderr}
+		err := confirm(e, tt.yes, "Delete %s?", "x@example.com")
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("confirm(%v): %v", tt.stdin, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("confirm(%v) = %v, want an error with %q", tt.stdin, err, tt.wantErr)
+		}
+		if asked := strings.Contains(stderr.String(), "Delete x@example.com? [y/N]"); asked == tt.yes {
+			t.Errorf("confirm(yes=%v) asked=%v", tt.yes, asked)
+		}
 	}
 }

@@ -35,7 +35,7 @@
 //
 // # Errors
 //
-// A failed call returns *Error (by errors.As), carrying the endpoint, the
+// A failed call returns an [*Error] (by errors.As), carrying the endpoint, the
 // HTTP status, the server's errcode and error name. Callers branch with
 // errors.Is on the sentinels:
 //
@@ -49,7 +49,7 @@
 //   - ErrInvalidArgument: the client refused to send a request it knows
 //     to be wrong (an empty address, too many slave addresses, ...).
 //
-// IsAuth groups the two credential failures. Reads are retried after a
+// [IsAuth] groups the two credential failures. Reads are retried after a
 // transient failure (network error, HTTP 5xx, errcode 1002) up to
 // Config.ReadRetries times with jittered backoff; writes (user/sync,
 // party/sync, group/*, user/openwxtoken, user/closewxtoken) are never
@@ -60,9 +60,9 @@
 //
 // The legacy API pushes new-mail notices, unread counts and address-book
 // versions for every mailbox of the domain over one long-lived POST to
-// openapi/listen (protocol.md §3.4, §3.5). Client.Listen makes one such
-// connection; a Watcher keeps it alive with backoff and publishes Events.
-// MailService.NewCount is the pull alternative.
+// openapi/listen (protocol.md §3.4, §3.5). [Client.Listen] makes one such
+// connection; a [Watcher] keeps it alive with backoff and publishes
+// [Event] values. [MailService.NewCount] is the pull alternative.
 //
 // # Security
 //
@@ -77,8 +77,8 @@
 // and out of argv, config files and logs.
 //
 // Every secret this package handles — the interface key, access tokens,
-// auth keys and SSO URLs — is a Secret, which prints as "[redacted]"
-// through fmt, slog and encoding/json; Secret.Reveal is the one way out.
+// auth keys and SSO URLs — is a [Secret], which prints as "[redacted]"
+// through fmt, slog and encoding/json; [Secret.Reveal] is the one way out.
 // Error strings never contain a secret: URLs in errors are reduced to
 // scheme, host and path.
 package api
