@@ -105,16 +105,16 @@ func TestMailService_LoginURL(t *testing.T) {
 			}
 
 			// The fake's login page accepts the ticket once, as a browser
-			// would use it.
-			hc := f.srv.Client()
-			hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			resp, err := hc.Get(sso.Reveal())
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode >= 400 {
-				t.Errorf("the fake's login page answered %s to the SSO URL", resp.Status)
+			// would use it, and refuses it the second time.
+			for i, want := range []int{http.StatusOK, http.StatusForbidden} {
+				resp, err := f.srv.Client().Get(sso.Reveal())
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("visit %d of the SSO URL: %s, want %d", i+1, resp.Status, want)
+				}
 			}
 		})
 	}
