@@ -305,8 +305,8 @@ func TestListen_Framing(t *testing.T) {
 	const u1 = `{"UserName":"lina@example.com","NewCount":1}`
 	const u2 = `{"UserName":"lina@example.com","NewCount":2}`
 	tests := []struct {
-		name    string
-		framing exmailtest.Framing
+		name     string
+		framing  exmailtest.Framing
 		oldVer   bool // connect with Ver=0
 		greeting int  // chunks before the first push
 		want     []string
