@@ -18,7 +18,7 @@ import (
 // DefaultTimeout bounds each Keyring call when Keyring.Timeout is zero.
 //
 // Ten seconds is long enough for a slow Secret Service to start by D-Bus
-// activation (about 0.2 s on a idle machine), and short enough that the
+// activation (about 0.2 s on an idle machine), and short enough that the
 // tray does not look frozen: on timeout it shows "needs attention" and the
 // user can retry. An unlock prompt left open longer than this makes the
 // call fail with ErrTimeout; the OS call itself is still pending and may
