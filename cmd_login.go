@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/term"
 
@@ -55,7 +56,10 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	cfg, path, err := e.loadConfig()
-	if err != nil {
+	switch {
+	case err != nil && path == "":
+		return fmt.Errorf("no place for the config file: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
+	case err != nil:
 		return fmt.Errorf("%w (fix or delete the file, then log in again)", err)
 	}
 	oldAgent := cfg.Agent
@@ -149,12 +153,27 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	who := a.Alias
-	if user != nil && user.Name != "" {
-		who = fmt.Sprintf("%s (%s)", a.Alias, user.Name)
+	if name := printable(user.Name); name != "" {
+		who = fmt.Sprintf("%s (%s)", a.Alias, name)
 	}
 	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, a.Agent)
 	fmt.Fprintf(e.stdout, "Settings: %s. The interface key is in the OS keyring (service %q).\n", path, creds.Service)
 	return nil
+}
+
+// printable keeps a server-supplied name from driving the terminal:
+// control and format characters are dropped, the length is capped.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:64]) + "…"
+	}
+	return strings.TrimSpace(s)
 }
 
 // verify checks the account against the server: a token (the admin
@@ -272,7 +291,10 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
 	cfg, path, err := e.loadConfig()
-	if err != nil {
+	switch {
+	case err != nil && path == "":
+		return fmt.Errorf("no config file location: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
+	case err != nil:
 		return fmt.Errorf("%w (fix or delete the file; the key stays in the OS keyring)", err)
 	}
 	agent := first(strings.TrimSpace(*agentFlag), cfg.Agent)

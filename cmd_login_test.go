@@ -361,3 +361,21 @@ func TestLoginConfigBroken(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 }
+
+// TestLoginPrintsNameSafely: the mailbox's display name comes from the
+// server and must not reach the terminal with control sequences.
+func TestLoginPrintsNameSafely(t *testing.T) {
+	t.Parallel()
+	s := loginServer(t)
+	if err := s.AddUser(exmailtest.User{Alias: "eve@example.com", Name: "Eve\x1b]0;pwned\x07\u202e\nX"}); err != nil {
+		t.Fatal(err)
+	}
+	e, stdout, stderr := acctEnv(t, nil, &creds.Memory{}, exmailtest.DefaultClientSecret)
+	if code := run(loginArgs(s, "--agent", "admin", "--alias", "eve@example.com"), e); code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	first := strings.SplitN(stdout.String(), "\n", 2)[0]
+	if want := "Logged in: watching eve@example.com (Eve]0;pwnedX) as admin account \"admin\"."; first != want {
+		t.Errorf("first line %q\nwant       %q", first, want)
+	}
+}
