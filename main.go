@@ -17,6 +17,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/exmail-notifier/exmail-notifier/creds"
 )
 
 // Stamped by the build: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -32,6 +34,7 @@ func main() {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
+		keys:   &creds.Keyring{}, // one queue for every keyring call of the process
 	}
 	os.Exit(run(os.Args[1:], e))
 }
@@ -160,6 +163,7 @@ Environment (overrides the stored account):
   EXMAIL_TOKEN_URL  token endpoint     (default %s)
   EXMAIL_API_URL    API base, ending in / (default %s)
   EXMAIL_LOGIN_URL  SSO login endpoint (default %s)
+  EXMAIL_CONFIG     settings file (default: the user config dir/exmail-notifier/config.json)
 
 Exit status: 0 success, 1 failure (reason on stderr), 2 usage error.
 `, defaultTokenURL, defaultBaseURL, defaultLoginURL)
