@@ -210,9 +210,24 @@ man_page() {
 	host=$(go env GOARCH)
 	bin=$WORK/linux-$host/$NAME
 	[[ -x $bin ]] || { bin=$WORK/man-$NAME; gobuild linux "$host" "$bin"; }
+	# One subsection per command, from "exmail-notifier <command> --help".
+	cp "$PKG/linux/man.h2m" "$WORK/man.h2m"
+	local cmds cmd
+	cmds=$("$bin" --help 2>&1 | awk '/^Commands:/ {f = 1; next} f && /^[[:space:]]*$/ {exit} f {print $1}')
+	if [[ -n $cmds ]]; then
+		printf '\n[COMMANDS]\n' >>"$WORK/man.h2m"
+		for cmd in $cmds; do
+			local help
+			help=$(timeout 10 "$bin" "$cmd" --help 2>&1 </dev/null) || true
+			[[ $help == *Usage:* ]] || { log "skipping '$cmd' in the man page: its --help prints no usage"; continue; }
+			printf '.SS "%s %s"\n.nf\n' "$NAME" "$cmd"
+			printf '%s\n' "$help" | sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"
+			printf '.fi\n'
+		done >>"$WORK/man.h2m"
+	fi
 	help2man --no-info --no-discard-stderr --section=1 \
 		--name="new-mail notifier for Tencent Enterprise Mail" \
-		--include="$PKG/linux/man.h2m" --output="$WORK/$NAME.1" "$bin" ||
+		--include="$WORK/man.h2m" --output="$WORK/$NAME.1" "$bin" ||
 		die "help2man failed: does '$NAME --help' and '--version' work?"
 	gzip -9n -c "$WORK/$NAME.1" >"$WORK/share/$NAME.1.gz"
 }

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# packaging/check.sh: check what packaging/build.sh put into dist/ (CI runs it
+# after build.sh). Prints one line per check and "N passed, M failed" last;
+# exits non-zero if any check failed.
+#
+# It installs the amd64 .deb with dpkg (when run as root on amd64), runs
+# /usr/bin/exmail-notifier --version, and purges the package again.
+#
+# Environment: DIST (default <repo>/dist), SKIP_DPKG_INSTALL=1 to leave dpkg alone.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PKG=$ROOT/packaging
+DIST=${DIST:-$ROOT/dist}
+NAME=exmail-notifier
+PASSED=0 FAILED=0 SKIPPED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+pass() { PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$1"; }
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL  %s\n' "$1"; [[ -n ${2:-} ]] && printf '%s\n' "$2" | sed 's/^/      /' | head -40; }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip  %s\n' "$1"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds; shows its output otherwise.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
+}
+
+# contains DESCRIPTION NEEDLE HAYSTACK: a fixed-string match.
+contains() {
+	if grep -qF -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "missing: $2"; fi
+}
+
+one() { # one GLOB: the single file matching GLOB in DIST, or nothing
+	local f=("$DIST"/$1)
+	[[ ${#f[@]} -eq 1 && -f ${f[0]} ]] && printf '%s\n' "${f[0]}"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+[[ -d $DIST ]] || { echo "no $DIST: run packaging/build.sh first"; echo "0 passed, 1 failed"; exit 1; }
+# shellcheck disable=SC1091
+source "$DIST/build-info.txt" 2>/dev/null || { echo "no $DIST/build-info.txt"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---------------------------------------------------------------- scripts and checksums
+
+for s in "$PKG/build.sh" "$PKG/check.sh" "$PKG/macos/build-macos.sh"; do
+	check "bash -n ${s#"$ROOT"/}" bash -n "$s"
+done
+check "SHA256SUMS matches dist/" bash -c "cd '$DIST' && sha256sum --quiet -c SHA256SUMS"
+
+# ---------------------------------------------------------------- Linux packages
+
+deb_amd64=$(one "${NAME}_*_amd64.deb")
+deb_arm64=$(one "${NAME}_*_arm64.deb")
+rpm_x86=$(one "$NAME-*.x86_64.rpm")
+rpm_arm=$(one "$NAME-*.aarch64.rpm")
+
+if [[ -z $deb_amd64 || -z $deb_arm64 ]]; then
+	fail "one .deb per architecture (amd64, arm64) in dist/"
+else
+	pass "one .deb per architecture (amd64, arm64) in dist/"
+	contents=$(dpkg-deb -c "$deb_amd64" | awk '{print $6}' | sed 's|^\./|/|')
+	for p in /usr/bin/$NAME /usr/share/applications/$NAME.desktop \
+		/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml /usr/share/man/man1/$NAME.1.gz \
+		/usr/share/doc/$NAME/README.Linux /usr/share/doc/$NAME/copyright /usr/share/doc/$NAME/changelog.Debian.gz \
+		/usr/share/icons/hicolor/scalable/apps/$NAME.svg; do
+		contains "deb ships $p" "$p" "$contents"
+	done
+	for s in 16 22 24 32 48 64 128 256; do
+		contains "deb ships the ${s}px hicolor icon" "/usr/share/icons/hicolor/${s}x${s}/apps/$NAME.png" "$contents"
+	done
+	if grep -q '^/etc/xdg/autostart' <<<"$contents"; then fail "deb has no system-wide autostart entry"; else pass "deb has no system-wide autostart entry"; fi
+
+	check "deb version is $PKG_VERSION-1" test "$(dpkg-deb -f "$deb_amd64" Version)" = "$PKG_VERSION-1"
+	rec=$(dpkg-deb -f "$deb_amd64" Recommends)
+	contains "deb recommends a Secret Service" "gnome-keyring" "$rec"
+	contains "deb recommends a notification daemon" "notification-daemon" "$rec"
+	contains "deb recommends xdg-utils" "xdg-utils" "$rec"
+
+	dpkg-deb -x "$deb_amd64" "$WORK/deb"
+	check "amd64 binary is a static x86-64 ELF" bash -c "file -b '$WORK/deb/usr/bin/$NAME' | grep -q 'x86-64.*statically linked'"
+	mkdir -p "$WORK/deb-arm64" && dpkg-deb -x "$deb_arm64" "$WORK/deb-arm64"
+	check "arm64 binary is a static aarch64 ELF" bash -c "file -b '$WORK/deb-arm64/usr/bin/$NAME' | grep -q 'aarch64.*statically linked'"
+	if have desktop-file-validate; then
+		check "desktop-file-validate" desktop-file-validate "$WORK/deb/usr/share/applications/$NAME.desktop"
+	else skip "desktop-file-validate (not installed)"; fi
+	if have appstreamcli; then
+		check "appstreamcli validate" appstreamcli validate --no-net "$WORK/deb/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml"
+	else skip "appstreamcli validate (not installed)"; fi
+	check "man page renders" bash -c "LC_ALL=C.UTF-8 MANWIDTH=80 man -l '$WORK/deb/usr/share/man/man1/$NAME.1.gz' 2>&1 | grep -q 'new-mail notifier'"
+
+	if have lintian; then
+		# Errors and warnings fail; pedantic and info tags are shown only.
+		lintian --pedantic --fail-on error,warning "$deb_amd64" "$deb_arm64" >"$WORK/lintian.out" 2>&1
+		rc=$?
+		out=$(grep -v 'running with root privileges' "$WORK/lintian.out")
+		if ((rc == 0)); then pass "lintian (amd64, arm64)${out:+: $(wc -l <<<"$out") info/pedantic tags}"; else fail "lintian (amd64, arm64)" "$out"; fi
+	else skip "lintian (not installed)"; fi
+
+	if [[ ${SKIP_DPKG_INSTALL:-} == 1 || $(id -u) != 0 || $(dpkg --print-architecture) != amd64 ]]; then
+		skip "dpkg -i the amd64 .deb (needs root on amd64; SKIP_DPKG_INSTALL=$SKIP_DPKG_INSTALL)"
+	else
+		if out=$(dpkg -i "$deb_amd64" 2>&1); then
+			pass "dpkg -i $(basename "$deb_amd64")"
+			want="$NAME $VERSION ($COMMIT, $DATE)"
+			got=$(/usr/bin/$NAME --version 2>&1)
+			if [[ $got == "$want" ]]; then pass "installed --version: $got"; else fail "installed --version" "want: $want"$'\n'"got:  $got"; fi
+			check "dpkg --purge" dpkg --purge $NAME
+		else
+			fail "dpkg -i $(basename "$deb_amd64")" "$out"
+		fi
+	fi
+fi
+
+if [[ -z $rpm_x86 || -z $rpm_arm ]]; then
+	fail "one .rpm per architecture (x86_64, aarch64) in dist/"
+elif have rpm; then
+	pass "one .rpm per architecture (x86_64, aarch64) in dist/"
+	info=$(rpm -qpi "$rpm_x86" 2>/dev/null)
+	contains "rpm -qpi: name" "Name        : $NAME" "$info"
+	contains "rpm -qpi: version" "Version     : $PKG_VERSION" "$info"
+	list=$(rpm -qpl "$rpm_x86" 2>/dev/null)
+	for p in /usr/bin/$NAME /usr/share/applications/$NAME.desktop /usr/share/man/man1/$NAME.1.gz \
+		/usr/share/icons/hicolor/256x256/apps/$NAME.png; do
+		contains "rpm -qpl: $p" "$p" "$list"
+	done
+	check "rpm -K digests" rpm -K --nosignature "$rpm_x86" "$rpm_arm"
+	contains "rpm recommends gnome-keyring" "gnome-keyring" "$(rpm -qp --recommends "$rpm_x86" 2>/dev/null)"
+else
+	pass "one .rpm per architecture (x86_64, aarch64) in dist/"
+	skip "rpm -qpi/-qpl (rpm not installed)"
+fi
+
+# ---------------------------------------------------------------- Windows
+
+exe=$(one "$NAME-*-windows-amd64.exe")
+msi=$(one "$NAME-*-x64.msi")
+ca=()
+[[ -f $DIST/TEST-ONLY-signing-cert.pem ]] && ca=(-CAfile "$DIST/TEST-ONLY-signing-cert.pem")
+
+if [[ -z $exe ]]; then
+	fail "windows exe in dist/"
+else
+	check "exe is a PE32+ GUI x86-64 program" bash -c "file -b '$exe' | grep -q 'PE32+ executable (GUI) x86-64'"
+	check "osslsigncode verify exe" osslsigncode verify "${ca[@]}" -in "$exe"
+	ver=$(strings -el "$exe" | grep -A1 -x 'FileVersion' | tail -1)
+	check "exe version resource FileVersion = $FILE_VERSION" test "$ver" = "$FILE_VERSION"
+	contains "exe version resource names the product" "Exmail Notifier" "$(strings -el "$exe" | grep -A1 -x 'ProductName')"
+fi
+
+if [[ -z $msi ]]; then
+	fail "windows MSI in dist/"
+elif ! have msiinfo; then
+	fail "msiinfo (msitools) is needed to check the MSI"
+else
+	t() { msiinfo export "$msi" "$1" 2>&1; }
+	check "osslsigncode verify msi" osslsigncode verify "${ca[@]}" -in "$msi"
+	contains "MSI File: exmail-notifier.exe" $'\texmail-notifier.exe\t' "$(t File)"
+	contains "MSI installs per user (LocalAppDataFolder\\Programs)" $'UserProgramsFolder\tLocalAppDataFolder\tPrograms' "$(t Directory)"
+	contains "MSI needs no elevation (word count bit 8)" "Source: 10 " "$(msiinfo suminfo "$msi")"
+	contains "MSI ProductVersion $MSI_VERSION" $'ProductVersion\t'"$MSI_VERSION" "$(t Property)"
+	contains "MSI public properties are secure" "EXMAIL_API_URL;EXMAIL_TOKEN_URL;EXMAIL_LOGIN_URL;AUTOSTART" "$(t Property)"
+	contains "MSI Start-menu shortcut" $'ExmailNotifierShortcut\tProgramMenuFolder\tExmail Notifier\tStartMenuShortcut\t[INSTALLDIR]exmail-notifier.exe' "$(t Shortcut)"
+	contains "MSI shortcut AppUserModelID = exmail-notifier" $'\tExmailNotifierShortcut\tSystem.AppUserModel.ID\texmail-notifier' "$(t MsiShortcutProperty)"
+	reg=$(t Registry)
+	for v in EXMAIL_API_URL EXMAIL_TOKEN_URL EXMAIL_LOGIN_URL; do
+		contains "MSI Registry: HKCU\\Software\\exmail-notifier\\$v = [$v]" $'\t1\tSoftware\\exmail-notifier\t'"$v"$'\t['"$v"']' "$reg"
+	done
+	contains "MSI Registry: HKCU Run value" $'\t1\tSoftware\\Microsoft\\Windows\\CurrentVersion\\Run\texmail-notifier\t"[INSTALLDIR]exmail-notifier.exe"\tAutostart' "$reg"
+	contains "MSI Registry: toast DisplayName" $'Software\\Classes\\AppUserModelId\\exmail-notifier\tDisplayName\tExmail Notifier' "$reg"
+	comp=$(t Component)
+	contains "MSI Run value only if AUTOSTART=1" $'\tAUTOSTART = "1"\t' "$comp"
+	contains "MSI API URL preset only if given" $'\tEXMAIL_API_URL\t' "$comp"
+	contains "MSI major upgrade (same version too)" $'\t'"$MSI_VERSION"$'\t\t513\t\tWIX_UPGRADE_DETECTED' "$(t Upgrade)"
+	contains "MSI remembers presets across upgrades" $'RememberApiURL\tOLD_API_URL AND NOT EXMAIL_API_URL\t51' "$(t InstallExecuteSequence)"
+	if [[ -n $exe ]]; then
+		mkdir -p "$WORK/msi" && (cd "$WORK/msi" && msiextract "$msi" >/dev/null 2>&1)
+		x=$(find "$WORK/msi" -name "$NAME.exe" | head -1)
+		check "MSI carries the signed exe byte for byte" cmp "$x" "$exe"
+	fi
+fi
+
+# ---------------------------------------------------------------- macOS (what Linux can check)
+
+plist=$WORK/Info.plist
+sed -e "s/@VERSION@/$PKG_VERSION/g" -e "s/@SHORT_VERSION@/$MSI_VERSION/g" -e "s/@BUILD@/$FILE_VERSION/g" \
+	-e "s/@YEAR@/${DATE%%-*}/g" "$PKG/macos/Info.plist.in" >"$plist"
+check "macOS Info.plist parses and has the required keys" python3 - "$plist" <<'EOF'
+import plistlib, sys
+p = plistlib.load(open(sys.argv[1], "rb"))
+want = {
+    "CFBundleIdentifier": "io.github.exmail-notifier",
+    "CFBundleExecutable": "exmail-notifier",
+    "CFBundleName": "Exmail Notifier",
+    "CFBundlePackageType": "APPL",
+    "CFBundleIconFile": "exmail-notifier",
+    "LSUIElement": True,
+    "NSHighResolutionCapable": True,
+}
+bad = [f"{k}={p.get(k)!r}, want {v!r}" for k, v in want.items() if p.get(k) != v]
+for k in ("CFBundleShortVersionString", "CFBundleVersion", "LSMinimumSystemVersion"):
+    if not p.get(k) or "@" in str(p.get(k)):
+        bad.append(f"{k} missing or unfilled: {p.get(k)!r}")
+if bad:
+    sys.exit("\n".join(bad))
+EOF
+
+printf '\n%d passed, %d failed' "$PASSED" "$FAILED"
+((SKIPPED)) && printf ', %d skipped' "$SKIPPED"
+printf '\n'
+((FAILED == 0))
