@@ -1,0 +1,125 @@
+//go:build linux || freebsd || openbsd || netbsd
+
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	watcherName  = "org.kde.StatusNotifierWatcher"
+	watcherPath  = "/StatusNotifierWatcher"
+	watcherIface = "org.kde.StatusNotifierWatcher"
+	probeTimeout = 3 * time.Second
+)
+
+// sessionBus opens a private connection to the session bus without ever
+// auto-launching one: godbus's SessionBus would run dbus-launch and leak a
+// dbus-daemon when DBUS_SESSION_BUS_ADDRESS is unset.
+func sessionBus() (*dbus.Conn, error) {
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Auth(nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// checkBus reports whether systray will find a session bus.
+func checkBus(context.Context) error {
+	conn, err := sessionBus()
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// ProbeHost checks once whether a tray item would be shown.
+func ProbeHost(ctx context.Context) Host {
+	conn, err := sessionBus()
+	if err != nil {
+		return HostNoBus
+	}
+	defer conn.Close()
+	return probe(ctx, conn)
+}
+
+func probe(ctx context.Context, conn *dbus.Conn) Host {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var has bool
+	err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&has)
+	if err != nil || !has {
+		return HostNoWatcher
+	}
+	var v dbus.Variant
+	err = conn.Object(watcherName, watcherPath).CallWithContext(ctx,
+		"org.freedesktop.DBus.Properties.Get", 0, watcherIface, "IsStatusNotifierHostRegistered").Store(&v)
+	if err != nil {
+		// A watcher without the property is assumed to draw (old hosts).
+		return HostReady
+	}
+	if b, ok := v.Value().(bool); ok && !b {
+		return HostNoHost
+	}
+	return HostReady
+}
+
+// WatchHost calls fn with the tray host's state now and after each change,
+// until ctx is done. It follows the watcher's NameOwnerChanged and the
+// host (un)registered signals. With no session bus it calls fn(HostNoBus)
+// and returns an error.
+func WatchHost(ctx context.Context, fn func(Host)) error {
+	return watchHost(ctx, sessionBus, fn)
+}
+
+func watchHost(ctx context.Context, dial func() (*dbus.Conn, error), fn func(Host)) error {
+	conn, err := dial()
+	if err != nil {
+		fn(HostNoBus)
+		return fmt.Errorf("tray host: %w", err)
+	}
+	defer conn.Close()
+	sig := make(chan *dbus.Signal, 16)
+	conn.Signal(sig)
+	for _, opts := range [][]dbus.MatchOption{
+		{dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchInterface("org.freedesktop.DBus"),
+			dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, watcherName)},
+		{dbus.WithMatchInterface(watcherIface), dbus.WithMatchMember("StatusNotifierHostRegistered")},
+		{dbus.WithMatchInterface(watcherIface), dbus.WithMatchMember("StatusNotifierHostUnregistered")},
+		{dbus.WithMatchInterface("org.freedesktop.DBus.Properties"), dbus.WithMatchMember("PropertiesChanged"),
+			dbus.WithMatchObjectPath(watcherPath)},
+	} {
+		if err := conn.AddMatchSignalContext(ctx, opts...); err != nil {
+			return fmt.Errorf("tray host: watch: %w", err)
+		}
+	}
+	last := probe(ctx, conn)
+	fn(last)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case s, ok := <-sig:
+			if !ok || s == nil {
+				return errors.New("tray host: the session bus connection closed")
+			}
+			if h := probe(ctx, conn); h != last && ctx.Err() == nil {
+				last = h
+				fn(h)
+			}
+		}
+	}
+}

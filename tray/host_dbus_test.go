@@ -1,0 +1,145 @@
+//go:build linux
+
+package tray
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// privateBus starts a dbus-daemon of its own, with nothing activatable, and
+// returns its address. It skips the test when dbus-daemon is missing.
+func privateBus(t *testing.T) string {
+	t.Helper()
+	daemon, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		t.Skip("dbus-daemon not installed")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "bus.conf")
+	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:dir=`+dir+`</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address: %v", err)
+	}
+	return strings.TrimSpace(addr)
+}
+
+func dialer(addr string) func() (*dbus.Conn, error) {
+	return func() (*dbus.Conn, error) {
+		c, err := dbus.Dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth(nil); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.Hello(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+type watcher struct{}
+
+func (watcher) RegisterStatusNotifierItem(string, dbus.Sender) *dbus.Error { return nil }
+func (watcher) RegisterStatusNotifierHost(string) *dbus.Error              { return nil }
+
+// TestWatchHostFollowsTheWatcher plays a desktop whose tray comes and goes:
+// first no watcher, then a watcher without a host, then a host, then the
+// panel quits.
+func TestWatchHostFollowsTheWatcher(t *testing.T) {
+	t.Parallel()
+	addr := privateBus(t)
+	desk, err := dialer(addr)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer desk.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := make(chan Host, 8)
+	done := make(chan error, 1)
+	go func() { done <- watchHost(ctx, dialer(addr), func(h Host) { got <- h }) }()
+	next := func(want Host, what string) {
+		t.Helper()
+		select {
+		case h := <-got:
+			if h != want {
+				t.Fatalf("%s: host = %v, want %v", what, h, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no report (want %v)", what, want)
+		}
+	}
+	next(HostNoWatcher, "bare bus")
+
+	if err := desk.Export(watcher{}, watcherPath, watcherIface); err != nil {
+		t.Fatal(err)
+	}
+	props, err := prop.Export(desk, watcherPath, map[string]map[string]*prop.Prop{watcherIface: {
+		"IsStatusNotifierHostRegistered": {Value: false, Emit: prop.EmitTrue},
+		"ProtocolVersion":                {Value: int32(0)},
+		"RegisteredStatusNotifierItems":  {Value: []string{}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := desk.RequestName(watcherName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v %v", r, err)
+	}
+	next(HostNoHost, "watcher without host")
+
+	props.SetMust(watcherIface, "IsStatusNotifierHostRegistered", true)
+	if err := desk.Emit(watcherPath, watcherIface+".StatusNotifierHostRegistered"); err != nil {
+		t.Fatal(err)
+	}
+	next(HostReady, "host registered")
+
+	if _, err := desk.ReleaseName(watcherName); err != nil {
+		t.Fatal(err)
+	}
+	next(HostNoWatcher, "panel quit")
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watchHost returned %v after cancel", err)
+	}
+}
+
+func TestWatchHostWithoutBus(t *testing.T) {
+	t.Parallel()
+	var got []Host
+	err := watchHost(t.Context(), dialer("unix:path=/nonexistent/bus"), func(h Host) { got = append(got, h) })
+	if err == nil || len(got) != 1 || got[0] != HostNoBus {
+		t.Errorf("watchHost on no bus: err=%v reports=%v; want an error and [no-session-bus]", err, got)
+	}
+}

@@ -1,0 +1,91 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/systray"
+
+	"github.com/exmail-notifier/exmail-notifier/app"
+)
+
+// pauseHour is what "For 1 hour" asks for.
+const pauseHour = time.Hour
+
+// ErrNoSessionBus: the tray cannot be shown because there is no D-Bus
+// session bus (Linux and the BSDs). Run returns it before touching systray,
+// whose Quit would otherwise panic.
+var ErrNoSessionBus = errors.New("no D-Bus session bus: the tray icon needs a desktop session")
+
+// Options configure Run.
+type Options struct {
+	// Name is the tray item's title on Linux (the StatusNotifierItem Title
+	// and Id), e.g. "Exmail Notifier". macOS shows no title.
+	Name string
+	// Actions receives the user's clicks, translated. A left click on the
+	// icon is app.OpenMailbox.
+	Actions chan<- app.Action
+	// Logger receives debug lines about clicks and icon changes.
+	Logger *slog.Logger
+}
+
+// Run shows the tray until ctx is done, then removes it and returns. It
+// must be called on the main goroutine, and only once per process.
+//
+// ready is called once the menu exists, with the View to draw into; it
+// runs on systray's own goroutine and must return quickly (start
+// goroutines, do not block), or the menu never appears.
+//
+// Run returns ErrNoSessionBus at once, without starting systray, when
+// there is no session bus; the caller can still run without an icon.
+func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkBus(ctx); err != nil {
+		return fmt.Errorf("%w (%v)", ErrNoSessionBus, err)
+	}
+
+	var view atomic.Pointer[View]
+	// Before systray.Run: the SNI spec's ItemIsMenu is fixed at start.
+	systray.SetOnTapped(func() {
+		v := view.Load()
+		if v == nil {
+			return
+		}
+		a, ok := v.action(iOpen)
+		if !ok {
+			return
+		}
+		// This runs on the D-Bus dispatch goroutine: never block it.
+		select {
+		case o.Actions <- a:
+		default:
+			log.Warn("tray: left click dropped, the app is busy")
+		}
+	})
+	setTitle(o.Name)
+
+	stop := context.AfterFunc(ctx, systray.Quit)
+	defer stop()
+	defer func() {
+		// Belt and braces: systray.Quit panics in nativeEnd when its bus
+		// connection was lost. Everything worth keeping has run by then.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("tray: systray panicked on exit: %v", r)
+		}
+	}()
+	systray.Run(func() {
+		v := New(ctx, o.Actions, log)
+		view.Store(v)
+		if ready != nil {
+			ready(v)
+		}
+	}, nil)
+	return nil
+}

@@ -1,0 +1,366 @@
+// Package tray draws the notifier's app.Model into the system tray with
+// fyne.io/systray and turns menu clicks into app.Action values.
+//
+// The rules fyne.io/systray imposes are kept here, in one place:
+//
+//   - systray.Run runs on the main goroutine, last (Run does that);
+//   - SetOnTapped is installed before systray.Run, or a left click on the
+//     icon does nothing (the SNI property ItemIsMenu is fixed at start);
+//   - the menu items are created once, in onReady, and only updated in
+//     place afterwards; onReady returns at once;
+//   - ClickedCh sends are dropped when nobody receives, so one forwarder
+//     goroutine does nothing but translate clicks into actions;
+//   - systray.Quit panics when the session bus was never reached, so Run
+//     checks the bus first and never starts systray without one.
+//
+// On Linux the package also watches for a StatusNotifierItem host
+// (WatchHost), because systray itself never reports a missing one.
+package tray
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"fyne.io/systray"
+
+	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/assets"
+)
+
+// item is what View needs of a *systray.MenuItem; tests use a fake.
+type item interface {
+	SetTitle(string)
+	Show()
+	Hide()
+	Check()
+	Uncheck()
+	Enable()
+	Disable()
+}
+
+// icon is what View needs of the tray itself; tests use a fake.
+type icon interface {
+	SetIcon([]byte)
+	SetTooltip(string)
+}
+
+// The menu, top to bottom. The indexes are also the order in which
+// newItems creates the items, so dbusmenu ids follow this order.
+const (
+	iStatus  = 0 // disabled; the problem or connection state, hidden when online
+	iOpen    = 1 // Open mailbox (打开邮箱), or the setup hint (disabled)
+	iRecent0 = 2 // five recent mails, hidden when unused
+	iRecent4 = iRecent0 + app.MaxRecent - 1
+
+	iPause         = iRecent4 + 1 // submenu
+	iPauseHour     = iPause + 1   // submenu children
+	iPauseTomorrow = iPause + 2
+	iResume        = iPause + 3
+	iContent       = iPause + 4 // checkbox
+	iAutostart     = iPause + 5 // checkbox
+	iAbout         = iPause + 6
+	iQuit          = iPause + 7
+	nItems         = iPause + 8
+)
+
+// View draws app.Model values into the tray. It implements app.View.
+// Create it with New from inside the ready callback of Run.
+type View struct {
+	icon  icon
+	items [nItems]item
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	last  app.Model // what is on screen; guarded by mu
+	drawn bool      // false until the first Render; guarded by mu
+}
+
+// New creates the menu items (once) and starts the goroutine that forwards
+// clicks as actions until ctx is done. Run calls it from systray's onReady;
+// it returns at once.
+func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View {
+	var mi [nItems]*systray.MenuItem
+	mi[iStatus] = systray.AddMenuItem("", "")
+	mi[iStatus].Disable()
+	mi[iStatus].Hide()
+	mi[iOpen] = systray.AddMenuItem("Open mailbox", "")
+	for i := iRecent0; i <= iRecent4; i++ {
+		mi[i] = systray.AddMenuItem("", "")
+		mi[i].Hide()
+	}
+	systray.AddSeparator()
+	mi[iPause] = systray.AddMenuItem("Pause notifications", "")
+	mi[iPauseHour] = mi[iPause].AddSubMenuItem("For 1 hour", "")
+	mi[iPauseTomorrow] = mi[iPause].AddSubMenuItem("Until tomorrow", "")
+	mi[iResume] = mi[iPause].AddSubMenuItem("Resume notifications", "")
+	mi[iResume].Disable()
+	mi[iContent] = systray.AddMenuItemCheckbox("Show message content in notifications", "", false)
+	mi[iAutostart] = systray.AddMenuItemCheckbox("Start at login", "", false)
+	systray.AddSeparator()
+	mi[iAbout] = systray.AddMenuItem("About", "")
+	mi[iQuit] = systray.AddMenuItem("Quit", "")
+
+	var items [nItems]item
+	var clicks [nItems]<-chan struct{}
+	for i, m := range mi {
+		items[i] = m
+		clicks[i] = m.ClickedCh
+	}
+	v := newView(systrayIcon{}, items, log)
+	go v.forward(ctx, clicks, actions)
+	return v
+}
+
+func newView(ic icon, items [nItems]item, log *slog.Logger) *View {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &View{icon: ic, items: items, log: log}
+}
+
+// Render draws m, changing only what differs from the last model drawn.
+// It is safe to call from any goroutine; app.App calls it from its loop.
+func (v *View) Render(m app.Model) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old, all := v.last, !v.drawn
+	v.last, v.drawn = m, true
+
+	if all || old.Icon != m.Icon || assets.BadgeText(old.Unread) != assets.BadgeText(m.Unread) {
+		v.icon.SetIcon(assets.Tray(lookFor(m.Icon), m.Unread))
+		v.log.Debug("tray icon", "look", lookFor(m.Icon), "unread", m.Unread)
+	}
+	if all || old.Tooltip != m.Tooltip {
+		v.icon.SetTooltip(m.Tooltip)
+	}
+
+	status := v.items[iStatus]
+	if all || old.Status != m.Status {
+		status.SetTitle(m.Status)
+	}
+	if all || showStatus(old) != showStatus(m) {
+		visible(status, showStatus(m))
+	}
+
+	open := v.items[iOpen]
+	if all || old.Labels.Open != m.Labels.Open {
+		open.SetTitle(m.Labels.Open)
+	}
+	if all || old.CanOpen != m.CanOpen {
+		enabled(open, m.CanOpen)
+	}
+
+	for i := range app.MaxRecent {
+		it := v.items[iRecent0+i]
+		was, now := recentAt(old.Recent, i), recentAt(m.Recent, i)
+		if all || was.Title != now.Title {
+			it.SetTitle(now.Title)
+		}
+		if all || (was.MailID != "" || was.Title != "") != (now.MailID != "" || now.Title != "") {
+			visible(it, now.MailID != "" || now.Title != "")
+		}
+	}
+
+	for _, t := range []struct {
+		i        int
+		old, new string
+	}{
+		{iPause, old.Labels.Pause, m.Labels.Pause},
+		{iPauseHour, old.Labels.PauseHour, m.Labels.PauseHour},
+		{iPauseTomorrow, old.Labels.PauseTomorrow, m.Labels.PauseTomorrow},
+		{iResume, old.Labels.Resume, m.Labels.Resume},
+		{iContent, old.Labels.ShowContent, m.Labels.ShowContent},
+		{iAutostart, old.Labels.Autostart, m.Labels.Autostart},
+		{iAbout, old.Labels.About, m.Labels.About},
+		{iQuit, old.Labels.Quit, m.Labels.Quit},
+	} {
+		if all || t.old != t.new {
+			v.items[t.i].SetTitle(t.new)
+		}
+	}
+	if all || old.Paused != m.Paused {
+		enabled(v.items[iResume], m.Paused)
+	}
+	if all || old.ShowContent != m.ShowContent {
+		checked(v.items[iContent], m.ShowContent)
+	}
+	if all || old.Autostart != m.Autostart {
+		checked(v.items[iAutostart], m.Autostart)
+	}
+	if all || old.AutostartAvailable != m.AutostartAvailable {
+		visible(v.items[iAutostart], m.AutostartAvailable)
+	}
+}
+
+// showStatus: the status line is shown unless all is well (online), when
+// the tooltip says enough.
+func showStatus(m app.Model) bool { return m.Status != "" && m.Icon != app.IconOnline }
+
+func recentAt(r []app.RecentItem, i int) app.RecentItem {
+	if i < len(r) {
+		return r[i]
+	}
+	return app.RecentItem{}
+}
+
+func visible(it item, on bool) {
+	if on {
+		it.Show()
+	} else {
+		it.Hide()
+	}
+}
+
+func enabled(it item, on bool) {
+	if on {
+		it.Enable()
+	} else {
+		it.Disable()
+	}
+}
+
+func checked(it item, on bool) {
+	if on {
+		it.Check()
+	} else {
+		it.Uncheck()
+	}
+}
+
+// lookFor maps the model's icon kind onto the drawing.
+func lookFor(k app.IconKind) assets.Look {
+	switch k {
+	case app.IconSetup:
+		return assets.LookSetup
+	case app.IconConnecting:
+		return assets.LookConnecting
+	case app.IconOnline:
+		return assets.LookOnline
+	case app.IconOffline:
+		return assets.LookOffline
+	default:
+		return assets.LookAttention
+	}
+}
+
+// action translates a click on item i into the action it asks for, from
+// the model on screen. ok is false for items that ask for nothing.
+func (v *View) action(i int) (a app.Action, ok bool) {
+	v.mu.Lock()
+	m := v.last
+	v.mu.Unlock()
+	switch {
+	case i == iOpen:
+		return app.OpenMailbox{}, m.CanOpen
+	case i >= iRecent0 && i <= iRecent4:
+		r := recentAt(m.Recent, i-iRecent0)
+		return app.OpenMail{MailID: r.MailID}, r.MailID != ""
+	case i == iPauseHour:
+		return app.Pause{For: pauseHour}, true
+	case i == iPauseTomorrow:
+		return app.PauseUntilTomorrow{}, true
+	case i == iResume:
+		return app.Resume{}, true
+	case i == iContent:
+		return app.SetShowContent{On: !m.ShowContent}, true
+	case i == iAutostart:
+		return app.SetAutostart{On: !m.Autostart}, m.AutostartAvailable
+	case i == iAbout:
+		return app.About{}, true
+	case i == iQuit:
+		return app.Quit{}, true
+	}
+	return nil, false
+}
+
+// forward is the one click forwarder: it only translates clicks into
+// actions, so that systray, which drops a click nobody receives at once,
+// finds it ready again quickly.
+func (v *View) forward(ctx context.Context, clicks [nItems]<-chan struct{}, actions chan<- app.Action) {
+	for {
+		i, ok := nextClick(ctx, clicks)
+		if !ok {
+			return
+		}
+		a, ok := v.action(i)
+		if !ok {
+			continue
+		}
+		v.log.Debug("tray click", "item", i, "action", actionName(a))
+		select {
+		case actions <- a:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// nextClick waits for a click on any item. A select over a fixed array
+// keeps it allocation-free and obvious.
+func nextClick(ctx context.Context, c [nItems]<-chan struct{}) (int, bool) {
+	select {
+	case <-ctx.Done():
+		return 0, false
+	case <-c[iStatus]:
+		return iStatus, true
+	case <-c[iOpen]:
+		return iOpen, true
+	case <-c[iRecent0]:
+		return iRecent0, true
+	case <-c[iRecent0+1]:
+		return iRecent0 + 1, true
+	case <-c[iRecent0+2]:
+		return iRecent0 + 2, true
+	case <-c[iRecent0+3]:
+		return iRecent0 + 3, true
+	case <-c[iRecent4]:
+		return iRecent4, true
+	case <-c[iPause]:
+		return iPause, true
+	case <-c[iPauseHour]:
+		return iPauseHour, true
+	case <-c[iPauseTomorrow]:
+		return iPauseTomorrow, true
+	case <-c[iResume]:
+		return iResume, true
+	case <-c[iContent]:
+		return iContent, true
+	case <-c[iAutostart]:
+		return iAutostart, true
+	case <-c[iAbout]:
+		return iAbout, true
+	case <-c[iQuit]:
+		return iQuit, true
+	}
+}
+
+func actionName(a app.Action) string {
+	switch a.(type) {
+	case app.OpenMailbox:
+		return "open-mailbox"
+	case app.OpenMail:
+		return "open-mail"
+	case app.Pause:
+		return "pause"
+	case app.PauseUntilTomorrow:
+		return "pause-until-tomorrow"
+	case app.Resume:
+		return "resume"
+	case app.SetShowContent:
+		return "show-content"
+	case app.SetAutostart:
+		return "autostart"
+	case app.About:
+		return "about"
+	case app.Quit:
+		return "quit"
+	}
+	return "unknown"
+}
+
+// systrayIcon is the real tray icon.
+type systrayIcon struct{}
+
+func (systrayIcon) SetIcon(b []byte)    { systray.SetIcon(b) }
+func (systrayIcon) SetTooltip(s string) { setTooltip(s) }

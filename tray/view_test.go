@@ -1,0 +1,249 @@
+package tray
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/exmail-notifier/exmail-notifier/app"
+)
+
+// rec records every call made on the fake tray, in order.
+type rec struct{ calls []string }
+
+func (r *rec) add(format string, args ...any) { r.calls = append(r.calls, fmt.Sprintf(format, args...)) }
+func (r *rec) take() []string                 { c := r.calls; r.calls = nil; return c }
+
+type fakeIcon struct{ r *rec }
+
+func (f fakeIcon) SetIcon(b []byte)     { f.r.add("icon %d bytes", len(b)) }
+func (f fakeIcon) SetTooltip(s string) { f.r.add("tooltip %q", s) }
+
+type fakeItem struct {
+	r *rec
+	n string
+}
+
+func (f fakeItem) SetTitle(s string) { f.r.add("%s title %q", f.n, s) }
+func (f fakeItem) Show()             { f.r.add("%s show", f.n) }
+func (f fakeItem) Hide()             { f.r.add("%s hide", f.n) }
+func (f fakeItem) Check()            { f.r.add("%s check", f.n) }
+func (f fakeItem) Uncheck()          { f.r.add("%s uncheck", f.n) }
+func (f fakeItem) Enable()           { f.r.add("%s enable", f.n) }
+func (f fakeItem) Disable()          { f.r.add("%s disable", f.n) }
+
+var itemNames = [nItems]string{"status", "open", "recent0", "recent1", "recent2", "recent3", "recent4",
+	"pause", "pause-hour", "pause-tomorrow", "resume", "content", "autostart", "about", "quit"}
+
+func newFakeView() (*View, *rec) {
+	r := &rec{}
+	var items [nItems]item
+	for i := range items {
+		items[i] = fakeItem{r, itemNames[i]}
+	}
+	return newView(fakeIcon{r}, items, nil), r
+}
+
+func online(unread int, recent ...app.RecentItem) app.Model {
+	return app.Model{
+		Icon: app.IconOnline, Unread: unread, Tooltip: fmt.Sprintf("bob@example.com — %d unread", unread),
+		Status: "Online", Alias: "bob@example.com", Recent: recent, CanOpen: true,
+		AutostartAvailable: true, Version: "1.0.0",
+		Labels: app.Labels{Open: "Open mailbox", Pause: "Pause notifications", PauseHour: "For 1 hour",
+			PauseTomorrow: "Until tomorrow", Resume: "Resume notifications",
+			ShowContent: "Show message content in notifications", Autostart: "Start at login",
+			About: "About exmail-notifier 1.0.0", Quit: "Quit"},
+	}
+}
+
+func TestRenderDrawsEverythingOnceThenOnlyChanges(t *testing.T) {
+	t.Parallel()
+	v, r := newFakeView()
+	v.Render(online(0))
+	first := r.take()
+	for _, want := range []string{`icon `, `tooltip "bob@example.com — 0 unread"`, `status hide`,
+		`open title "Open mailbox"`, `open enable`, `recent0 hide`, `recent4 hide`, `resume disable`,
+		`content uncheck`, `autostart uncheck`, `autostart show`, `quit title "Quit"`} {
+		if !containsPrefix(first, want) {
+			t.Errorf("first Render lacks %q; calls:\n%s", want, strings.Join(first, "\n"))
+		}
+	}
+
+	tests := []struct {
+		name string
+		m    app.Model
+		want []string
+	}{
+		{"same model: nothing", online(0), nil},
+		{"new mail: icon, tooltip, one recent item", online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}),
+			[]string{"icon 0 bytes", `tooltip "bob@example.com — 1 unread"`, `recent0 title "Alice — Lunch"`, "recent0 show"}},
+		{"second mail shifts the list", online(2, app.RecentItem{Title: "Carol — Report", MailID: "m2"}, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}),
+			[]string{"icon 0 bytes", `tooltip "bob@example.com — 2 unread"`, `recent0 title "Carol — Report"`, `recent1 title "Alice — Lunch"`, "recent1 show"}},
+		{"mail read: recent list stays, badge goes", online(0, app.RecentItem{Title: "Carol — Report", MailID: "m2"}, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}),
+			[]string{"icon 0 bytes", `tooltip "bob@example.com — 0 unread"`}},
+	}
+	for _, tt := range tests {
+		v.Render(tt.m)
+		got := r.take()
+		for i, c := range got { // icon sizes vary by platform
+			if strings.HasPrefix(c, "icon ") {
+				got[i] = "icon 0 bytes"
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: calls (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestRenderProblemShowsStatusAndDisablesOpen(t *testing.T) {
+	t.Parallel()
+	v, r := newFakeView()
+	v.Render(online(3))
+	r.take()
+	m := online(3)
+	m.Icon, m.Status, m.CanOpen = app.IconSetup, `Not set up: run "exmail-notifier login"`, false
+	m.Labels.Open = `Run "exmail-notifier login" to set up`
+	v.Render(m)
+	want := []string{"icon 0 bytes", `status title "Not set up: run \"exmail-notifier login\""`, "status show",
+		`open title "Run \"exmail-notifier login\" to set up"`, "open disable"}
+	got := r.take()
+	for i, c := range got {
+		if strings.HasPrefix(c, "icon ") {
+			got[i] = "icon 0 bytes"
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestActionFollowsTheModelOnScreen(t *testing.T) {
+	t.Parallel()
+	v, _ := newFakeView()
+	m := online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"})
+	m.ShowContent = true
+	v.Render(m)
+	tests := []struct {
+		item int
+		want app.Action
+		ok   bool
+	}{
+		{iOpen, app.OpenMailbox{}, true},
+		{iRecent0, app.OpenMail{MailID: "m1"}, true},
+		{iRecent0 + 1, app.OpenMail{}, false}, // hidden, unused
+		{iPauseHour, app.Pause{For: time.Hour}, true},
+		{iPauseTomorrow, app.PauseUntilTomorrow{}, true},
+		{iResume, app.Resume{}, true},
+		{iContent, app.SetShowContent{On: false}, true}, // the checkbox flips what is shown
+		{iAutostart, app.SetAutostart{On: true}, true},
+		{iAbout, app.About{}, true},
+		{iQuit, app.Quit{}, true},
+		{iStatus, nil, false},
+		{iPause, nil, false}, // a submenu parent asks for nothing
+	}
+	for _, tt := range tests {
+		got, ok := v.action(tt.item)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("action(%s) = %#v, %v; want %#v, %v", itemNames[tt.item], got, ok, tt.want, tt.ok)
+		}
+	}
+	m.CanOpen = false
+	v.Render(m)
+	if _, ok := v.action(iOpen); ok {
+		t.Error("Open mailbox works in the setup state")
+	}
+}
+
+func TestForwarderTranslatesClicks(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, _ := newFakeView()
+		v.Render(online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}))
+		var chans [nItems]chan struct{}
+		var clicks [nItems]<-chan struct{}
+		for i := range chans {
+			chans[i] = make(chan struct{})
+			clicks[i] = chans[i]
+		}
+		actions := make(chan app.Action)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { v.forward(ctx, clicks, actions); close(done) }()
+
+		for _, c := range []struct {
+			item int
+			want app.Action
+		}{{iRecent0, app.OpenMail{MailID: "m1"}}, {iOpen, app.OpenMailbox{}}, {iQuit, app.Quit{}}} {
+			chans[c.item] <- struct{}{}
+			if got := <-actions; got != c.want {
+				t.Errorf("click %s: got %#v, want %#v", itemNames[c.item], got, c.want)
+			}
+		}
+		chans[iStatus] <- struct{}{} // ignored: asks for nothing
+		synctest.Wait()
+		select {
+		case a := <-actions:
+			t.Errorf("status click produced %#v", a)
+		default:
+		}
+		cancel()
+		<-done
+	})
+}
+
+func TestClipTooltip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven char", 10, "eleven ch…"},
+		{"邮箱邮箱邮箱", 4, "邮箱邮…"},
+		{"😀😀😀", 4, "😀…"}, // a surrogate pair counts two units
+	}
+	for _, tt := range tests {
+		if got := clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestAdviceNamesTheFix(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		h       Host
+		desktop string
+		want    string
+	}{
+		{HostReady, "GNOME", ""},
+		{HostNoWatcher, "ubuntu:GNOME", "AppIndicator and KStatusNotifierItem Support"},
+		{HostNoWatcher, "KDE", "System Tray"},
+		{HostNoHost, "XFCE", "Status Tray"},
+		{HostNoWatcher, "", "StatusNotifierItem tray"},
+		{HostNoBus, "", "no D-Bus session bus"},
+	}
+	for _, tt := range tests {
+		got := Advice(tt.h, tt.desktop)
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("Advice(%v, %q) = %q, want it to contain %q", tt.h, tt.desktop, got, tt.want)
+		}
+	}
+}
+
+func containsPrefix(calls []string, p string) bool {
+	for _, c := range calls {
+		if strings.HasPrefix(c, p) {
+			return true
+		}
+	}
+	return false
+}
