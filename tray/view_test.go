@@ -16,12 +16,14 @@ import (
 // rec records every call made on the fake tray, in order.
 type rec struct{ calls []string }
 
-func (r *rec) add(format string, args ...any) { r.calls = append(r.calls, fmt.Sprintf(format, args...)) }
-func (r *rec) take() []string                 { c := r.calls; r.calls = nil; return c }
+func (r *rec) add(format string, args ...any) {
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+}
+func (r *rec) take() []string { c := r.calls; r.calls = nil; return c }
 
 type fakeIcon struct{ r *rec }
 
-func (f fakeIcon) SetIcon(b []byte)     { f.r.add("icon %d bytes", len(b)) }
+func (f fakeIcon) SetIcon(b []byte)    { f.r.add("icon %d bytes", len(b)) }
 func (f fakeIcon) SetTooltip(s string) { f.r.add("tooltip %q", s) }
 
 type fakeItem struct {
