@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// errAlreadyRunning: another instance of the tray app runs for this user;
+// it was asked to open the mailbox, and this one should exit 0.
+var errAlreadyRunning = errors.New("the notifier is already running; asked it to open the mailbox")
+
+// instanceTimeout bounds the talk between a second launch and the first.
+const instanceTimeout = 3 * time.Second
+
+// instanceLock makes the tray app a single instance per user. The lock is
+// a Unix-domain socket (Windows 10 and later have them too) in a directory
+// only the user can reach: whoever listens on it is the running instance.
+// A second launch connects, asks the running one to open the mailbox, and
+// exits; a socket file nobody answers on is stale and replaced.
+type instanceLock struct {
+	ln   net.Listener
+	path string
+}
+
+// instanceDir is the directory of the lock socket: $XDG_RUNTIME_DIR (a
+// per-user 0700 tmpfs) when set, else the user's cache directory.
+func instanceDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "exmail-notifier"), nil
+}
+
+// acquireInstance takes the lock named name ("tray", "demo") in dir. If
+// another process holds it, it sends that process "open" and returns
+// errAlreadyRunning.
+func acquireInstance(ctx context.Context, dir, name string) (*instanceLock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "exmail-notifier-"+name+".sock")
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("unix", path)
+		if err == nil {
+			os.Chmod(path, 0o600)
+			return &instanceLock{ln: ln, path: path}, nil
+		}
+		if attempt > 0 {
+			return nil, fmt.Errorf("single-instance lock %s: %w", path, err)
+		}
+		// Taken: is somebody home?
+		if herr := askRunning(ctx, path, "open"); herr == nil {
+			return nil, errAlreadyRunning
+		}
+		// Nobody answers: a stale socket from a crashed run.
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return nil, fmt.Errorf("single-instance lock %s: %w", path, err)
+		}
+	}
+}
+
+// askRunning sends one command to the running instance and waits for "ok".
+func askRunning(ctx context.Context, path, cmd string) error {
+	ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dl, _ := ctx.Deadline()
+	c.SetDeadline(dl)
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		return err
+	}
+	reply, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(reply) != "ok" {
+		return fmt.Errorf("the running instance answered %q", strings.TrimSpace(reply))
+	}
+	return nil
+}
+
+// serve answers later launches until ctx is done: "open" calls onOpen.
+func (l *instanceLock) serve(ctx context.Context, log *slog.Logger, onOpen func()) {
+	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
+	defer stop()
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("single-instance lock stopped answering", "err", err)
+			}
+			return
+		}
+		c.SetDeadline(time.Now().Add(instanceTimeout))
+		line, err := bufio.NewReader(io.LimitReader(c, 64)).ReadString('\n')
+		switch strings.TrimSpace(line) {
+		case "open":
+			log.Info("another launch asked to open the mailbox")
+			onOpen()
+			io.WriteString(c, "ok\n")
+		default:
+			log.Debug("single-instance lock: unknown request", "err", err)
+			io.WriteString(c, "unknown\n")
+		}
+		c.Close()
+	}
+}
+
+// Close releases the lock.
+func (l *instanceLock) Close() error {
+	err := l.ln.Close()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	// Go removes the socket file when a unix listener closes; make sure.
+	os.Remove(l.path)
+	return err
+}
