@@ -23,8 +23,10 @@ var errTokenRotation = errors.New("exmail listen: the access token is about to e
 // The request is a POST of ver=<ver> and, when alias is not empty,
 // alias=<alias> (not in the PDF, and harmless where the server ignores
 // it). The connection carries every mailbox of the enterprise, so with an
-// alias Listen also drops the objects of other mailboxes, before decoding
-// them (see Concerns for the rule). An empty alias yields every mailbox.
+// alias Listen also drops the objects of other mailboxes before decoding
+// them (see Concerns for the rule), and yields an empty Skipped in their
+// place: proof of life for a watchdog, nothing to show. An empty alias
+// yields every mailbox.
 //
 // The reply may be a held-open stream of objects (chunked or ended by
 // closing the connection) or a long poll that ends after one object; both

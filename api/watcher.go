@@ -120,7 +120,8 @@ func (w *Watcher) Kick() {
 // without dropping any (a slow reader slows the Watcher down):
 //
 //   - every event Listen yields except Ack, which only makes the state
-//     StateOnline;
+//     StateOnline, and Skipped (another mailbox's object), which only
+//     keeps the watchdog quiet;
 //   - a StateChanged whenever the state changes, and for every failure
 //     (with Err and RetryIn).
 //
@@ -157,7 +158,8 @@ type attempt struct {
 	err      error
 	start    time.Time
 	online   time.Time // when the first event arrived; zero if none
-	events   int       // events other than Ack
+	events   int       // events passed on (not Ack, not Skipped)
+	others   int       // Skipped: objects of other mailboxes
 	duration time.Duration
 }
 
@@ -176,7 +178,7 @@ func (r *runner) run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		err := a.err
-		if err == nil && a.events == 0 && a.duration < opts.MinBackoff {
+		if err == nil && a.events+a.others == 0 && a.duration < opts.MinBackoff {
 			err = ErrEmptyReply
 		}
 		var (
@@ -259,6 +261,10 @@ func (r *runner) listen(ctx context.Context) attempt {
 			}
 		}
 		switch ev := ev.(type) {
+		case Skipped: // another mailbox's: alive, and not an empty reply
+			a.others++
+			wd.Reset(idle)
+			continue
 		case Ack:
 			if ev.Ret != 0 {
 				r.log.Debug("exmail listen: acknowledgement with an undocumented Ret", "ret", ev.Ret)
