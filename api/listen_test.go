@@ -292,8 +292,10 @@ func TestListenErrors(t *testing.T) {
 			wantTokens: 2, wantReqs: 2,
 		},
 		{
-			name:       "1200 mid-stream: the error, no retry",
-			reply:      func(w http.ResponseWriter, n int) { writeAll(w, `{"Ret":0}`, `{"errcode":"1200","error":"invalid_token"}`, `{"Ver":"1"}`) },
+			name: "1200 mid-stream: the error, no retry",
+			reply: func(w http.ResponseWriter, n int) {
+				writeAll(w, `{"Ret":0}`, `{"errcode":"1200","error":"invalid_token"}`, `{"Ver":"1"}`)
+			},
 			wantEvents: []Event{Ack{}},
 			wantIs:     ErrInvalidToken,
 			wantTokens: 1, wantReqs: 1,
