@@ -21,6 +21,10 @@
 #   PKG_MAINTAINER     "Name <email>" for the .deb/.rpm
 #   PKG_LICENSE        SPDX id for the packages (default: guessed from LICENSE)
 #   NO_INSTALL=1       fail instead of installing missing tools
+#   Debian package version: a tag v1.2.3 gives 1.2.3; v1.2.3-rc.1 gives 1.2.3~rc.1;
+#   commits after a tag add +N.gHASH, a dirty tree .dirty; no tag yet gives
+#   0.0.0+<commits>.g<hash>. The MSI and Windows file versions are numeric
+#   (1.2.3 and 1.2.3.N; 0.0.<commits> before the first tag).
 #
 # Tools: go, git, python3, openssl, osslsigncode (preinstalled on the CI image);
 # installed when missing: nfpm v2.45.0 and go-winres v0.3.3 (go install),

@@ -6,7 +6,11 @@
 # It installs the amd64 .deb with dpkg (when run as root on amd64), runs
 # /usr/bin/exmail-notifier --version, and purges the package again.
 #
-# Environment: DIST (default <repo>/dist), SKIP_DPKG_INSTALL=1 to leave dpkg alone.
+# Environment: DIST (default <repo>/dist), SKIP_DPKG_INSTALL=1 to leave dpkg
+# alone, SIGN_CAFILE to verify signatures made with a certificate from a
+# private CA (default: dist/TEST-ONLY-signing-cert.pem if build.sh made one,
+# else the system CA bundle), NO_INSTALL=1 to skip installing missing tools
+# (lintian, rpm, msitools, desktop-file-utils, appstream, file, binutils, man-db).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +43,20 @@ one() { # one GLOB: the single file matching GLOB in DIST, or nothing
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+if [[ ${NO_INSTALL:-} != 1 && $(id -u) == 0 ]]; then
+	missing=()
+	for p in lintian rpm msitools osslsigncode desktop-file-utils appstream file binutils man-db; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		echo "installing ${missing[*]}"
+		apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+			{ apt-get -o DPkg::Lock::Timeout=600 update >/dev/null 2>&1
+			  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1; } ||
+			echo "could not install ${missing[*]}; those checks will fail or be skipped"
+	fi
+fi
 
 [[ -d $DIST ]] || { echo "no $DIST: run packaging/build.sh first"; echo "0 passed, 1 failed"; exit 1; }
 # shellcheck disable=SC1091
@@ -139,7 +157,8 @@ fi
 exe=$(one "$NAME-*-windows-amd64.exe")
 msi=$(one "$NAME-*-x64.msi")
 ca=()
-[[ -f $DIST/TEST-ONLY-signing-cert.pem ]] && ca=(-CAfile "$DIST/TEST-ONLY-signing-cert.pem")
+if [[ -n ${SIGN_CAFILE:-} ]]; then ca=(-CAfile "$SIGN_CAFILE")
+elif [[ -f $DIST/TEST-ONLY-signing-cert.pem ]]; then ca=(-CAfile "$DIST/TEST-ONLY-signing-cert.pem"); fi
 
 if [[ -z $exe ]]; then
 	fail "windows exe in dist/"
