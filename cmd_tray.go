@@ -513,11 +513,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	s := traySession{
-		lock:  "demo",
-		alias: alias,
-		lang:  e.uiLang(ctx, ""),
-		prefs: app.Prefs{ShowContent: true},
-		extra: func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+		lock:         "demo",
+		alias:        alias,
+		lang:         e.uiLang(ctx, ""),
+		prefs:        app.Prefs{ShowContent: true},
+		extra:        func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
 		headlessNote: "exmail-notifier: demo mailbox " + alias + "; a colleague writes about every " + interval.String() + ".",
 	}
 	s.connect(c, alias, api.WatchOptions{}, log)
