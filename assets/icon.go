@@ -130,7 +130,12 @@ func render(s spec) *image.NRGBA {
 			fc.draw(c, "!", b.x+(b.w-gw)/2, b.y+(b.h-fc.height())/2, white)
 		} else {
 			c.fillColor(circle(bx, by, r), gearSlate)
-			c.fillColor(gear(bx, by, r*0.78), white)
+			if s.size < 24 {
+				// Too small for a drawn cog: a 5×5 pixel one stays sharp.
+				drawBitmap(c, gearPixels, b.x+(b.w-5)/2, b.y+(b.h-5)/2, white)
+			} else {
+				c.fillColor(gear(bx, by, r*0.78), white)
+			}
 		}
 	}
 
@@ -144,6 +149,26 @@ func render(s spec) *image.NRGBA {
 		fc.draw(c, s.text, b.x+(b.w-fc.width(s.text))/2, b.y+(b.h-fc.height())/2, white)
 	}
 	return c.image()
+}
+
+// gearPixels is the setup cog for icons below 24 px.
+var gearPixels = []string{
+	".#.#.",
+	"#####",
+	"##.##",
+	"#####",
+	".#.#.",
+}
+
+// drawBitmap paints the '#' pixels of rows with their top-left at (x, y).
+func drawBitmap(c *canvas, rows []string, x, y int, col rgba) {
+	for gy, row := range rows {
+		for gx, ch := range row {
+			if ch == '#' {
+				c.blend(x+gx, y+gy, col, 1)
+			}
+		}
+	}
 }
 
 // gear is a six-toothed cog of outer radius r around (cx, cy).
