@@ -43,6 +43,7 @@ one() { # one GLOB: the single file matching GLOB in DIST, or nothing
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+command -v go >/dev/null && PATH="$(go env GOPATH)/bin:$PATH"
 
 if [[ ${NO_INSTALL:-} != 1 && $(id -u) == 0 ]]; then
 	missing=()
@@ -168,6 +169,11 @@ else
 	ver=$(strings -el "$exe" | grep -A1 -x 'FileVersion' | tail -1)
 	check "exe version resource FileVersion = $FILE_VERSION" test "$ver" = "$FILE_VERSION"
 	contains "exe version resource names the product" "Exmail Notifier" "$(strings -el "$exe" | grep -A1 -x 'ProductName')"
+	if have go-winres; then
+		go-winres extract --dir "$WORK/res" "$exe" >/dev/null 2>&1
+		check "exe has the app icon (16…256 px)" bash -c "[[ -s '$WORK/res/APP_0000.ico' ]]"
+		contains "exe manifest: per-monitor-v2 DPI awareness" '"dpi-awareness": "per monitor v2"' "$(cat "$WORK/res/winres.json" 2>/dev/null)"
+	else skip "exe resources (go-winres not installed)"; fi
 fi
 
 if [[ -z $msi ]]; then
