@@ -198,7 +198,7 @@ func startListen(t *testing.T, s *exmailtest.Server, f url.Values) *rawListen {
 	t.Cleanup(func() { conn.Close() })
 	if s.URL() != exmailtest.PipeURL {
 		// A safety net for real sockets; pipes run in synctest bubbles.
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	}
 	body := f.Encode()
 	_, err = fmt.Fprintf(conn, "POST /openapi/listen HTTP/1.1\r\nHost: openapi.exmail.qq.com\r\n"+

@@ -445,3 +445,54 @@ func TestWaitListeners(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent deliveries reach every listener exactly once, and each
+// mailbox's NewCount grows by one per mail in the order received.
+func TestListen_Concurrent(t *testing.T) {
+	t.Parallel()
+	s := twoUsers(t, newServer(t, exmailtest.Options{}))
+	const listeners, senders, each = 3, 6, 40
+	var streams []*rawListen
+	for range listeners {
+		l := openListen(t, s, verForm(s))
+		l.chunks(1)
+		streams = append(streams, l)
+	}
+	done := make(chan struct{})
+	for i := range senders {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			to := lina
+			if i%2 == 1 {
+				to = bob
+			}
+			for range each {
+				s.Deliver(to, exmailtest.Mail{Subject: "load"})
+			}
+		}()
+	}
+	for range senders {
+		<-done
+	}
+	for i, l := range streams {
+		dec := json.NewDecoder(l.resp.Body)
+		last := map[string]float64{}
+		ids := map[string]bool{}
+		for range senders * each {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				t.Fatalf("listener %d: %v", i, err)
+			}
+			user, _ := m["UserName"].(string)
+			n, _ := m["NewCount"].(float64)
+			if n != last[user]+1 {
+				t.Fatalf("listener %d: %s NewCount %v after %v", i, user, n, last[user])
+			}
+			last[user] = n
+			ids[m["MailId"].(string)] = true
+		}
+		if len(ids) != senders*each {
+			t.Errorf("listener %d: %d distinct mails, want %d", i, len(ids), senders*each)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -37,11 +38,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, p params) {
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type")
 		return
 	}
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = p.get("client_id"), p.get("client_secret")
+	ok := false
+	if id, secret, basic := r.BasicAuth(); basic {
+		// RFC 6749 §2.3.1 form-encodes both before Basic; x/oauth2 does.
+		uid, err1 := url.QueryUnescape(id)
+		usec, err2 := url.QueryUnescape(secret)
+		ok = s.credentialsOK(id, secret) || err1 == nil && err2 == nil && s.credentialsOK(uid, usec)
+	} else {
+		ok = s.credentialsOK(p.get("client_id"), p.get("client_secret"))
 	}
-	if !s.credentialsOK(id, secret) {
+	if !ok {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client")
 		return
 	}
