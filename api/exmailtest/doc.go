@@ -18,7 +18,9 @@
 //
 //   - POST or GET /cgi-bin/token (TokenURL): grant_type=client_credentials
 //     and client_id/client_secret in the form or in an
-//     "Authorization: Basic" header. Success: {"access_token":…,
+//     "Authorization: Basic" header (raw, or form-encoded as RFC 6749
+//     §2.3.1 and x/oauth2 do). The secret's hex letters may be in either
+//     case. Success: {"access_token":…,
 //     "token_type":"Bearer","expires_in":<TokenLifetime in s>,
 //     "refresh_token":""}. The token is 86 random URL-safe characters.
 //     Failures use the OAuth 2 shape, since the protocol documents none:
@@ -142,8 +144,15 @@
 //
 // FailNext, FailNextHTTP, ClearFaults, Latency, Stall, DropListeners,
 // SendRaw, PushVer, PushUnread, SetFraming, SetBuffering, ExpireTokens,
-// Listeners, WaitListeners, Requests, RequestsTo and ResetRequests are
-// safe to call at any time from any goroutine. All timing uses the time
+// IssueToken, Listeners, WaitListeners, Requests, RequestsTo and
+// ResetRequests are safe to call at any time from any goroutine, as is
+// the Go API of the enterprise (AddUser, Deliver, MarkRead …). Dial opens
+// a raw connection for tests that write HTTP by hand and inspect the
+// exact bytes (chunk boundaries, close-delimited bodies).
+//
+// Every token is valid until it expires (several may coexist) unless
+// Options.SingleToken is set. Tokens, tickets and the client secret never
+// reach a log line; Requests records them as Redacted. All timing uses the time
 // package (time.Now, timers), so inside a testing/synctest bubble the
 // clock is virtual; use NewPipe there, since a bubble cannot wait on
 // real sockets.
