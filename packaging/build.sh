@@ -43,7 +43,8 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
 
-export PATH="$(go env GOPATH)/bin:$PATH"
+GOBIN_DIR=$(go env GOPATH)/bin
+export PATH="$GOBIN_DIR:$PATH"
 
 apt_install() {
 	local missing=()
@@ -63,7 +64,7 @@ go_install() { # go_install BINARY MODULE@VERSION
 	[[ $have == "${2##*@}" ]] && return 0
 	[[ ${NO_INSTALL:-} != 1 ]] || die "missing $1 (${2})"
 	log "go install $2"
-	GOFLAGS= go install "$2"
+	GOFLAGS='' go install "$2"
 }
 
 need_tools() {
@@ -99,7 +100,7 @@ versions() {
 	DATE=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 
 	# v1.2.3[-rc.1][-N-gHASH][-dirty] → 1.2.3[~rc.1][+N.gHASH][.dirty]
-	local v=${VERSION#v} dirty= ahead=0 hash= base pre= meta=()
+	local v=${VERSION#v} dirty='' ahead=0 hash='' base pre='' meta=()
 	[[ $v == *-dirty ]] && { dirty=1; v=${v%-dirty}; }
 	if [[ $v =~ ^(.*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
 		v=${BASH_REMATCH[1]} ahead=${BASH_REMATCH[2]} hash=${BASH_REMATCH[3]}
@@ -141,13 +142,13 @@ snapshot() {
 
 gobuild() { # gobuild GOOS GOARCH OUT [extra ldflags]
 	local ldflags="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE ${4:-}"
-	(cd "$WORK/src" && CGO_ENABLED=0 GOOS=$1 GOARCH=$2 GOFLAGS= \
+	(cd "$WORK/src" && CGO_ENABLED=0 GOOS=$1 GOARCH=$2 GOFLAGS='' \
 		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$3" .)
 }
 
 icons() {
 	log "icons"
-	(cd "$WORK/src" && GOFLAGS= go run ./assets/cmd/render -out "$WORK/icons")
+	(cd "$WORK/src" && GOFLAGS='' go run ./assets/cmd/render -out "$WORK/icons")
 }
 
 license_id() {

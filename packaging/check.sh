@@ -38,6 +38,7 @@ contains() {
 }
 
 one() { # one GLOB: the single file matching GLOB in DIST, or nothing
+	# shellcheck disable=SC2206 # the glob is meant to expand
 	local f=("$DIST"/$1)
 	[[ ${#f[@]} -eq 1 && -f ${f[0]} ]] && printf '%s\n' "${f[0]}"
 }
