@@ -76,9 +76,15 @@ func (s *Server) SeedDemo() {
 		r := newRand(uint64(i) + 1)
 		n := 3 + r.IntN(4)
 		unread := 1 + r.IntN(3)
+		times := make([]time.Time, n) // newest last, minutes to hours apart
+		t := now.Add(-time.Duration(5+r.IntN(35)) * time.Minute)
+		for j := n - 1; j >= 0; j-- {
+			times[j] = t
+			t = t.Add(-time.Duration(20+r.IntN(90)) * time.Minute)
+		}
 		for j := range n {
 			m := SampleMail(r, a.Alias)
-			m.Time = now.Add(-time.Duration(n-j) * time.Duration(20+r.IntN(90)) * time.Minute)
+			m.Time = times[j]
 			m.Read = j < n-unread
 			s.ent.storeLocked(a, a.Alias, m)
 		}

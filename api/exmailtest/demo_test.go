@@ -75,6 +75,12 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%s: %d mails, %d unread; want read and unread mail", u.Alias, len(s.Mails(u.Alias)), s.Unread(u.Alias))
 		}
 		names = append(names, u.Name)
+		mails := s.Mails(u.Alias)
+		for i := 1; i < len(mails); i++ {
+			if !mails[i].Time.After(mails[i-1].Time) {
+				t.Errorf("%s: mail %d is not newer than mail %d", u.Alias, i, i-1)
+			}
+		}
 	}
 	if !strings.Contains(strings.Join(names, ","), "张伟") || !strings.Contains(strings.Join(names, ","), "Alice Chen") {
 		t.Errorf("names %v lack Chinese or English ones", names)

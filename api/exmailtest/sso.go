@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 )
@@ -60,8 +61,20 @@ type mailboxPage struct {
 }
 
 type pageMail struct {
-	ID, Sender, Subject, Summary, Time string
-	WasUnread, Opened                  bool
+	ID, Sender, From, Subject, Summary, Time string
+	WasUnread, Opened                        bool
+}
+
+// displayName shows "Name" for a "\"Name\" <addr>" sender, as webmail
+// lists do; the full form goes into a tooltip.
+func displayName(sender string) string {
+	if a, err := mail.ParseAddress(sender); err == nil {
+		if a.Name != "" {
+			return a.Name
+		}
+		return a.Address
+	}
+	return sender
 }
 
 const pageMails = 50
@@ -73,7 +86,8 @@ func (s *Server) openMailboxLocked(a *account, mailID string) mailboxPage {
 	for _, m := range slices.Backward(a.mails) {
 		pm := pageMail{
 			ID:        m.ID,
-			Sender:    m.Sender,
+			Sender:    displayName(m.Sender),
+			From:      m.Sender,
 			Subject:   m.Subject,
 			Summary:   m.Summary,
 			Time:      m.Time.Format("2006-01-02 15:04"),
@@ -132,13 +146,13 @@ var mailboxTmpl = template.Must(template.New("mailbox").Parse(`<!DOCTYPE html>
 <section>
 {{with .Opened}}<article id="opened">
 <h2>{{.Subject}}</h2>
-<div class="meta">发件人：{{.Sender}}　时间：{{.Time}}</div>
+<div class="meta">发件人：{{.From}}　时间：{{.Time}}</div>
 <p>{{.Summary}}</p>
 </article>{{end}}
 <table>
 <tr><th>发件人</th><th>主题</th><th>时间</th></tr>
 {{range .Mails}}<tr id="mail-{{.ID}}" class="{{if .WasUnread}}new{{end}}{{if .Opened}} opened{{end}}">
-<td>{{.Sender}}</td><td>{{.Subject}} <span class="sum">- {{.Summary}}</span></td><td>{{.Time}}</td></tr>
+<td title="{{.From}}">{{.Sender}}</td><td>{{.Subject}} <span class="sum">- {{.Summary}}</span></td><td>{{.Time}}</td></tr>
 {{else}}<tr><td colspan="3" class="empty">收件箱里没有邮件</td></tr>
 {{end}}{{if .More}}<tr><td colspan="3" class="empty">还有 {{.More}} 封较早的邮件</td></tr>{{end}}
 </table>
