@@ -281,47 +281,36 @@ func (s *Server) Transport() http.RoundTripper { return s.transport }
 // are still dropped by DropListeners, by aborting the handler.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// route is one endpoint. name is the path without "/" and without
-// "openapi/", e.g. "mail/newcount", "listen", "cgi-bin/token".
+// route is one endpoint. Its name for FailNext and RequestsTo is
+// normPath of its path ("mail/newcount", "listen", "cgi-bin/token").
 type route struct {
-	name string
 	fn   func(s *Server, w http.ResponseWriter, r *http.Request, p params)
 	auth bool // needs an access token
 	sso  bool // browser page: GET/HEAD only
 }
 
 var routes = map[string]route{
-	"/cgi-bin/token": {name: "cgi-bin/token", fn: (*Server).handleToken},
-	"/cgi-bin/login": {name: "cgi-bin/login", fn: (*Server).handleLogin, sso: true},
+	"/cgi-bin/token": {fn: (*Server).handleToken},
+	"/cgi-bin/login": {fn: (*Server).handleLogin, sso: true},
 
-	"/openapi/listen":             {fn: (*Server).handleListen},
-	"/openapi/mail/authkey":       {fn: (*Server).handleAuthKey},
-	"/openapi/mail/newcount":      {fn: (*Server).handleNewCount},
-	"/openapi/user/get":           {fn: (*Server).handleUserGet},
-	"/openapi/user/sync":          {fn: (*Server).handleUserSync},
-	"/openapi/user/list":          {fn: (*Server).handleUserList},
-	"/openapi/user/check":         {fn: (*Server).handleUserCheck},
-	"/openapi/user/openwxtoken":   {fn: (*Server).handleOpenWXToken},
-	"/openapi/user/closewxtoken":  {fn: (*Server).handleCloseWXToken},
-	"/openapi/party/sync":         {fn: (*Server).handlePartySync},
-	"/openapi/party/list":         {fn: (*Server).handlePartyList},
-	"/openapi/partyuser/list":     {fn: (*Server).handlePartyUserList},
-	"/openapi/group/add":          {fn: (*Server).handleGroupAdd},
-	"/openapi/group/delete":       {fn: (*Server).handleGroupDelete},
-	"/openapi/group/addmember":    {fn: (*Server).handleGroupAddMember},
-	"/openapi/group/deletemember": {fn: (*Server).handleGroupDeleteMember},
-	"/openapi/group/addallowlist": {fn: (*Server).handleGroupAddAllowList},
-	"/openapi/group/delallowlist": {fn: (*Server).handleGroupDelAllowList},
-}
-
-func init() {
-	for path, rt := range routes {
-		if rt.name == "" {
-			rt.name = strings.TrimPrefix(path, "/openapi/")
-			rt.auth = true
-			routes[path] = rt
-		}
-	}
+	"/openapi/listen":             {fn: (*Server).handleListen, auth: true},
+	"/openapi/mail/authkey":       {fn: (*Server).handleAuthKey, auth: true},
+	"/openapi/mail/newcount":      {fn: (*Server).handleNewCount, auth: true},
+	"/openapi/user/get":           {fn: (*Server).handleUserGet, auth: true},
+	"/openapi/user/sync":          {fn: (*Server).handleUserSync, auth: true},
+	"/openapi/user/list":          {fn: (*Server).handleUserList, auth: true},
+	"/openapi/user/check":         {fn: (*Server).handleUserCheck, auth: true},
+	"/openapi/user/openwxtoken":   {fn: (*Server).handleOpenWXToken, auth: true},
+	"/openapi/user/closewxtoken":  {fn: (*Server).handleCloseWXToken, auth: true},
+	"/openapi/party/sync":         {fn: (*Server).handlePartySync, auth: true},
+	"/openapi/party/list":         {fn: (*Server).handlePartyList, auth: true},
+	"/openapi/partyuser/list":     {fn: (*Server).handlePartyUserList, auth: true},
+	"/openapi/group/add":          {fn: (*Server).handleGroupAdd, auth: true},
+	"/openapi/group/delete":       {fn: (*Server).handleGroupDelete, auth: true},
+	"/openapi/group/addmember":    {fn: (*Server).handleGroupAddMember, auth: true},
+	"/openapi/group/deletemember": {fn: (*Server).handleGroupDeleteMember, auth: true},
+	"/openapi/group/addallowlist": {fn: (*Server).handleGroupAddAllowList, auth: true},
+	"/openapi/group/delallowlist": {fn: (*Server).handleGroupDelAllowList, auth: true},
 }
 
 func (s *Server) enter() bool {
@@ -371,7 +360,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if s.injectFault(rt.name, w) {
+	if s.injectFault(normPath(r.URL.Path), w) {
 		return
 	}
 	if perr != nil {
