@@ -29,14 +29,19 @@ var (
 )
 
 func main() {
-	e := &env{
+	os.Exit(run(os.Args[1:], osEnv()))
+}
+
+// osEnv is the real outside world: the process's streams, environment and
+// the OS keyring.
+func osEnv() *env {
+	return &env{
 		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
 		keys:   &creds.Keyring{}, // one queue for every keyring call of the process
 	}
-	os.Exit(run(os.Args[1:], e))
 }
 
 // command is one subcommand of the CLI.

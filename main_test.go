@@ -47,7 +47,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"exmail-notifier": func() {
-			os.Exit(run(os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
+			os.Exit(run(os.Args[1:], osEnv()))
 		},
 	})
 }
