@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pkg/browser"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
 func cmdCount(ctx context.Context, e *env, args []string) error {
@@ -92,29 +94,56 @@ Example:
 		_, err := fmt.Fprintln(e.stdout, u.Reveal())
 		return err
 	}
-	return openBrowser(ctx, e, u.Reveal())
+	h, err := startBrowser(ctx, e, u)
+	if err != nil {
+		return err
+	}
+	// The process must outlive the browser's visit to the one-time link.
+	if err := h.Wait(ctx); err != nil {
+		if errors.Is(err, errHandoffUnused) {
+			return fmt.Errorf("%w (%s); run \"exmail-notifier open --print\" and open the URL yourself", err, handoffLifetime)
+		}
+		return err
+	}
+	return nil
 }
 
-// openBrowser hands url to the desktop's opener (xdg-open, open, start)
-// and waits at most openTimeout for it. The opener's own output is
-// discarded: it may repeat the URL, which is a credential.
+// openBrowser opens url in the desktop's browser without putting it on
+// the opener's command line: the opener gets a one-time loopback link that
+// redirects to url (see handoff). It waits at most openTimeout for the
+// opener (pkg/browser waits for xdg-open, which may not return until the
+// browser exits) and returns; the link keeps working for handoffLifetime.
 func openBrowser(ctx context.Context, e *env, url string) error {
+	_, err := startBrowser(ctx, e, api.Secret(url))
+	return err
+}
+
+// startBrowser is openBrowser returning the handoff, so a caller that is
+// about to exit can wait until the browser fetched the link.
+func startBrowser(ctx context.Context, e *env, url api.Secret) (*handoff, error) {
+	h, err := newHandoff(context.Background(), url, e.logger())
+	if err != nil {
+		return nil, fmt.Errorf("could not prepare the sign-in link: %w", err)
+	}
+	// The opener's own output is discarded: it may repeat the link.
 	browser.Stdout, browser.Stderr = io.Discard, io.Discard
 	done := make(chan error, 1)
-	go func() { done <- browser.OpenURL(url) }()
+	go func() { done <- browser.OpenURL(h.URL()) }()
 	t := time.NewTimer(openTimeout)
 	defer t.Stop()
 	select {
 	case err := <-done:
 		if err != nil {
+			h.close()
 			// err names the opener and its exit status, never the URL.
-			return fmt.Errorf("could not open a browser (%v); run \"exmail-notifier open --print\" and open the URL yourself", err)
+			return nil, fmt.Errorf("could not open a browser (%v); run \"exmail-notifier open --print\" and open the URL yourself", err)
 		}
-		return nil
+		return h, nil
 	case <-t.C:
 		e.logger().Debug("the browser opener has not returned; assuming the browser is open", "after", openTimeout)
-		return nil
+		return h, nil
 	case <-ctx.Done():
-		return errors.New("interrupted while opening the browser")
+		h.close()
+		return nil, errors.New("interrupted while opening the browser")
 	}
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+)
+
+const ssoURL = "https://exmail.example/cgi-bin/login?fun=bizopenssologin&ticket=SECRET-TICKET"
+
+// noRedirect is a client that shows the redirect instead of following it.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, url string) *http.Response {
+	t.Helper()
+	resp, err := noRedirect.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestHandoffRedirectsOnceThenIsGone(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return true, nil }
+	if strings.Contains(h.URL(), "TICKET") || !strings.HasPrefix(h.URL(), "http://127.0.0.1:") {
+		t.Fatalf("link %q must be a loopback link without the ticket", h.URL())
+	}
+
+	if resp := get(t, h.URL()+"x"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a guessed path: status %d, want 404", resp.StatusCode)
+	}
+	resp := get(t, h.URL())
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != ssoURL {
+		t.Fatalf("first visit: %d Location=%q, want 302 to the SSO URL", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if err := h.Wait(t.Context()); err != nil {
+		t.Fatalf("Wait after the visit: %v", err)
+	}
+	// The listener closes right after the redirect; a late second visit
+	// finds either a used link or nothing at all.
+	if resp, err := noRedirect.Get(h.URL()); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGone {
+			t.Errorf("second visit: status %d, want 410 Gone or a closed port", resp.StatusCode)
+		}
+	}
+	if strings.Contains(logs.String(), "SECRET-TICKET") {
+		t.Errorf("the ticket reached the log:\n%s", logs.String())
+	}
+}
+
+func TestHandoffRefusesAnotherUser(t *testing.T) {
+	t.Parallel()
+	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return false, nil }
+	if resp := get(t, h.URL()); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
+		t.Fatalf("another user's visit: %d Location=%q, want 403 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The refusal did not use the link up: this user still gets in.
+	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return true, nil }
+	if resp := get(t, h.URL()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("the user's own visit after a refusal: %d, want 302", resp.StatusCode)
+	}
+}
+
+func TestHandoffUnusedEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	h, err := newHandoff(ctx, api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := h.Wait(t.Context()); !errors.Is(err, errHandoffUnused) {
+		t.Fatalf("Wait = %v, want errHandoffUnused", err)
+	}
+	if _, err := noRedirect.Get(h.URL()); err == nil {
+		t.Errorf("the link still answers after the handoff closed")
+	}
+}
+
+func TestHandoffOnlyThisUsersSockets(t *testing.T) {
+	t.Parallel()
+	// A real connection from this process: the kernel's socket table must
+	// name this user as its owner.
+	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked error
+	h.peerOK = func(remote, local net.Addr) (bool, error) {
+		ok, err := samePeerUser(remote, local)
+		if err == nil && !ok {
+			checked = errors.New("samePeerUser says our own connection belongs to someone else")
+		}
+		return ok, err
+	}
+	if resp := get(t, h.URL()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("own visit: %d, want 302", resp.StatusCode)
+	}
+	if checked != nil {
+		t.Fatal(checked)
+	}
+}
+
+func TestSocketOwner(t *testing.T) {
+	t.Parallel()
+	const table = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A1B2 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 111 1
+   1: 0100007F:1F90 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 222 1
+   2: 0100007F:C3D4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1001        0 333 1
+`
+	for _, tc := range []struct {
+		from, to int
+		uid      int
+		found    bool
+	}{
+		{0xA1B2, 0x1F90, 1000, true},
+		{0x1F90, 0xA1B2, 0, true}, // the server's side of the same pair
+		{0xC3D4, 0x1F90, 1001, true},
+		{0xC3D4, 0x0050, 0, false},
+	} {
+		uid, found, err := socketOwner(strings.NewReader(table), tc.from, tc.to)
+		if err != nil || uid != tc.uid || found != tc.found {
+			t.Errorf("socketOwner(%#x→%#x) = %d, %v, %v; want %d, %v", tc.from, tc.to, uid, found, err, tc.uid, tc.found)
+		}
+	}
+	if _, _, err := socketOwner(io.MultiReader(strings.NewReader("hdr\n 0: 0:1 0:2 01 0 0 0 x\n")), 1, 2); err == nil {
+		t.Errorf("a non-numeric uid must be an error")
+	}
+}
