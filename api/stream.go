@@ -429,7 +429,7 @@ func addrOnly(t []byte) []byte {
 // mailboxSpecific reports whether the object is about one mailbox (a new
 // mail or an unread count), whether or not it names it.
 func (f *fields) mailboxSpecific() bool {
-	return f.mailID != nil || f.newCount != nil || f.user != nil
+	return f.mailID != nil || f.newCount != nil || f.user != nil || f.receiver != nil
 }
 
 // decoder turns listen frames into events, dropping those of other
@@ -472,17 +472,23 @@ func (d *decoder) next() (Event, error) {
 
 // keep is the cheap filter: it compares the object's mailbox with the
 // alias on the raw bytes, so an event of another mailbox costs a scan and
-// no allocation. An object that is about a mailbox but names none is
-// dropped too: it cannot be shown as ours.
-func (d *decoder) keep() bool {
-	if len(d.alias) == 0 {
+// no allocation.
+func (d *decoder) keep() bool { return d.f.concerns(d.alias) }
+
+// concerns is the filter rule, on the raw members: an error object
+// concerns everyone; an object that names a mailbox (UserName, else
+// Receiver) concerns that mailbox; an object that is about a mailbox
+// (MailId, NewCount) but names none concerns nobody, as it cannot be shown
+// as ours; anything else concerns everyone. An empty alias keeps all.
+func (f *fields) concerns(alias []byte) bool {
+	if len(alias) == 0 || f.errcode != nil || f.errname != nil {
 		return true
 	}
-	box := d.f.mailboxBytes()
+	box := f.mailboxBytes()
 	if box == nil {
-		return !d.f.mailboxSpecific()
+		return !f.mailboxSpecific()
 	}
-	return bytes.EqualFold(box, d.alias)
+	return bytes.EqualFold(box, alias)
 }
 
 // parseEvent decodes one listen object (protocol.md §3.5). It classifies
@@ -575,23 +581,30 @@ func Mailbox(ev Event) string {
 
 // Concerns reports whether ev is for the owner of mailbox alias: events
 // that name a mailbox must name alias (compared ignoring case, and
-// `"Name" <addr>` as addr); events that name none concern everyone. An
-// empty alias matches every event.
+// `"Name" <addr>` as addr); a NewMail or UnreadChanged that names none
+// concerns nobody; events about the connection or the enterprise concern
+// everyone. An empty alias matches every event.
 //
-// Client.Listen with an alias filters the same way before it decodes an
+// Client.Listen with an alias applies the same rule before it decodes an
 // object, which is the cheap place to do it; Concerns is for consumers
 // that listen to every mailbox.
 func Concerns(ev Event, alias string) bool {
-	a := normalizeAlias(alias)
-	if a == "" {
+	a := []byte(normalizeAlias(alias))
+	if len(a) == 0 {
 		return true
 	}
-	box := Mailbox(ev)
-	switch ev.(type) {
-	case NewMail, UnreadChanged:
-		if box == "" {
-			return false
+	switch ev := ev.(type) {
+	case NewMail:
+		return bytes.EqualFold(addrOnly([]byte(ev.User)), a)
+	case UnreadChanged:
+		return bytes.EqualFold(addrOnly([]byte(ev.User)), a)
+	case Unknown:
+		if !json.Valid(ev.Raw) {
+			return true
 		}
+		var f fields
+		f.scan(ev.Raw)
+		return f.concerns(a)
 	}
-	return box == "" || bytes.EqualFold([]byte(box), []byte(a))
+	return true
 }

@@ -83,6 +83,9 @@ func TestStreamSplitter(t *testing.T) {
 		{name: "mismatched brackets", in: `{"a":[}`, wantErr: true},
 		{name: "double comma", in: `{"a":1,,}`, wantErr: true},
 		{name: "BOM is not whitespace", in: "\uFEFF{\"Ret\":0}", wantErr: true},
+		{name: "nesting deeper than encoding/json allows", in: `{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, wantErr: true},
+		{name: "deep but allowed", in: `{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`,
+			want: []string{`{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
