@@ -278,17 +278,38 @@ func canonicalKey(raw []byte) string {
 		k = []byte(s)
 	}
 	k = bytes.TrimSpace(k)
-	switch string(k) { // exact spellings first: no allocation, no folding
-	case keyUserName, keyMailID, keySender, keyReceiver, keySubject, keySummary,
-		keyNewCount, keyVer, keyRet, keyErrcode, keyError:
-		return string(k)
+	for _, name := range knownKeys { // exact spellings first
+		if string(k) == name {
+			return name
+		}
 	}
 	for _, name := range knownKeys {
-		if len(k) == len(name) && bytes.EqualFold(k, []byte(name)) {
+		if equalFoldASCII(k, name) {
 			return name
 		}
 	}
 	return ""
+}
+
+// equalFoldASCII reports whether k equals name ignoring ASCII case; name
+// is ASCII.
+func equalFoldASCII(k []byte, name string) bool {
+	if len(k) != len(name) {
+		return false
+	}
+	for i := range len(k) {
+		a, b := k[i], name[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // members iterates over the top-level members of a valid JSON object
