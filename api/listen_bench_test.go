@@ -34,8 +34,8 @@ func enterpriseStream() (stream []byte, ours string) {
 		if i%3 == 0 {
 			obj = map[string]any{
 				"UserName": user, "MailId": fmt.Sprintf("ZC%04d-%016x", i, r.Uint64()),
-				"Sender":   `"张伟" <zhangwei@example.com>`, "Receiver": user,
-				"Subject":  "关于第四季度预算的讨论 Re: Q4 budget", "Summary": "各位好，附件是第四季度的预算草案，请在周五前反馈意见。Hello all, attached is the draft…",
+				"Sender": `"张伟" <zhangwei@example.com>`, "Receiver": user,
+				"Subject": "关于第四季度预算的讨论 Re: Q4 budget", "Summary": "各位好，附件是第四季度的预算草案，请在周五前反馈意见。Hello all, attached is the draft…",
 				"NewCount": r.IntN(500),
 			}
 		} else {
