@@ -27,13 +27,17 @@ if [[ -z "${_E2E_INNER:-}" ]]; then
   SHOTS=$(dirname "$OUT")
   W=$(mktemp -d /tmp/exn-e2e.XXXXXX)
   mkdir -p "$W/home" "$W/run" "$W/bin" "$W/empty"; chmod 700 "$W/run"
-  # The fake browser: record the URL, then GET it as a browser would.
+  # The fake browser: fetch the URL as a browser would, following
+  # redirects (the app hands the SSO URL over through a one-time loopback
+  # link; the fake's login page marks mail read), then record the URL it
+  # was given (opened-urls.txt) and where it ended (sso-urls.txt).
   cat > "$W/bin/xdg-open" <<EOS
 #!/bin/sh
+end=\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")
+printf '%s\n' "\$end" >> "$OUT/sso-urls.txt"
 printf '%s\n' "\$1" >> "$OUT/opened-urls.txt"
-curl -s -o /dev/null --max-time 5 "\$1"
 EOS
-  chmod +x "$W/bin/xdg-open"; : > "$OUT/opened-urls.txt"
+  chmod +x "$W/bin/xdg-open"; : > "$OUT/opened-urls.txt"; : > "$OUT/sso-urls.txt"
   XPID=""; DISP=""
   if [[ "${X:-1}" != 0 ]]; then
     Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$W/display" >"$OUT/xvfb.log" 2>&1 &
@@ -91,6 +95,11 @@ host_up() { [[ "$(watcher_prop IsStatusNotifierHostRegistered 2>/dev/null)" == "
 start_panel() {  # xfce4-panel's Status Tray plugin: the SNI watcher and host
   mkdir -p "$XDG_CONFIG_HOME/xfce4/xfconf/xfce-perchannel-xml"
   cp "$HERE/xfce4-panel.xml" "$XDG_CONFIG_HOME/xfce4/xfconf/xfce-perchannel-xml/"
+  if ! busctl --user list --activatable 2>/dev/null | grep -q org.xfce.Xfconf; then
+    # a bare bus activates nothing: start the panel's settings daemon by hand
+    local xfconfd; xfconfd=$(ls /usr/lib/*/xfce4/xfconf/xfconfd 2>/dev/null | head -1)
+    [[ -n "$xfconfd" ]] && { "$xfconfd" >"$OUT/xfconfd.log" 2>&1 & PIDS+=($!); wait_for 5 on_bus org.xfce.Xfconf; }
+  fi
   xfce4-panel --disable-wm-check >"$OUT/panel.log" 2>&1 &
   PIDS+=($!)
   wait_for 20 host_up || fail "no StatusNotifierWatcher/host"
@@ -113,6 +122,8 @@ item_registered() { watcher_prop RegisteredStatusNotifierItems 2>/dev/null | gre
 item_gone() { ! watcher_prop RegisteredStatusNotifierItems 2>/dev/null | grep -q '"'; }
 sni() { busctl --user get-property "$ITEM" /StatusNotifierItem org.kde.StatusNotifierItem "$1"; }
 tooltip() { printf '%b' "$(sni ToolTip | sed -E 's/^\(sa\(iiay\)ss\) "" 0 "(.*)" ""$/\1/')"; }
+# cut -c counts bytes here; this keeps whole UTF-8 characters
+clip() { python3 -c 'import sys; s=sys.stdin.read().rstrip("\n"); print(s[:int(sys.argv[1])])' "$1"; }
 tooltip_has() { tooltip | grep -qF -- "$1"; }
 unread_in_tooltip() { tooltip | grep -oE '[0-9]+ unread' | grep -oE '^[0-9]+'; }
 # menu_items: "id<TAB>visible<TAB>enabled<TAB>label" for every item, submenus included

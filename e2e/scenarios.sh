@@ -6,8 +6,10 @@
 MENU_WANT="Open mailbox|Pause notifications|For 1 hour|Until tomorrow|Resume notifications|Show message content in notifications|Start at login|About exmail-notifier dev|Quit"
 # the visible menu, minus recent-mail items ("sender — subject") and separators
 menu_main() { menu_labels | grep -v -e ' — ' -e '^--$' | paste -sd'|'; }
-ticket() { sed -n "${1}p" "$OUT/opened-urls.txt" | grep -oE 'ticket=[^&]+' ; }
-sso_url_ok() { sed -n "${1}p" "$OUT/opened-urls.txt" | grep -qE "^${EXMAIL_LOGIN_URL:-http://127\.0\.0\.1:[0-9]+/cgi-bin/login}\?.*fun=bizopenssologin.*ticket=[0-9A-F]{16,}"; }
+ticket() { sed -n "${1}p" "$OUT/sso-urls.txt" | grep -oE 'ticket=[^&]+' ; }
+# the opener was given a loopback hand-off link, never the ticket itself
+argv_clean() { ! grep -q 'ticket=' "$OUT/opened-urls.txt"; }
+sso_url_ok() { sed -n "${1}p" "$OUT/sso-urls.txt" | grep -qE "^${FAKE_LOGIN_URL:-http://127\.0\.0\.1:[0-9]+/cgi-bin/login}\?.*fun=bizopenssologin.*ticket=[0-9A-F]{16,}"; }
 unread_is() { [[ "$(unread_in_tooltip)" == "$1" ]]; }
 unread_gt() { local n; n=$(unread_in_tooltip) && [[ -n "$n" && "$n" -gt "$1" ]]; }
 
@@ -19,11 +21,11 @@ scenario_demo() {
   wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s: $(watcher_prop RegisteredStatusNotifierItems)" || { fail "tray item not registered"; return; }
   check "Title is \"Exmail Notifier\"" test "$(sni Title)" == 's "Exmail Notifier"'
   wait_for 10 unread_gt 0 && pass "tooltip names the mailbox and the seeded unread count: $(tooltip)" || fail "tooltip: $(tooltip)"
-  sni IconPixmap | grep -q '^a(iiay) 1 32 32 4096 ' && pass "icon is a 32x32 pixmap" || fail "IconPixmap: $(sni IconPixmap | cut -c1-40)"
+  sni IconPixmap | grep -q '^a(iiay) 1 32 32 4096 ' && pass "icon is a 32x32 pixmap" || fail "IconPixmap: $(sni IconPixmap | clip 40)"
   check "left click opens the mailbox (ItemIsMenu false)" test "$(sni ItemIsMenu)" == "b false"
   [[ "$(menu_main)" == "$MENU_WANT" ]] && pass "menu layout" || fail "menu: $(menu_main)"
   local before; before=$(unread_in_tooltip)
-  wait_for 12 notified "Exmail Notifier" && pass "first toast $((SECONDS-t0)) s after launch: $(notify_calls | head -1 | cut -f2- | tr '\t' ' ' | cut -c1-80)" || fail "no toast within 12 s"
+  wait_for 12 notified "Exmail Notifier" && pass "first toast $((SECONDS-t0)) s after launch: $(notify_calls | head -1 | cut -f2- | tr '\t' ' ' | clip 80)" || fail "no toast within 12 s"
   wait_for 5 unread_is $((before+1)) && pass "count in the tooltip follows the push: $before → $(unread_in_tooltip)" || fail "count after a mail: $(tooltip)"
   menu_labels | grep -q ' — ' && pass "the new mail is in the recent list: $(menu_labels | grep ' — ' | head -1)" || fail "no recent mail item"
   sleep 0.5; shot 01-demo-tray-and-toast
@@ -46,7 +48,8 @@ scenario_demo() {
   wait_for 5 urls_ge 2 && pass "\"Open mailbox\" menu click opened an SSO URL" || fail "menu click opened nothing"
   activate
   wait_for 5 urls_ge 3 && pass "Activate (D-Bus) opened an SSO URL" || fail "Activate opened nothing"
-  sso_url_ok 3 && pass "URL is the fake's SSO login with a ticket" || fail "URL: $(sed -n 3p "$OUT/opened-urls.txt" | sed -E 's/ticket=[^&]+/ticket=…/')"
+  sso_url_ok 3 && pass "URL is the fake's SSO login with a ticket" || fail "URL: $(sed -n 3p "$OUT/sso-urls.txt" | sed -E 's/ticket=[^&]+/ticket=…/')"
+  check "the ticket never reached the opener's command line (loopback hand-off)" argv_clean
   [[ -n "$(ticket 2)" && "$(ticket 2)" != "$(ticket 3)" ]] && pass "each open uses a fresh ticket" || fail "tickets repeat"
   grep -qE 'ticket=|authkey' "$LOGFILE" "$OUT/app.log" && fail "an SSO ticket reached the log" || pass "no SSO ticket in the log"
 
@@ -57,4 +60,131 @@ scenario_demo() {
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -1 "$OUT/app.log")"
   wait_for 5 item_gone && pass "the item left the bus" || fail "item still registered"
+}
+
+# login stores the key in the Secret Service; the tray app then runs from
+# the stored account against the fake server, which the test drives.
+login_fake() {
+  printf '%s\n' "$FAKE_SECRET" | "$BIN" login --secret-stdin --agent "$FAKE_AGENT" --alias "$1" \
+    --api-url "$FAKE_API_URL" --token-url "$FAKE_TOKEN_URL" --login-url "$FAKE_LOGIN_URL" >"$OUT/login.log" 2>&1
+}
+listening() { [[ "$(fake listeners)" -ge 1 ]]; }
+scenario_login() {
+  start_keyring; start_monitor; start_dunst; start_panel; start_fake || return
+  local alias="lina@$FAKE_DOMAIN"
+  login_fake "$alias" && pass "login --secret-stdin against the fake server" || { fail "login: $(cat "$OUT/login.log")"; return; }
+  [[ "$(secret-tool lookup service exmail-notifier username "$FAKE_AGENT")" == "$FAKE_SECRET" ]] \
+    && pass "the key is in the Secret Service (secret-tool lookup)" || fail "secret-tool lookup"
+  grep -rqF "$FAKE_SECRET" "$XDG_CONFIG_HOME" && fail "the key is in a config file" || pass "no key in the config files"
+
+  local t0=$SECONDS
+  start_app
+  wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s" || { fail "tray item not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 10 listening && pass "listen connection open" || fail "no listen connection"
+  local n; n=$(fake "unread?alias=$alias")
+  wait_for 10 unread_is "$n" && pass "tooltip shows the server's count: $(tooltip)" || fail "tooltip: $(tooltip) (server: $n)"
+
+  fake "deliver?alias=$alias&subject=E2E%20hello%201&summary=Lunch%20at%2012" >/dev/null
+  wait_for 10 notified "E2E hello 1" && pass "a delivered mail produced a Notify call: $(notify_calls | grep 'E2E hello 1' | tr '\t' '|')" || fail "no toast for the mail"
+  wait_for 5 unread_is $((n+1)) && pass "count follows the push: $n → $((n+1))" || fail "count: $(tooltip)"
+  sleep 0.5; shot 03-login-tray-and-toast
+
+  menu_click "Open mailbox"
+  wait_for 5 urls_ge 1 && sso_url_ok 1 && pass "\"Open mailbox\" opened the SSO URL" || fail "menu click opened nothing"
+  wait_for 10 unread_is 0 && pass "count falls after the browser opened the mailbox: $(tooltip)" || fail "count after open: $(tooltip)"
+  activate
+  wait_for 5 urls_ge 2 && pass "Activate opened the mailbox" || fail "Activate opened nothing"
+  [[ -n "$(ticket 1)" && "$(ticket 1)" != "$(ticket 2)" ]] && pass "fresh ticket on each open" || fail "tickets repeat"
+  check "the ticket never reached the opener's command line" argv_clean
+
+  menu_click "For 1 hour"
+  wait_for 5 sh -c "busctl --user --json=short call $ITEM /StatusNotifierItem/menu com.canonical.dbusmenu GetLayout iias 0 -- -1 0 | grep -q 'paused until'" \
+    && pass "pause: the menu says until when" || fail "pause label: $(menu_labels | paste -sd'|')"
+  local before; before=$(notify_count)
+  fake "deliver?alias=$alias&subject=E2E%20while%20paused" >/dev/null
+  wait_for 5 unread_is 1 && pass "paused: the count still follows (1)" || fail "paused count: $(tooltip)"
+  sleep 3   # longer than the burst window: a toast would have come by now
+  [[ "$(notify_count)" -eq "$before" ]] && pass "paused: no toast" || fail "a toast while paused: $(notify_calls | tail -1)"
+  menu_click "Resume notifications"
+  sleep 0.5
+  fake "deliver?alias=$alias&subject=E2E%20after%20resume" >/dev/null
+  wait_for 10 notified "E2E after resume" && pass "resume: toasts again" || fail "no toast after resume"
+
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -2 "$OUT/app.log")"
+  wait_for 5 item_gone && pass "the item left the bus" || fail "item still registered"
+  "$BIN" logout >"$OUT/logout.log" 2>&1 && pass "logout" || fail "logout: $(cat "$OUT/logout.log")"
+  [[ -z "$(secret-tool lookup service exmail-notifier username "$FAKE_AGENT")" ]] && pass "logout removed the key from the Secret Service" || fail "key still stored"
+}
+
+# No tray host (stock GNOME): nothing owns StatusNotifierWatcher. The app
+# logs the fix, and toasts still work.
+scenario_nohost() {
+  start_monitor; start_dunst
+  XDG_CURRENT_DESKTOP=ubuntu:GNOME start_app demo --interval 1h
+  wait_for 10 log_has "no tray host" && pass "logged: $(grep -m1 'no tray host' "$LOGFILE" | sed 's/.*msg=//' | clip 160)…" || fail "no 'no tray host' line in the log"
+  log_has "AppIndicator and KStatusNotifierItem Support" && pass "the GNOME fix is named" || fail "no GNOME fix in the log"
+  wait_for 12 notified "Exmail Notifier" && pass "toasts still work" || fail "no toast"
+  kill -INT "$APID"
+  exited_with 5 0 && pass "SIGINT exits with status 0" || fail "SIGINT: $(tail -2 "$OUT/app.log")"
+}
+
+# No notification daemon: the tray still counts, the failure is logged.
+scenario_nonotify() {
+  start_panel
+  start_app demo --interval 1h
+  wait_for 15 item_registered && pass "tray item registered" || { fail "not registered"; return; }
+  wait_for 10 unread_gt 0 || true
+  local n; n=$(unread_in_tooltip)
+  wait_for 12 unread_is $((n+1)) && pass "the tray still counts: $n → $((n+1))" || fail "count: $(tooltip)"
+  wait_for 5 grep -qi 'notif' "$LOGFILE" && pass "logged: $(grep -i -m1 'no notification server\|notify' "$LOGFILE" | sed 's/.*msg=//' | clip 140)" || fail "nothing logged about notifications"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}
+
+# A stored account but no Secret Service on the bus: attention state
+# naming the fix, at once, no hang.
+scenario_nokeyring() {
+  start_panel; start_monitor
+  mkdir -p "$XDG_CONFIG_HOME/exmail-notifier"
+  printf '{"version":1,"agent":"admin","alias":"lina@example.com"}\n' >"$XDG_CONFIG_HOME/exmail-notifier/config.json"
+  local t0=$SECONDS
+  start_app
+  wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s (no hang)" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 5 sh -c "grep -q 'Secret Service\|keyring' '$OUT/app.log'" && pass "says: $(grep -m1 'keyring\|Secret' "$OUT/app.log" | clip 150)" || fail "no keyring message: $(cat "$OUT/app.log")"
+  wait_for 5 tooltip_has "keyring" && pass "attention state in the tooltip: $(tooltip)" || fail "tooltip: $(tooltip)"
+  menu_labels | grep -qi keyring && pass "the menu names the problem" || fail "menu: $(menu_labels | paste -sd'|')"
+  shot 04-keyring-attention
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}
+
+# The login keyring exists but is locked, and no prompt can be shown: the
+# same attention state, no hang.
+scenario_lockedkeyring() {
+  start_keyring; start_panel; start_fake || return
+  login_fake "lina@$FAKE_DOMAIN" || { fail "login: $(cat "$OUT/login.log")"; return; }
+  busctl --user call org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service Lock ao 1 /org/freedesktop/secrets/collection/login >/dev/null \
+    && [[ "$(busctl --user get-property org.freedesktop.secrets /org/freedesktop/secrets/collection/login org.freedesktop.Secret.Collection Locked)" == "b true" ]] \
+    && pass "login keyring locked" || fail "could not lock the keyring"
+  local t0=$SECONDS
+  start_app
+  wait_for 20 item_registered && pass "tray item registered in $((SECONDS-t0)) s (no hang)" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 5 tooltip_has "keyring" && pass "attention state: $(tooltip)" || fail "tooltip: $(tooltip)"
+  grep -q 'locked\|unlock' "$OUT/app.log" && pass "says: $(grep -m1 'locked\|unlock' "$OUT/app.log" | clip 150)" || fail "no message: $(cat "$OUT/app.log")"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}
+
+# No session bus at all: the demo prints its toasts and quits cleanly.
+scenario_nobus() {
+  [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]] && pass "no session bus" || fail "a session bus is set"
+  start_app demo --interval 1h
+  wait_for 10 grep -q 'no desktop session' "$OUT/app.log" && pass "says: $(grep -m1 'no desktop session' "$OUT/app.log" | clip 140)" || fail "no message"
+  wait_for 12 grep -q '^\[toast\]' "$OUT/app.log" && pass "prints the toast: $(grep -m1 '^\[toast\]' "$OUT/app.log" | clip 100)" || fail "no printed toast"
+  grep -q '^\[tray\] lina@example.com' "$OUT/app.log" && pass "prints the count: $(grep '^\[tray\]' "$OUT/app.log" | tail -1)" || fail "no printed count"
+  kill -INT "$APID"
+  exited_with 5 0 && pass "Ctrl-C exits with status 0, no panic" || fail "exit: $(tail -5 "$OUT/app.log")"
+  grep -q 'panic' "$OUT/app.log" && fail "panicked" || pass "no panic"
+  pgrep -f 'dbus-daemon.*--autolaunch' >/dev/null && fail "a dbus-daemon was auto-launched" || pass "no dbus-daemon auto-launched"
 }

@@ -2,13 +2,13 @@
 // end-to-end test, with a small control API the test scripts drive with
 // curl:
 //
-//	fakeexmail -env FILE        # writes export EXMAIL_*=… lines to FILE, then serves
+//	fakeexmail -env FILE        # writes export FAKE_*=… lines (agent, key, URLs) to FILE, then serves
 //
 //	GET $FAKE_CTL/deliver?alias=A&subject=S[&sender=N]   → the new MailId
 //	GET $FAKE_CTL/unread?alias=A                         → the unread count
 //	GET $FAKE_CTL/markread?alias=A                       → marks all read
 //
-// FILE also gets FAKE_CTL. It stops on SIGINT/SIGTERM.
+// The test passes them to "exmail-notifier login". It stops on SIGINT/SIGTERM.
 package main
 
 import (
@@ -63,7 +63,7 @@ func main() {
 	}
 	go http.Serve(ln, mux)
 
-	env := fmt.Sprintf("export EXMAIL_AGENT=%s\nexport FAKE_SECRET=%s\nexport FAKE_DOMAIN=%s\nexport EXMAIL_TOKEN_URL=%s\nexport EXMAIL_API_URL=%s\nexport EXMAIL_LOGIN_URL=%s\nexport FAKE_CTL=http://%s\n",
+	env := fmt.Sprintf("export FAKE_AGENT=%s\nexport FAKE_SECRET=%s\nexport FAKE_DOMAIN=%s\nexport FAKE_TOKEN_URL=%s\nexport FAKE_API_URL=%s\nexport FAKE_LOGIN_URL=%s\nexport FAKE_CTL=http://%s\n",
 		srv.ClientID(), srv.ClientSecret(), srv.Domain(), srv.TokenURL(), srv.APIBase(), srv.LoginURL(), ln.Addr())
 	if *envFile != "" {
 		tmp := *envFile + ".tmp"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# .ci/desktop.sh: the real desktop end-to-end test of the tray app.
+# Installs the desktop packages (Debian 12), builds the binary with
+# CGO_ENABLED=0 and the fake server, and runs every scenario of e2e/run.sh
+# in its own headless session (Xvfb, a private D-Bus session bus, dunst,
+# gnome-keyring, xfce4-panel as the tray host). Prints "N passed, M failed"
+# last and exits non-zero on any failure. Logs and screenshots: e2e-out/.
+#
+# dbus-x11 is deliberately NOT installed: with it, every process that finds
+# no session bus auto-launches (and leaks) a private dbus-daemon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=$SECONDS
+
+PKGS=(xvfb xdotool imagemagick dunst gnome-keyring libsecret-tools xfce4-panel jq curl fonts-wqy-microhei)
+need=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
+  "${APT[@]}" update >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends "${need[@]}" >/dev/null
+fi
+if dpkg -s dbus-x11 >/dev/null 2>&1; then
+  echo "warning: dbus-x11 is installed; the no-session-bus scenario may see an auto-launched bus" >&2
+fi
+
+BUILD=$(mktemp -d)
+trap 'rm -rf "$BUILD"' EXIT
+CGO_ENABLED=0 go build -trimpath -o "$BUILD/exmail-notifier" .
+CGO_ENABLED=0 go build -trimpath -o "$BUILD/fakeexmail" ./e2e/fakeexmail
+echo "built in $((SECONDS-START)) s"
+
+rm -rf e2e-out
+rc=0
+OUT=$PWD/e2e-out e2e/run.sh "$BUILD/exmail-notifier" "$BUILD/fakeexmail" || rc=$?
+echo "desktop e2e took $((SECONDS-START)) s; screenshots: $(ls e2e-out/*.png 2>/dev/null | tr '\n' ' ')"
+exit $rc

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# run.sh: every desktop end-to-end scenario, each in its own fresh
+# headless session (see harness.sh), then one summary line
+# "N passed, M failed". Exit status 1 if anything failed.
+#
+#   usage: e2e/run.sh BIN FAKE [SCENARIO...]
+#   env:   OUT=dir for logs and screenshots (default ./e2e-out)
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${1:?usage: $0 BIN FAKE [SCENARIO...]}; FAKE=${2:?}; shift 2
+export OUT=${OUT:-$PWD/e2e-out}
+mkdir -p "$OUT"
+
+# scenario → the session bus it runs on (std: D-Bus activation works like
+# on a desktop; bare: nothing is activatable; none: no bus at all)
+declare -A BUSES=([demo]=std [login]=std [nohost]=bare [nonotify]=bare
+                  [nokeyring]=bare [lockedkeyring]=bare [nobus]=none)
+ORDER=(demo login nohost nonotify nokeyring lockedkeyring nobus)
+(( $# )) && ORDER=("$@")
+
+P=0; F=0
+for s in "${ORDER[@]}"; do
+  start=$SECONDS
+  BUS=${BUSES[$s]:-std} "$HERE/harness.sh" "$BIN" "$FAKE" "$s" >"$OUT/$s.out" 2>"$OUT/$s.err"
+  cat "$OUT/$s.out"
+  p=$(grep -c '^PASS:' "$OUT/$s.out"); f=$(grep -c '^FAIL:' "$OUT/$s.out")
+  # a scenario that died before reporting counts as a failure
+  if ! grep -q "^$s: .* passed, .* failed" "$OUT/$s.out"; then f=$((f+1)); echo "FAIL: $s: did not finish (see $OUT/$s.err)"; fi
+  P=$((P+p)); F=$((F+f))
+  echo "---- $s: $((SECONDS-start)) s"
+done
+echo "$P passed, $F failed"
+[[ $F -eq 0 ]]
