@@ -188,3 +188,31 @@ scenario_nobus() {
   grep -q 'panic' "$OUT/app.log" && fail "panicked" || pass "no panic"
   pgrep -f 'dbus-daemon.*--autolaunch' >/dev/null && fail "a dbus-daemon was auto-launched" || pass "no dbus-daemon auto-launched"
 }
+
+# Idle cost (not in the default run; see e2e/idle.sh): the tray app from a
+# stored account, connected to the fake server and idle for IDLE_SECONDS.
+proc_ticks() { awk '{print $14+$15}' "/proc/$APID/stat"; }
+proc_switches() { cat /proc/"$APID"/task/*/status | awk '/ctxt_switches/ {n+=$2} END {print n}'; }
+proc_kb() { awk -v k="$1:" '$1==k {print $2}' "/proc/$APID/status"; }
+scenario_idle() {
+  start_keyring; start_monitor; start_dunst; start_panel; start_fake || return
+  login_fake "lina@$FAKE_DOMAIN" || { fail "login: $(cat "$OUT/login.log")"; return; }
+  local t0; t0=$(date +%s%N)
+  start_app
+  wait_for 15 item_registered || { fail "not registered"; return; }
+  local t1; t1=$(date +%s%N)
+  pass "launch → tray item registered: $(( (t1-t0)/1000000 )) ms"
+  wait_for 10 listening && wait_for 10 unread_gt 0 || fail "not connected"
+  sleep 5   # let start-up work settle
+  local ticks0 sw0 idle=${IDLE_SECONDS:-120}
+  ticks0=$(proc_ticks); sw0=$(proc_switches)
+  echo "IDLE: waiting ${idle} s …"
+  sleep "$idle"
+  local ticks1 sw1; ticks1=$(proc_ticks); sw1=$(proc_switches)
+  local hz; hz=$(getconf CLK_TCK)
+  pass "idle ${idle} s: CPU $((ticks1-ticks0)) ticks (1/${hz} s each), $(( (sw1-sw0) )) context switches ($(awk -v n=$((sw1-sw0)) -v s="$idle" 'BEGIN{printf "%.2f", n/s}')/s wakeups), threads $(proc_kb Threads)"
+  local rss; rss=$(proc_kb VmRSS)
+  [[ "$rss" -lt 20480 ]] && pass "RSS $((rss/1024)).$(( (rss%1024)*10/1024 )) MB (VmHWM $(proc_kb VmHWM) kB, RssAnon $(proc_kb RssAnon) kB) < 20 MB" || fail "RSS ${rss} kB ≥ 20 MB"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}

@@ -362,5 +362,5 @@ func actionName(a app.Action) string {
 // systrayIcon is the real tray icon.
 type systrayIcon struct{}
 
-func (systrayIcon) SetIcon(b []byte)    { systray.SetIcon(b) }
+func (systrayIcon) SetIcon(b []byte)    { systray.SetIcon(sniIcon(b)) }
 func (systrayIcon) SetTooltip(s string) { setTooltip(s) }
