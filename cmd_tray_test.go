@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/config"
+)
+
+func TestConfigPrefsKeepTheAccount(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "config.json")
+	c := config.New()
+	c.Agent, c.Alias = "admin", "bob@example.com"
+	if err := config.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	if err := (&configPrefs{path: path}).SavePrefs(app.Prefs{ShowContent: false, PausedUntil: until}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Agent != "admin" || got.Alias != "bob@example.com" || got.ShowsContent() || !got.PausedUntil.Equal(until) {
+		t.Errorf("after SavePrefs: agent=%q alias=%q showContent=%v paused=%v", got.Agent, got.Alias, got.ShowsContent(), got.PausedUntil)
+	}
+}
+
+func TestConfigPrefsWithoutAFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := (&configPrefs{path: path}).SavePrefs(app.Prefs{ShowContent: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Load(path)
+	if err != nil || !got.ShowsContent() || got.HasAccount() {
+		t.Errorf("Load = %+v, %v", got, err)
+	}
+}
+
+func TestTermViewPrintsChangesOnly(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	v := newTermView(&b)
+	for _, tip := range []string{"bob — Connecting…", "bob — 3 unread", "bob — 3 unread", "bob — 4 unread"} {
+		v.Render(app.Model{Tooltip: tip})
+	}
+	want := "[tray] bob — Connecting…\n[tray] bob — 3 unread\n[tray] bob — 4 unread\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+func TestHasDesktopNeedsADisplay(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("Windows and macOS always have a desktop")
+	}
+	e := &env{getenv: func(string) string { return "" }}
+	if ok, why := e.hasDesktop(); ok || why == "" {
+		t.Errorf("hasDesktop with no DISPLAY = %v, %q; want false and a reason", ok, why)
+	}
+}
