@@ -109,6 +109,25 @@ scenario_login() {
   sleep 0.5
   fake "deliver?alias=$alias&subject=E2E%20after%20resume" >/dev/null
   wait_for 10 notified "E2E after resume" && pass "resume: toasts again" || fail "no toast after resume"
+  sleep 0.3; dunstctl action 0 >/dev/null 2>&1
+  wait_for 5 urls_ge 3 && sed -n 3p "$OUT/sso-urls.txt" | grep -q 'mailid=' \
+    && pass "clicking the toast opens that mail (SSO URL with mailid)" || fail "toast click: $(urls) URLs"
+
+  menu_click "Show message content in notifications"
+  wait_for 5 sh -c "grep -q '\"show_content\": *false' '$XDG_CONFIG_HOME/exmail-notifier/config.json'" \
+    && pass "content off: saved in the config" || fail "show_content not saved: $(cat "$XDG_CONFIG_HOME/exmail-notifier/config.json")"
+  before=$(notify_count)
+  fake "deliver?alias=$alias&subject=E2E%20secret%20subject" >/dev/null
+  count_gt() { [[ "$(notify_count)" -gt "$1" ]]; }
+  wait_for 10 count_gt "$before" && ! notified "E2E secret subject" \
+    && pass "content off: the toast hides sender and subject: $(notify_calls | tail -1 | tr '\t' '|')" \
+    || fail "content off: $(notify_calls | tail -1 | tr '\t' '|')"
+
+  menu_click "Start at login"
+  local entry="$XDG_CONFIG_HOME/autostart/exmail-notifier.desktop"
+  wait_for 5 test -f "$entry" && grep -qF "Exec=$BIN" "$entry" && pass "Start at login writes $(basename "$entry") (Exec=$BIN, mode $(stat -c %a "$entry"))" || fail "no autostart entry"
+  menu_click "Start at login"
+  wait_for 5 test ! -e "$entry" && pass "and unchecking removes it" || fail "autostart entry still there"
 
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -2 "$OUT/app.log")"
