@@ -51,7 +51,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	cfg, _, cerr := e.loadConfig()
+	cfg, cfgPath, cerr := e.loadConfig()
 	if cfg == nil {
 		cfg = config.New()
 	}
@@ -66,7 +66,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		prefs:     app.Prefs{ShowContent: cfg.ShowsContent(), PausedUntil: cfg.PausedUntil},
 		autostart: true,
 	}
-	if cerr != nil {
+	if cerr != nil && cfgPath != "" {
 		// A broken settings file is the user's to fix; say which and where.
 		return cerr
 	}
@@ -235,9 +235,20 @@ func (e *env) runTray(ctx context.Context, s traySession) error {
 
 	if desktop {
 		wg.Go(func() { e.watchTrayHost(ctx, notifier, s.lang) })
+		// systray may still be running the ready callback when Run
+		// returns (a signal right at start): never start work after that.
+		var startMu sync.Mutex
+		ended := false
 		err := tray.Run(ctx, tray.Options{Name: appName, Actions: actions, Logger: log}, func(v *tray.View) {
-			start(v)
+			startMu.Lock()
+			defer startMu.Unlock()
+			if !ended {
+				start(v)
+			}
 		})
+		startMu.Lock()
+		ended = true
+		startMu.Unlock()
 		if errors.Is(err, tray.ErrNoSessionBus) {
 			// The bus went away between the check and now: carry on
 			// without an icon.

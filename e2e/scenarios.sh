@@ -173,7 +173,10 @@ scenario_nokeyring() {
   wait_for 5 sh -c "grep -q 'Secret Service\|keyring' '$OUT/app.log'" && pass "says: $(grep -m1 'keyring\|Secret' "$OUT/app.log" | clip 150)" || fail "no keyring message: $(cat "$OUT/app.log")"
   wait_for 5 tooltip_has "keyring" && pass "attention state in the tooltip: $(tooltip)" || fail "tooltip: $(tooltip)"
   menu_labels | grep -qi keyring && pass "the menu names the problem" || fail "menu: $(menu_labels | paste -sd'|')"
-  shot 04-keyring-attention
+  local MX MY
+  if read -r MX MY < <(plugin_xy); then
+    xdotool mousemove "$MX" "$MY" click 3; sleep 1; shot 04-keyring-attention-menu; xdotool key Escape
+  else shot 04-keyring-attention-menu; fi
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
 }
