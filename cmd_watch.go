@@ -2,9 +2,169 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
+const watchUsage = `Usage: exmail-notifier watch [--all] [--idle-timeout 2m] [--ver VER]
+
+Holds the listen connection (openapi/listen) and writes one JSON object per
+line to stdout for each event of the watched mailbox (EXMAIL_ALIAS or the
+stored account), or of every mailbox of the enterprise with --all:
+
+  {"time":"…","event":"new_mail","alias":"bob@example.com","mail_id":"…","from":"…","to":"…","subject":"…","summary":"…","unread":549}
+  {"time":"…","event":"unread","alias":"bob@example.com","unread":550}
+  {"time":"…","event":"version","ver":"1364460338051"}
+  {"time":"…","event":"connected"}
+  {"time":"…","event":"disconnected","error":"…","retry_in_ms":2000}
+
+It reconnects by itself, with backoff, for as long as it runs; a
+"disconnected" line says why and when it tries again. Logs go to stderr.
+Ctrl-C (SIGINT) or SIGTERM stops it with exit status 0.
+
+Example:
+  exmail-notifier watch | jq -r 'select(.event=="new_mail") | .subject'
+`
+
 func cmdWatch(ctx context.Context, e *env, args []string) error {
-	return errors.New("not implemented yet")
+	f := newFlags(e, "watch", watchUsage)
+	all := f.Bool("all", false, "print the events of every mailbox of the enterprise")
+	idle := f.Duration("idle-timeout", api.DefaultIdleTimeout, "treat a connection that carries nothing for this long as dead and reconnect")
+	from := f.String("ver", "0", "the address-book version to start from (a \"version\" line's ver)")
+	pos, err := f.parseAll(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return f.usageErrorf("watch takes no arguments, got %q", pos[0])
+	}
+	if *idle < time.Second {
+		return f.usageErrorf("--idle-timeout must be at least 1s, got %v", *idle)
+	}
+	if strings.Trim(*from, "0123456789") != "" || *from == "" {
+		return f.usageErrorf("--ver must be a number, got %q", *from)
+	}
+	c, a, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	alias := ""
+	if !*all {
+		if err := a.needAlias(); err != nil {
+			return err
+		}
+		alias = a.Alias
+	}
+
+	w := api.NewWatcher(c, api.WatchOptions{Alias: alias, IdleTimeout: *idle, Logger: e.logger()})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(chan api.Event)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, api.Version(*from), out) }()
+
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	scrub := scrubber(a.Secret)
+	for {
+		select {
+		case ev := <-out:
+			if !api.Concerns(ev, alias) { // the Watcher filters already
+				continue
+			}
+			line, ok := watchLine(ev, time.Now(), scrub)
+			if !ok {
+				continue
+			}
+			if err := enc.Encode(line); err != nil {
+				cancel()
+				<-done
+				return fmt.Errorf("watch: writing to stdout: %w", err)
+			}
+		case err := <-done:
+			if ctx.Err() != nil {
+				return nil // SIGINT or SIGTERM: a clean stop
+			}
+			return err
+		}
+	}
+}
+
+// The lines watch prints. Field order is the order on the wire.
+type (
+	newMailLine struct {
+		Time    string `json:"time"`
+		Event   string `json:"event"`
+		Alias   string `json:"alias"`
+		MailID  string `json:"mail_id"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Subject string `json:"subject"`
+		Summary string `json:"summary"`
+		Unread  int    `json:"unread"`
+	}
+	unreadLine struct {
+		Time   string `json:"time"`
+		Event  string `json:"event"`
+		Alias  string `json:"alias"`
+		Unread int    `json:"unread"`
+	}
+	versionLine struct {
+		Time  string `json:"time"`
+		Event string `json:"event"`
+		Ver   string `json:"ver"`
+	}
+	connectedLine struct {
+		Time  string `json:"time"`
+		Event string `json:"event"`
+	}
+	disconnectedLine struct {
+		Time      string `json:"time"`
+		Event     string `json:"event"`
+		Error     string `json:"error"`
+		RetryInMS int64  `json:"retry_in_ms"`
+	}
+)
+
+// watchLine turns an event into the line watch prints, or reports false
+// for events it does not print (connecting, Unknown, Ack, Skipped).
+// scrub cleans error text.
+func watchLine(ev api.Event, now time.Time, scrub func(string) string) (any, bool) {
+	ts := now.Format(time.RFC3339Nano)
+	switch ev := ev.(type) {
+	case api.NewMail:
+		return newMailLine{ts, "new_mail", ev.User, ev.MailID, ev.Sender, ev.Receiver, ev.Subject, ev.Summary, ev.Unread}, true
+	case api.UnreadChanged:
+		return unreadLine{ts, "unread", ev.User, ev.Unread}, true
+	case api.VersionChanged:
+		return versionLine{ts, "version", ev.Ver.String()}, true
+	case api.StateChanged:
+		switch ev.State {
+		case api.StateOnline:
+			return connectedLine{ts, "connected"}, true
+		case api.StateRetrying, api.StateAuthFailed:
+			msg := ev.State.String()
+			if ev.Err != nil {
+				msg = scrub(oneLine(describe(ev.Err)))
+			}
+			return disconnectedLine{ts, "disconnected", msg, ev.RetryIn.Milliseconds()}, true
+		}
+	}
+	return nil, false
+}
+
+// scrubber returns a function that removes the interface key from text,
+// in case an error ever carried it (the api package never puts it there).
+func scrubber(secret api.Secret) func(string) string {
+	s := secret.Reveal()
+	return func(text string) string {
+		if len(s) < 4 {
+			return text
+		}
+		return strings.ReplaceAll(text, s, "[redacted]")
+	}
 }
