@@ -980,3 +980,42 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 		})
 	})
 }
+
+// A Watcher for one mailbox, against the fake server: it connects,
+// reports StateOnline, and passes on bob's new mail.
+func ExampleWatcher() {
+	srv := exmailtest.New(exmailtest.Options{})
+	defer srv.Close()
+	srv.AddUser(exmailtest.User{Alias: "bob@example.com", Name: "Bob"})
+	c, err := New(Config{
+		ClientID:     srv.ClientID(),
+		ClientSecret: Secret(srv.ClientSecret()),
+		BaseURL:      srv.APIBase(),
+		TokenURL:     srv.TokenURL(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := NewWatcher(c, WatchOptions{Alias: "bob@example.com"})
+	out := make(chan Event)
+	go w.Run(ctx, "0", out) // returns ctx.Err() after cancel
+
+	for ev := range out {
+		switch ev := ev.(type) {
+		case StateChanged:
+			fmt.Println("state:", ev.State)
+			if ev.State == StateOnline {
+				srv.Deliver("bob@example.com", exmailtest.Mail{Subject: "Lunch?"})
+			}
+		case NewMail:
+			fmt.Println(ev.User, ev.Subject, ev.Unread)
+			return
+		}
+	}
+	// Output:
+	// state: connecting
+	// state: online
+	// bob@example.com Lunch? 1
+}
