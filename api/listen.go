@@ -111,7 +111,7 @@ func (c *Client) listenOnce(ctx context.Context, ver Version, alias string, firs
 				return false
 			}
 			continue
-		case err == io.EOF, rotated():
+		case rotated(), err == io.EOF && ctx.Err() == nil:
 			return false
 		case errors.Is(err, ErrInvalidToken):
 			c.tokens.invalidate(tok)

@@ -36,7 +36,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return
 			}
 			w.WriteHeader(http.StatusOK)
-			pw.Close()
+			pw.CloseWithError(req.Context().Err()) // nil: EOF
 		}()
 		t.h.ServeHTTP(w, req)
 	}()
