@@ -321,7 +321,15 @@ type members struct {
 
 func (m *members) next() (key, val []byte, ok bool) {
 	b, i := m.b, m.i
-	for i < len(b) && (isSpace(b[i]) || b[i] == '{' && i == 0 || b[i] == ',') {
+	if i == 0 { // step into the object
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i < len(b) && b[i] == '{' {
+			i++
+		}
+	}
+	for i < len(b) && (isSpace(b[i]) || b[i] == ',') {
 		i++
 	}
 	if i >= len(b) || b[i] != '"' {

@@ -338,6 +338,7 @@ func TestStreamMailboxAndConcerns(t *testing.T) {
 		{UnreadChanged{User: "carol@x.com"}, "carol@x.com", false},
 		{Unknown{Raw: json.RawMessage(`{"UserName":"carol@x.com","X":1}`)}, "carol@x.com", false},
 		{Unknown{Raw: json.RawMessage(`{"X":1}`)}, "", true},
+		{Unknown{Raw: json.RawMessage(" \n{ \"UserName\" : \"bob@x.com\" }")}, "bob@x.com", true},
 		{Unknown{Raw: json.RawMessage(`not json`)}, "", true},
 		{Ack{}, "", true},
 		{VersionChanged{Ver: "1"}, "", true},
