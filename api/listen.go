@@ -17,8 +17,8 @@ var errTokenRotation = errors.New("exmail listen: the access token is about to e
 
 // Listen opens one openapi/listen connection (protocol.md §3.4) from
 // address-book version ver and yields what the server sends: Ack,
-// VersionChanged, NewMail, UnreadChanged and Unknown events. It is one
-// round trip; reconnecting is the Watcher's job.
+// VersionChanged, NewMail, UnreadChanged and Unknown events (and Skipped,
+// below). It is one round trip; reconnecting is the Watcher's job.
 //
 // The request is a POST of ver=<ver> and, when alias is not empty,
 // alias=<alias> (not in the PDF, and harmless where the server ignores
@@ -33,6 +33,14 @@ var errTokenRotation = errors.New("exmail listen: the access token is about to e
 // are read the same way. The sequence ends without an error when the
 // server ends the reply, and also, shortly before the access token
 // expires, by itself, so that the next connection uses a fresh token.
+//
+// How tolerant it is of the PDF's typesetting (§3.5): objects may be
+// separated by any whitespace (nothing else); a comma right before a
+// closing brace or bracket is ignored; member names match after trimming
+// spaces and ignoring case (" UserName", "NewCount ", "MailID"); numbers
+// may come as strings ("NewCount":"2"). Values are otherwise strict JSON.
+// An object of an unknown shape, or with a member of the wrong type,
+// becomes Unknown.
 //
 // Errors end the sequence. They are:
 //   - *Error: an HTTP error status or an errcode object in the reply. An
