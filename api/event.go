@@ -7,7 +7,9 @@ import (
 
 // Event is a message from the openapi/listen connection, or a state change
 // of the Watcher that holds it. The concrete types are Ack, VersionChanged,
-// NewMail, UnreadChanged, Unknown and StateChanged.
+// NewMail, UnreadChanged, Unknown, StateChanged, and Skipped (another
+// mailbox's object, dropped undecoded by Listen; the Watcher never passes
+// it on).
 type Event interface{ isEvent() }
 
 // Ack is {"Ret":0}: the server says the long connection is online
