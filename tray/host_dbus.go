@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -122,4 +124,74 @@ func watchHost(ctx context.Context, dial func() (*dbus.Conn, error), fn func(Hos
 			}
 		}
 	}
+}
+
+// settle makes sure what the first Render drew reaches the bus: it waits
+// until this process's tray item answers, then pushes the icon and tooltip
+// again until the exported tooltip is the one on screen (see
+// View.resync). It gives up after a few seconds.
+func settle(ctx context.Context, v *View, log *slog.Logger) {
+	conn, err := sessionBus()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	item := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid()), "/StatusNotifierItem")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	exported := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			log.Debug("tray: could not confirm the exported tooltip")
+			return
+		case <-tick.C:
+		}
+		want, drawn := v.shownTooltip()
+		if !drawn {
+			continue
+		}
+		got, err := exportedTooltip(ctx, item)
+		if err != nil {
+			continue // not exported yet
+		}
+		if !exported {
+			// Just exported: systray may not have recorded that yet, so
+			// the first push might be lost too; the loop checks again.
+			exported = true
+			v.resync()
+			continue
+		}
+		if got == want {
+			return
+		}
+		log.Debug("tray: the exported tooltip is stale; pushing it again")
+		v.resync()
+	}
+}
+
+func exportedTooltip(ctx context.Context, item dbus.BusObject) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var val dbus.Variant
+	err := item.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0,
+		"org.kde.StatusNotifierItem", "ToolTip").Store(&val)
+	if err != nil {
+		return "", err
+	}
+	var tip struct {
+		Name  string
+		Icons []struct {
+			W, H int32
+			Pix  []byte
+		}
+		Title, Text string
+	}
+	if err := dbus.Store([]any{val.Value()}, &tip); err != nil {
+		return "", err
+	}
+	return tip.Title, nil
 }

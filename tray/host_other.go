@@ -2,7 +2,10 @@
 
 package tray
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // checkBus: Windows and macOS need no session bus.
 func checkBus(context.Context) error { return nil }
@@ -17,3 +20,6 @@ func WatchHost(ctx context.Context, fn func(Host)) error {
 	<-ctx.Done()
 	return nil
 }
+
+// settle: only the Linux export has the race View.resync repairs.
+func settle(context.Context, *View, *slog.Logger) {}

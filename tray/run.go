@@ -86,6 +86,7 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 		if ready != nil {
 			ready(v)
 		}
+		go settle(ctx, v, log)
 	}, nil)
 	return nil
 }

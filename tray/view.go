@@ -193,6 +193,29 @@ func (v *View) Render(m app.Model) {
 	}
 }
 
+// resync pushes the icon and tooltip of the model on screen again.
+// fyne.io/systray loses a SetIcon or SetTooltip made while it is still
+// exporting the item (it stores the value, but the D-Bus property was
+// already built from the old one), and onReady runs concurrently with that
+// export; Run calls resync once the item is on the bus.
+func (v *View) resync() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.drawn {
+		return
+	}
+	v.icon.SetIcon(assets.Tray(lookFor(v.last.Icon), v.last.Unread))
+	v.icon.SetTooltip(v.last.Tooltip)
+}
+
+// shownTooltip is the tooltip of the model on screen ("", false before
+// the first Render).
+func (v *View) shownTooltip() (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last.Tooltip, v.drawn
+}
+
 // showStatus: the status line is shown unless all is well (online), when
 // the tooltip says enough.
 func showStatus(m app.Model) bool { return m.Status != "" && m.Icon != app.IconOnline }

@@ -249,3 +249,19 @@ func containsPrefix(calls []string, p string) bool {
 	}
 	return false
 }
+
+func TestResyncPushesIconAndTooltipAgain(t *testing.T) {
+	t.Parallel()
+	v, r := newFakeView()
+	v.resync()
+	if got := r.take(); len(got) != 0 {
+		t.Errorf("resync before the first Render: %v", got)
+	}
+	v.Render(online(5))
+	r.take()
+	v.resync()
+	got := r.take()
+	if len(got) != 2 || !strings.HasPrefix(got[0], "icon ") || got[1] != `tooltip "bob@example.com — 5 unread"` {
+		t.Errorf("resync calls: %q", got)
+	}
+}
