@@ -444,13 +444,15 @@ mail read and the count falls.
 Without a desktop session (no DISPLAY/WAYLAND_DISPLAY, or no D-Bus session
 bus) the notifications are printed in the terminal instead.
 
---serve runs only the demo server and prints its EXMAIL_* settings, so
-that a second terminal can try the command-line client against it:
+--serve runs only the demo server (no tray) and prints its settings as
+export EXMAIL_...=... lines, so that the command-line client can be tried
+against it:
 
-  exmail-notifier demo --serve          # terminal 1
-  export EXMAIL_...=...                 # terminal 2: paste what it printed
+  exmail-notifier demo --serve > demo.env &
+  . ./demo.env
   exmail-notifier count
   exmail-notifier watch
+  exmail-notifier open --print
 `
 
 // demoAlias is the demo mailbox.
