@@ -14,8 +14,9 @@ mkdir -p "$OUT"
 # scenario → the session bus it runs on (std: D-Bus activation works like
 # on a desktop; bare: nothing is activatable; none: no bus at all)
 declare -A BUSES=([demo]=std [login]=std [nohost]=bare [nonotify]=bare
-                  [nokeyring]=bare [lockedkeyring]=bare [nobus]=none)
-ORDER=(demo login nohost nonotify nokeyring lockedkeyring nobus)
+                  [nokeyring]=bare [lockedkeyring]=bare [promptkeyring]=std
+                  [promptcancel]=std [nobus]=none)
+ORDER=(demo login nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus)
 (( $# )) && ORDER=("$@")
 
 P=0; F=0

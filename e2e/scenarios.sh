@@ -238,3 +238,44 @@ scenario_idle() {
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
 }
+
+# The login keyring is locked on a desktop: gnome-keyring asks for the
+# password (gcr-prompter) while the app waits; typing it lets the app go
+# on with the stored key.
+prompt_window() { xdotool search --onlyvisible --class gcr-prompter | head -1; }
+scenario_promptkeyring() {
+  start_keyring; start_panel; start_monitor; start_dunst; start_fake || return
+  login_fake "lina@$FAKE_DOMAIN" || { fail "login: $(cat "$OUT/login.log")"; return; }
+  busctl --user call org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service Lock ao 1 /org/freedesktop/secrets/collection/login >/dev/null \
+    && pass "login keyring locked" || fail "could not lock the keyring"
+  start_app
+  local win
+  if wait_for 8 prompt_window; then
+    win=$(prompt_window)
+    sleep 0.5; shot 05-keyring-unlock-prompt
+    pass "gnome-keyring asks for the password"
+    xdotool windowactivate --sync "$win" 2>/dev/null; xdotool type --delay 20 "${KEYRING_PW:-ci-keyring-pw}"; xdotool key Return
+  else fail "no unlock prompt"; fi
+  wait_for 15 item_registered && pass "tray item registered after the unlock" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 10 unread_gt 0 && pass "connected with the stored key: $(tooltip)" || fail "tooltip: $(tooltip)"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}
+
+# The same prompt, dismissed: the app shows the problem at once, no hang.
+scenario_promptcancel() {
+  start_keyring; start_panel; start_fake || return
+  login_fake "lina@$FAKE_DOMAIN" || { fail "login: $(cat "$OUT/login.log")"; return; }
+  busctl --user call org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service Lock ao 1 /org/freedesktop/secrets/collection/login >/dev/null \
+    && pass "login keyring locked" || fail "could not lock the keyring"
+  start_app
+  if wait_for 8 prompt_window; then
+    xdotool windowactivate --sync "$(prompt_window)" 2>/dev/null; xdotool key Escape
+    pass "unlock prompt dismissed"
+  else fail "no unlock prompt"; fi
+  local t0=$SECONDS
+  wait_for 15 item_registered && pass "tray item registered $((SECONDS-t0)) s after the dismissal" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 5 tooltip_has "keyring" && pass "attention state: $(tooltip)" || fail "tooltip: $(tooltip)"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
+}
