@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,8 @@ func privateBus(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address")
+	// Dies with the test binary even when a timeout kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
