@@ -82,6 +82,9 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		log.Warn("cannot read the interface key", "err", err)
 		fmt.Fprintf(e.stderr, "exmail-notifier: %s\n", oneLine(err.Error()))
 		s.alias, s.problem = a.Alias, app.ProblemKeyringLocked
+		if errors.Is(err, creds.ErrUnavailable) {
+			s.problem = app.ProblemKeyringUnavailable
+		}
 	default:
 		return err
 	}

@@ -91,10 +91,12 @@ type texts struct {
 	problemCredentials string
 	problemIP          string
 	problemKeyring     string
+	problemNoKeyring   string
 	problemStopped     string
 	shortCredentials   string // the same problems in a few words, for the tooltip
 	shortIP            string
 	shortKeyring       string
+	shortNoKeyring     string
 	shortStopped       string
 
 	unread string // %d
@@ -136,10 +138,12 @@ var catalog = map[Lang]*texts{
 		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 			"console (工具箱 → 开放协议)",
 		problemKeyring:   "The keyring is locked — unlock it, then restart exmail-notifier",
+		problemNoKeyring: "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
 		problemStopped:   "The connection stopped — see the log, then restart exmail-notifier",
 		shortCredentials: "credentials rejected — run: exmail-notifier login",
 		shortIP:          "IP address not on the allow list",
 		shortKeyring:     "keyring locked",
+		shortNoKeyring:   "no keyring",
 		shortStopped:     "connection stopped",
 
 		unread: "%d unread",
@@ -178,10 +182,12 @@ var catalog = map[Lang]*texts{
 		problemCredentials: "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
 		problemIP:          "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
 		problemKeyring:     "密钥环已锁定——请解锁后重新启动 exmail-notifier",
+		problemNoKeyring:   "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
 		problemStopped:     "连接已停止——请查看日志后重新启动 exmail-notifier",
 		shortCredentials:   "凭据被拒绝——请运行：exmail-notifier login",
 		shortIP:            "IP 不在白名单中",
 		shortKeyring:       "密钥环已锁定",
+		shortNoKeyring:     "没有密钥环",
 		shortStopped:       "连接已停止",
 
 		unread: "%d 封未读",
@@ -228,6 +234,8 @@ func (l Lang) problemText(p Problem) string {
 		return c.problemIP
 	case ProblemKeyringLocked:
 		return c.problemKeyring
+	case ProblemKeyringUnavailable:
+		return c.problemNoKeyring
 	case ProblemStopped:
 		return c.problemStopped
 	}
@@ -244,6 +252,8 @@ func (l Lang) problemShort(p Problem) string {
 		return c.shortIP
 	case ProblemKeyringLocked:
 		return c.shortKeyring
+	case ProblemKeyringUnavailable:
+		return c.shortNoKeyring
 	case ProblemStopped:
 		return c.shortStopped
 	}

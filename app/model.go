@@ -72,6 +72,10 @@ const (
 	// ProblemKeyringLocked: the OS keyring is locked, so the interface key
 	// cannot be read. main sets it through Config.Problem.
 	ProblemKeyringLocked
+	// ProblemKeyringUnavailable: there is no OS keyring to read the key
+	// from (no Secret Service on Linux). main sets it through
+	// Config.Problem.
+	ProblemKeyringUnavailable
 	// ProblemStopped: the Source gave up (its Run returned an error).
 	ProblemStopped
 )
@@ -86,6 +90,8 @@ func (p Problem) String() string {
 		return "ip-not-allowed"
 	case ProblemKeyringLocked:
 		return "keyring-locked"
+	case ProblemKeyringUnavailable:
+		return "keyring-unavailable"
 	case ProblemStopped:
 		return "stopped"
 	}
@@ -126,8 +132,9 @@ type Model struct {
 	// Recent lists the newest mails first, at most MaxRecent.
 	Recent []RecentItem
 
-	// CanOpen is false in the setup state: Labels.Open then carries the
-	// setup hint and the tray should disable that item.
+	// CanOpen is false in the setup state (Labels.Open then carries the
+	// setup hint) and while the interface key cannot be read from the
+	// keyring: the tray should disable that item.
 	CanOpen bool
 	// Paused is true while notifications are paused; PausedUntil says
 	// until when (local time).

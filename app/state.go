@@ -415,6 +415,12 @@ func (s *state) currentProblem() Problem {
 	return NoProblem
 }
 
+// keyringProblem: the key cannot be read, so nothing can be opened.
+func (s *state) keyringProblem() bool {
+	p := s.currentProblem()
+	return p == ProblemKeyringLocked || p == ProblemKeyringUnavailable
+}
+
 // icon picks the icon at now.
 func (s *state) icon(now time.Time) IconKind {
 	switch {
@@ -444,7 +450,7 @@ func (s *state) model(now time.Time) Model {
 		Problem:            s.currentProblem(),
 		Alias:              s.alias,
 		Recent:             append([]RecentItem(nil), s.recent...),
-		CanOpen:            !s.setupMode(),
+		CanOpen:            !s.setupMode() && !s.keyringProblem(),
 		Paused:             s.paused(now),
 		ShowContent:        s.prefs.ShowContent,
 		Autostart:          s.autostart,

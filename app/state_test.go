@@ -512,6 +512,8 @@ func TestModel(t *testing.T) {
 	setupZh.Lang = Chinese
 	attention := baseConfig()
 	attention.Problem = ProblemKeyringLocked
+	noKeyring := baseConfig()
+	noKeyring.Problem = ProblemKeyringUnavailable
 
 	type view struct {
 		Icon    IconKind
@@ -551,11 +553,17 @@ func TestModel(t *testing.T) {
 				Icon: IconOffline, Unread: 0, Tooltip: "bob@example.com — Offline — reconnecting · 0 unread",
 				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
-		{"attention names the fix", attention, nil, time.Second, view{
+		{"attention names the fix; nothing can be opened without the key", attention, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
 			Tooltip: "bob@example.com — keyring locked",
 			Status:  "The keyring is locked — unlock it, then restart exmail-notifier",
-			CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
+		}},
+		{"no keyring at all names a different fix", noKeyring, nil, time.Second, view{
+			Icon: IconAttention, Unread: -1,
+			Tooltip: "bob@example.com — no keyring",
+			Status:  "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
+			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
 		{"IP problem keeps the count", baseConfig(),
 			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{

@@ -171,8 +171,8 @@ scenario_nokeyring() {
   start_app
   wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s (no hang)" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
   wait_for 5 sh -c "grep -q 'Secret Service\|keyring' '$OUT/app.log'" && pass "says: $(grep -m1 'keyring\|Secret' "$OUT/app.log" | clip 150)" || fail "no keyring message: $(cat "$OUT/app.log")"
-  wait_for 5 tooltip_has "keyring" && pass "attention state in the tooltip: $(tooltip)" || fail "tooltip: $(tooltip)"
-  menu_labels | grep -qi keyring && pass "the menu names the problem" || fail "menu: $(menu_labels | paste -sd'|')"
+  wait_for 5 tooltip_has "no keyring" && pass "attention state in the tooltip: $(tooltip)" || fail "tooltip: $(tooltip)"
+  menu_labels | grep -qi 'install gnome-keyring' && pass "the menu names the fix" || fail "menu: $(menu_labels | paste -sd'|')"
   local MX MY
   if read -r MX MY < <(plugin_xy); then
     xdotool mousemove "$MX" "$MY" click 3; sleep 1; shot 04-keyring-attention-menu; xdotool key Escape
