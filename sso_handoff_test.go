@@ -96,4 +96,3 @@ func TestHandoffUnusedEndsWithItsContext(t *testing.T) {
 		t.Errorf("the link still answers after the handoff closed")
 	}
 }
-
