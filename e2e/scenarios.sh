@@ -3,9 +3,9 @@
 # and reports with pass/fail.
 # shellcheck shell=bash disable=SC2154
 
-MENU_WANT="Open mailbox|Pause notifications|For 1 hour|Until tomorrow|Resume notifications|Show message content in notifications|Start at login|About exmail-notifier dev|Quit"
+MENU_WANT="Open mailbox|Pause notifications|For 1 hour|Until tomorrow|Resume notifications|Show message content in notifications|Start at login|About exmail-notifier VERSION|Quit"  # VERSION: whatever the build stamped
 # the visible menu, minus recent-mail items ("sender — subject") and separators
-menu_main() { menu_labels | grep -v -e ' — ' -e '^--$' | paste -sd'|'; }
+menu_main() { menu_labels | grep -v -e ' — ' -e '^--$' | sed 's/^About exmail-notifier .*/About exmail-notifier VERSION/' | paste -sd'|'; }
 ticket() { sed -n "${1}p" "$OUT/sso-urls.txt" | grep -oE 'ticket=[^&]+' ; }
 # the opener was given a loopback hand-off link, never the ticket itself
 argv_clean() { ! grep -q 'ticket=' "$OUT/opened-urls.txt"; }
