@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/pkg/browser"
@@ -113,10 +114,15 @@ Example:
 // redirects to url (see handoff). It waits at most openTimeout for the
 // opener (pkg/browser waits for xdg-open, which may not return until the
 // browser exits) and returns; the link keeps working for handoffLifetime.
-func openBrowser(ctx context.Context, e *env, url string) error {
-	_, err := startBrowser(ctx, e, api.Secret(url))
+func openBrowser(ctx context.Context, e *env, url api.Secret) error {
+	_, err := startBrowser(ctx, e, url)
 	return err
 }
+
+// quietBrowser discards the opener's output (it may repeat the link).
+// pkg/browser keeps it in package variables, so they are set once, not
+// on every open, where two opens at once would race on them.
+var quietBrowser = sync.OnceFunc(func() { browser.Stdout, browser.Stderr = io.Discard, io.Discard })
 
 // startBrowser is openBrowser returning the handoff, so a caller that is
 // about to exit can wait until the browser fetched the link.
@@ -125,8 +131,7 @@ func startBrowser(ctx context.Context, e *env, url api.Secret) (*handoff, error)
 	if err != nil {
 		return nil, fmt.Errorf("could not prepare the sign-in link: %w", err)
 	}
-	// The opener's own output is discarded: it may repeat the link.
-	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	quietBrowser()
 	done := make(chan error, 1)
 	go func() { done <- browser.OpenURL(h.URL()) }()
 	t := time.NewTimer(openTimeout)

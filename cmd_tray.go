@@ -379,7 +379,7 @@ func writeAppIcon() (string, error) {
 type browserOpener struct{ e *env }
 
 func (o browserOpener) Open(ctx context.Context, url api.Secret) error {
-	return openBrowser(ctx, o.e, url.Reveal())
+	return openBrowser(ctx, o.e, url)
 }
 
 // configPrefs is app.PrefsSaver: it saves the menu's choices into the

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"github.com/exmail-notifier/exmail-notifier/config"
 )
 
 // Start at login, per user. Each platform has its own mechanism, all
@@ -270,26 +272,11 @@ func (a *fileAutostart) SetEnabled(on bool) error {
 	return writeFileAtomic(a.path, a.content, 0o644)
 }
 
-// writeFileAtomic writes through a temporary file and a rename.
+// writeFileAtomic is config.WriteFileAtomic with errors that say what
+// was being written.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("autostart: %w", err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("autostart: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("autostart: %w", err)
+	if err := config.WriteFileAtomic(path, b, mode); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -203,7 +203,7 @@ func (c *Client) call(ctx context.Context, kind callKind, op string, form url.Va
 		}
 		d := retryDelay(attempt)
 		c.log.Debug("exmail: transient failure; retrying", "op", op, "attempt", attempt+1, "in", d, "err", err)
-		if err := sleepCtx(ctx, d); err != nil {
+		if err := sleep(ctx, d, nil); err != nil {
 			return err
 		}
 	}
@@ -251,6 +251,9 @@ func (c *Client) newRequest(ctx context.Context, op string, form url.Values) (*h
 	if err != nil {
 		return nil, "", fmt.Errorf("exmail %s: %w", op, err)
 	}
+	if tokenInBody[op] {
+		form = cloneWith(form, "access_token", tok.Reveal())
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, "", fmt.Errorf("exmail %s: %w", op, err)
@@ -259,6 +262,28 @@ func (c *Client) newRequest(ctx context.Context, op string, form url.Values) (*h
 	req.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	req.Header.Set("User-Agent", "exmail-notifier")
 	return req, tok.Reveal(), nil
+}
+
+// tokenInBody lists the calls whose PDF examples carry access_token in the
+// form body instead of the Bearer header: the four v1.4 additions
+// (protocol.md §2.1, §3.18, §3.19). They get both; the body copy is
+// harmless elsewhere too, but the other calls keep the token out of the
+// body as every working client does.
+var tokenInBody = map[string]bool{
+	"group/addallowlist": true,
+	"group/delallowlist": true,
+	"user/openwxtoken":   true,
+	"user/closewxtoken":  true,
+}
+
+// cloneWith returns a copy of form with key set to value.
+func cloneWith(form url.Values, key, value string) url.Values {
+	c := make(url.Values, len(form)+1)
+	for k, v := range form {
+		c[k] = v
+	}
+	c.Set(key, value)
+	return c
 }
 
 // envelope is the error shape of protocol.md §2.3.
@@ -328,17 +353,6 @@ func transient(err error) bool {
 func retryDelay(attempt int) time.Duration {
 	d := 250 * time.Millisecond << attempt
 	return time.Duration(float64(d) * (0.5 + rand.Float64()))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // redactURLString keeps scheme, host and path and drops user info, query

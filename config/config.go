@@ -136,8 +136,13 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // query; slash requires a path ending in "/".
 func checkURL(raw string, slash bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", raw)
+	if err != nil {
+		return errors.New("is not a URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Echo only what cannot hide a credential: no user info, query or fragment.
+		shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+		return fmt.Errorf("%q is not an http(s) URL", shown.String())
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("must not carry credentials, a query or a fragment")
@@ -264,32 +269,43 @@ func Save(path string, c *Config) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	b = append(b, '\n')
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if err := WriteFileAtomic(path, b, 0o600); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes b to path through a temporary file in the same
+// directory (created with mode perm, fsynced) and a rename, so that a
+// reader sees the old file or the new one, never a mix. The directory must
+// exist.
+func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename it is gone already
-	if err := tmp.Chmod(0o600); err != nil && !isUnsupported(err) {
+	if err := tmp.Chmod(perm); err != nil && !isUnsupported(err) {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	syncDir(dir)
 	return nil

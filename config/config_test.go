@@ -235,6 +235,7 @@ func TestValidateURLs(t *testing.T) {
 		{"ftp", func(c *config.Config) { c.LoginURL = "ftp://exmail.qq.com/" }, "login_url"},
 		{"credentials", func(c *config.Config) { c.APIURL = "http://u:p@h/openapi/" }, "credentials"},
 		{"query", func(c *config.Config) { c.TokenURL = "https://h/t?client_secret=x" }, "query"},
+		{"no scheme, a token in the query", func(c *config.Config) { c.APIURL = "h/openapi/?access_token=SECRET#frag" }, "api_url"},
 		{"agent with newline", func(c *config.Config) { c.Agent = "ad\nmin" }, "agent"},
 		{"alias with space", func(c *config.Config) { c.Agent = "admin"; c.Alias = "bob @example.com" }, "alias"},
 		{"negative idle", func(c *config.Config) { c.IdleTimeout = -1 }, "idle_timeout"},
@@ -251,6 +252,8 @@ func TestValidateURLs(t *testing.T) {
 				t.Errorf("Validate: %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Errorf("Validate = %v, want an error naming %q", err, tt.want)
+			case err != nil && (strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "client_secret=x") || strings.Contains(err.Error(), "u:p@")):
+				t.Errorf("Validate = %v: the error repeats what could be a credential", err)
 			}
 		})
 	}
