@@ -124,7 +124,7 @@ func confirm(e *env, yes bool, format string, args ...any) error {
 	var line string
 	var err error = io.EOF
 	if e.stdin != nil {
-		line, err = bufio.NewReader(e.stdin).ReadString('\n')
+		line, err = bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
 	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

@@ -23,29 +23,37 @@ Example:
   exmail-notifier count
   exmail-notifier count alice@example.com
 `)
-	pos, err := f.parseAll(args)
+	c, alias, err := mailboxCommand(ctx, e, f, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return f.usageErrorf("count takes at most one mailbox address, got %d arguments", len(pos))
-	}
-	c, a, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 1 {
-		a.Alias = pos[0]
-	}
-	if err := a.needAlias(); err != nil {
-		return err
-	}
-	n, err := c.Mail.NewCount(ctx, a.Alias)
+	n, err := c.Mail.NewCount(ctx, alias)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(e.stdout, n)
 	return err
+}
+
+// mailboxCommand parses the flags and the optional ALIAS of a command
+// about one mailbox, and returns a client and the mailbox: ALIAS, else the
+// watched one.
+func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (*api.Client, string, error) {
+	pos, err := f.parseAll(args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) > 1 {
+		return nil, "", f.usageErrorf("%s takes at most one mailbox address, got %d arguments", f.Name(), len(pos))
+	}
+	c, a, err := e.client(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) == 1 {
+		a.Alias = pos[0]
+	}
+	return c, a.Alias, a.needAlias()
 }
 
 // openTimeout bounds the wait for the browser opener: pkg/browser waits
@@ -69,24 +77,11 @@ Example:
 `)
 	printOnly := f.Bool("print", false, "print the login URL instead of opening a browser")
 	mailID := f.String("mail-id", "", "open this message (the MailId of a new-mail event)")
-	pos, err := f.parseAll(args)
+	c, alias, err := mailboxCommand(ctx, e, f, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return f.usageErrorf("open takes at most one mailbox address, got %d arguments", len(pos))
-	}
-	c, a, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 1 {
-		a.Alias = pos[0]
-	}
-	if err := a.needAlias(); err != nil {
-		return err
-	}
-	u, err := c.Mail.LoginURL(ctx, a.Alias, *mailID)
+	u, err := c.Mail.LoginURL(ctx, alias, *mailID)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,6 @@ func hex(v uint32) rgba {
 	return rgba{float64(v>>16&0xff) / 255, float64(v>>8&0xff) / 255, float64(v&0xff) / 255, 1}
 }
 
-func (c rgba) withAlpha(a float64) rgba { c.a = a; return c }
-
 // mix returns c blended towards d by t (0 = c, 1 = d).
 func mix(c, d rgba, t float64) rgba {
 	return rgba{c.r + (d.r-c.r)*t, c.g + (d.g-c.g)*t, c.b + (d.b-c.b)*t, c.a + (d.a-c.a)*t}
