@@ -94,15 +94,32 @@ func (o WatchOptions) withDefaults() WatchOptions {
 // (weeks), reconnecting with the latest address-book version after every
 // end, failure or silence, and publishing its State.
 type Watcher struct {
-	l    Listener
-	opts WatchOptions
-	kick chan struct{} // capacity 1; Kick asks for an immediate retry
-	rand func() float64
+	l         Listener
+	opts      WatchOptions
+	kick      chan struct{} // capacity 1; Kick asks for an immediate retry
+	reconnect chan struct{} // capacity 1; Reconnect drops the connection
+	rand      func() float64
 }
 
 // NewWatcher returns a Watcher that listens through l.
 func NewWatcher(l Listener, opts WatchOptions) *Watcher {
-	return &Watcher{l: l, opts: opts.withDefaults(), kick: make(chan struct{}, 1)}
+	return &Watcher{l: l, opts: opts.withDefaults(), kick: make(chan struct{}, 1), reconnect: make(chan struct{}, 1)}
+}
+
+// errReconnect ends a connection on Reconnect's request.
+var errReconnect = errors.New("reconnecting on request (the machine woke up or the network changed)")
+
+// Reconnect drops the current connection, which may be dead without
+// knowing it after the machine slept or the network changed, and connects
+// again at once (also cutting a pending wait short). The new connection
+// goes through StateConnecting, so consumers refresh what they hold. It
+// never blocks.
+func (w *Watcher) Reconnect() {
+	select {
+	case w.reconnect <- struct{}{}:
+	default:
+	}
+	w.Kick()
 }
 
 // Kick cuts a pending wait after a failure short, for example after the
@@ -169,8 +186,12 @@ func (r *runner) run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	for {
-		select { // a Kick from before this attempt is stale
+		select { // a Kick or Reconnect from before this attempt is stale
 		case <-r.w.kick:
+		default:
+		}
+		select {
+		case <-r.w.reconnect:
 		default:
 		}
 		a := r.listen(ctx)
@@ -187,6 +208,16 @@ func (r *runner) run(ctx context.Context) error {
 			next   State
 		)
 		switch {
+		case errors.Is(err, errReconnect):
+			r.bo.reset()
+			r.log.Info("exmail listen: reconnecting", "reason", err.Error())
+			if err := sleep(ctx, time.Until(r.lastStart.Add(opts.MinBackoff)), nil); err != nil {
+				return err
+			}
+			if !r.setState(ctx, StateChanged{State: StateConnecting}) {
+				return ctx.Err()
+			}
+			continue
 		case err == nil, errors.Is(err, ErrStalled) && !a.online.IsZero():
 			// A normal end (long poll, token rotation) or a silent but
 			// acknowledged connection: reconnect quietly.
@@ -245,6 +276,13 @@ func (r *runner) listen(ctx context.Context) attempt {
 	stalled := fmt.Errorf("%w (%v)", ErrStalled, idle)
 	wd := time.AfterFunc(idle, func() { cancel(stalled) })
 	defer wd.Stop()
+	go func() {
+		select {
+		case <-r.w.reconnect:
+			cancel(errReconnect)
+		case <-lctx.Done():
+		}
+	}()
 
 	a := attempt{start: time.Now()}
 	r.lastStart = a.start
@@ -285,8 +323,13 @@ func (r *runner) listen(ctx context.Context) attempt {
 		wd.Reset(idle)
 	}
 	a.duration = time.Since(a.start)
-	if ctx.Err() == nil && context.Cause(lctx) == stalled {
-		a.err = stalled
+	if ctx.Err() == nil {
+		switch context.Cause(lctx) {
+		case stalled:
+			a.err = stalled
+		case errReconnect:
+			a.err = errReconnect
+		}
 	}
 	return a
 }

@@ -1019,3 +1019,58 @@ func ExampleWatcher() {
 	// state: online
 	// bob@example.com Lunch? 1
 }
+
+func TestWatcherReconnect(t *testing.T) {
+	t.Parallel()
+	t.Run("drops a connection that looks alive, goes through connecting, keeps the version", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			// After a suspend the old connection is dead but nothing says so:
+			// it would only be noticed after IdleTimeout.
+			l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "7"}}, hold: true}}}
+			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
+			go func() {
+				time.Sleep(10 * time.Second)
+				w.Reconnect() // the machine woke up
+			}()
+			evs := watch(t, w, "1", time.Minute)
+			var at []time.Duration
+			for _, c := range l.recorded() {
+				at = append(at, c.At)
+			}
+			if diff := cmp.Diff([]time.Duration{0, 10 * time.Second}, at); diff != "" {
+				t.Errorf("listen calls at (-want +got):\n%s", diff)
+			}
+			if v := l.recorded()[1].Ver; v != "7" {
+				t.Errorf("reconnected with ver %q, want the latest, 7", v)
+			}
+			want := []got{
+				{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}},
+				{10 * time.Second, StateChanged{State: StateConnecting}}, {10 * time.Second, StateChanged{State: StateOnline}},
+			}
+			if diff := cmp.Diff(want, states(evs)); diff != "" {
+				t.Errorf("states (-want +got):\n%s", diff)
+			}
+		})
+	})
+	t.Run("cuts a backoff wait short", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			// Failures at 0, 10 s and 30 s; the next try would be at 70 s.
+			l := &script{steps: []step{{err: err503}, {err: err503}, {err: err503}, {events: []Event{Ack{}}, hold: true}}}
+			w := fixedRand(NewWatcher(l, WatchOptions{MinBackoff: 10 * time.Second, MaxBackoff: time.Hour}))
+			go func() {
+				time.Sleep(40 * time.Second)
+				w.Reconnect() // the network came back
+			}()
+			watch(t, w, "", 2*time.Minute)
+			var at []time.Duration
+			for _, c := range l.recorded() {
+				at = append(at, c.At)
+			}
+			if diff := cmp.Diff([]time.Duration{0, 10 * time.Second, 30 * time.Second, 40 * time.Second}, at); diff != "" {
+				t.Errorf("listen calls at (-want +got):\n%s", diff)
+			}
+		})
+	})
+}
