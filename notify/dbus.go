@@ -7,14 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
 // The freedesktop Desktop Notifications service.
@@ -39,54 +39,27 @@ const (
 type dbusBackend struct {
 	appName string
 	icon    string
-	addr    func() (string, error) // the session bus address, or ErrNoSessionBus
+	addr    func() (string, error) // the session bus address (sessionbus.Lookup)
 	clicked func(key string)
 	log     *slog.Logger
 
 	mu    sync.Mutex
 	conn  *dbus.Conn
-	stop  context.CancelFunc // ends conn's lifetime context
-	caps  map[string]bool    // the current server's capabilities; nil until asked
-	keys  map[uint32]string  // notification id → key, for clicks
-	order []uint32           // ids in keys, oldest first
-	early []uint32           // clicked ids not (yet) in keys; see remember
+	caps  map[string]bool   // the current server's capabilities; nil until asked
+	keys  map[uint32]string // notification id → key, for clicks
+	order []uint32          // ids in keys, oldest first
+	early []uint32          // clicked ids not (yet) in keys; see remember
 }
 
 func newDBusBackend(opts Options, clicked func(string), log *slog.Logger) *dbusBackend {
 	return &dbusBackend{
 		appName: opts.AppName,
 		icon:    opts.IconPath,
-		addr: func() (string, error) {
-			return sessionBusAddress(os.Getenv, os.Getuid(), fileExists)
-		},
+		addr:    sessionbus.Lookup,
 		clicked: clicked,
 		log:     log,
 		keys:    make(map[uint32]string),
 	}
-}
-
-// sessionBusAddress finds the session bus the way godbus does
-// ($DBUS_SESSION_BUS_ADDRESS, then $XDG_RUNTIME_DIR/bus and
-// /run/user/<uid>/bus) but never falls back to running dbus-launch, which
-// would start and leak a private bus nobody else is on.
-func sessionBusAddress(getenv func(string) string, uid int, exists func(string) bool) (string, error) {
-	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
-		return a, nil
-	}
-	for _, dir := range []string{getenv("XDG_RUNTIME_DIR"), fmt.Sprintf("/run/user/%d", uid)} {
-		if dir == "" {
-			continue
-		}
-		if p := filepath.Join(dir, "bus"); exists(p) {
-			return "unix:path=" + dbus.EscapeBusAddressValue(p), nil
-		}
-	}
-	return "", ErrNoSessionBus
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // connection returns the live connection, making one if needed.
@@ -102,28 +75,19 @@ func (b *dbusBackend) connection(ctx context.Context, op string) (*dbus.Conn, er
 	if err != nil {
 		return nil, &Error{Op: op, Backend: "dbus", Kind: ErrNoSessionBus}
 	}
-	// Dial, Auth and Hello take no ctx. The connection's own context does:
-	// cancelling it closes the socket, which ends a hung handshake.
-	life, stop := context.WithCancel(context.Background())
-	unhook := context.AfterFunc(ctx, stop)
-	conn, err := dbus.Dial(addr, dbus.WithContext(life))
+	conn, err := sessionbus.DialAddress(ctx, addr)
 	if err != nil {
-		stop()
+		if ctx.Err() != nil {
+			return nil, classify(op, err)
+		}
 		return nil, &Error{Op: op, Backend: "dbus", Kind: ErrNoSessionBus, Err: err}
 	}
 	fail := func(err error) (*dbus.Conn, error) {
 		_ = conn.Close()
-		stop()
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		return nil, classify(op, fmt.Errorf("connecting to the session bus: %w", err))
-	}
-	if err := conn.Auth(nil); err != nil {
-		return fail(err)
-	}
-	if err := conn.Hello(); err != nil {
-		return fail(err)
 	}
 	// Clicks and closes from whoever owns the service name, and changes
 	// of that owner (a restarted or replaced daemon numbers its toasts
@@ -141,14 +105,11 @@ func (b *dbusBackend) connection(ctx context.Context, op string) (*dbus.Conn, er
 			return fail(err)
 		}
 	}
-	if !unhook() {
-		return fail(ctx.Err())
-	}
 	signals := make(chan *dbus.Signal, 16)
 	conn.Signal(signals)
 	go b.watch(signals)
 
-	b.conn, b.stop, b.caps = conn, stop, nil
+	b.conn, b.caps = conn, nil
 	b.forgetAllLocked()
 	return conn, nil
 }
@@ -157,8 +118,7 @@ func (b *dbusBackend) connection(ctx context.Context, op string) (*dbus.Conn, er
 func (b *dbusBackend) dropLocked() {
 	if b.conn != nil {
 		_ = b.conn.Close()
-		b.stop()
-		b.conn, b.stop, b.caps = nil, nil, nil
+		b.conn, b.caps = nil, nil
 	}
 }
 

@@ -12,9 +12,11 @@
 //
 //   - Linux and the BSDs: a native client of org.freedesktop.Notifications
 //     on its own private session-bus connection. It supports clicks
-//     (Options.OnClick) when the server has the "actions" capability. When
-//     it fails for a reason other than a timeout or a missing session bus,
-//     the toast is retried once through beeep (notify-send, kdialog).
+//     (Options.OnClick) when the server has the "actions" capability. It
+//     never falls back to beeep: beeep would fail the same way (it talks to
+//     the same service, or runs notify-send/kdialog, which do), and its
+//     notify-send would put the mail's sender and subject on a command line
+//     that every user can read with ps.
 //   - Windows and macOS: beeep. Clicks are not reported there. On Windows
 //     the toast is shown under the AppUserModelID AppID (see AppID).
 //
