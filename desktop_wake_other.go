@@ -1,0 +1,14 @@
+//go:build !linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// watchLogind: there is no logind here; the wall clock is watched instead.
+func watchLogind(context.Context, *slog.Logger, func()) error {
+	return errors.New("no logind on this system")
+}
