@@ -50,7 +50,8 @@ type Keyring struct {
 	// call. Zero means DefaultTimeout.
 	Timeout time.Duration
 
-	b    backend // nil: go-keyring
+	b    backend      // nil: go-keyring
+	bus  func() error // checked before each call; nil: no check (set with b == nil: platformBus)
 	once sync.Once
 	sem  chan struct{} // one token: held while an OS call runs
 }
@@ -99,10 +100,18 @@ func (k *Keyring) do(ctx context.Context, op, account string, fn func(backend) e
 		k.sem = make(chan struct{}, 1)
 		if k.b == nil {
 			k.b = goKeyring{}
+			k.bus = platformBus()
 		}
 	})
 	if account == "" {
 		return &Error{Op: op, Account: account, Err: errors.New("the admin account is empty")}
+	}
+	if k.bus != nil {
+		// Before the semaphore: no bus is known at once, even while an
+		// earlier call is stuck in the OS store.
+		if err := k.bus(); err != nil {
+			return &Error{Op: op, Account: account, Kind: ErrUnavailable, Err: err}
+		}
 	}
 	timeout := k.Timeout
 	if timeout <= 0 {

@@ -256,3 +256,47 @@ func TestKeyringCanceled(t *testing.T) {
 		}
 	})
 }
+
+// With no session bus, every call fails with ErrUnavailable at once,
+// without touching the OS store, even while an earlier call is stuck in it.
+func TestKeyringNoBus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		defer close(block)
+		b := &fakeBackend{block: block}
+		busUp := true
+		var mu sync.Mutex
+		noBus := errors.New("no D-Bus session bus address")
+		k := &Keyring{b: b, bus: func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if busUp {
+				return nil
+			}
+			return noBus
+		}}
+		go func() { _, _ = k.Get(t.Context(), "admin") }() // stuck in the store
+		synctest.Wait()
+		mu.Lock()
+		busUp = false
+		mu.Unlock()
+
+		start := time.Now()
+		for _, call := range []func() error{
+			func() error { _, err := k.Get(t.Context(), "admin"); return err },
+			func() error { return k.Set(t.Context(), "admin", "k") },
+			func() error { return k.Delete(t.Context(), "admin") },
+		} {
+			err := call()
+			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, noBus) {
+				t.Errorf("err = %v, want ErrUnavailable wrapping the bus error", err)
+			}
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("the calls took %v, want no wait at all", d)
+		}
+		if n := b.callCount(); n != 1 {
+			t.Errorf("the store was called %d times, want only the first (stuck) call", n)
+		}
+	})
+}

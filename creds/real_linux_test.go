@@ -4,8 +4,10 @@ package creds_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +157,37 @@ func TestRealKeyringDeadBus(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "gnome-keyring") {
 		t.Errorf("error does not name the fix: %v", err)
+	}
+}
+
+// TestRealKeyringNoBus is desktop-testing.md §4 row 2: no session bus at
+// all, with dbus-launch on PATH. The real Keyring must say ErrUnavailable
+// at once and never run dbus-launch (godbus's SessionBus would, leaking a
+// dbus-daemon and then calling its empty keyring "locked"). A fake
+// dbus-launch records whether anything ran it.
+func TestRealKeyringNoBus(t *testing.T) {
+	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", os.Getuid())); err == nil {
+		t.Skip("this machine has a user bus at /run/user/<uid>/bus")
+	}
+	dir := t.TempDir()
+	ran := filepath.Join(dir, "ran")
+	script := "#!/bin/sh\ntouch '" + ran + "'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "dbus-launch"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", "")
+
+	start := time.Now()
+	_, err := (&creds.Keyring{}).Get(t.Context(), "admin")
+	if !errors.Is(err, creds.ErrUnavailable) || errors.Is(err, creds.ErrLocked) {
+		t.Errorf("err = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Get took %v, want an answer at once", d)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("dbus-launch was run")
 	}
 }
