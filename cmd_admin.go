@@ -303,33 +303,6 @@ func readPassword(r io.Reader) (api.Secret, error) {
 	return api.Secret(pw), nil
 }
 
-func userSyncDelete(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "user sync delete", `Usage: exmail-notifier user sync delete [--yes] ALIAS
-
-Deletes the member ALIAS and its mailbox (openapi/user/sync, action 1).
-This cannot be undone. Asks for confirmation unless --yes.
-`)
-	yes := f.Bool("yes", false, "do not ask for confirmation")
-	pos, err := f.parseAll(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(f, pos, 1, 1, "one member address (ALIAS)"); err != nil {
-		return err
-	}
-	c, err := adminClient(ctx, e)
-	if err != nil {
-		return err
-	}
-	if err := confirm(e, *yes, "Delete the member %s and all of its mail? This cannot be undone.", cleanCell(pos[0])); err != nil {
-		return err
-	}
-	if err := c.Users.Sync(ctx, api.UserSync{Action: api.ActionDelete, Alias: pos[0]}); err != nil {
-		return err
-	}
-	return done(e, "member %s deleted", cleanCell(pos[0]))
-}
-
 var digits = regexp.MustCompile(`^[0-9]+$`)
 
 func userList(ctx context.Context, e *env, args []string) error {
@@ -565,33 +538,6 @@ Example:
 	return done(e, "department %s moved to %s", cleanCell(pos[0]), cleanCell(pos[1]))
 }
 
-func partySyncDelete(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "party sync delete", `Usage: exmail-notifier party sync delete [--yes] PATH
-
-Deletes the department PATH (its last level). The server refuses if it
-still has members. Asks for confirmation unless --yes.
-`)
-	yes := f.Bool("yes", false, "do not ask for confirmation")
-	pos, err := f.parseAll(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(f, pos, 1, 1, "one department path"); err != nil {
-		return err
-	}
-	c, err := adminClient(ctx, e)
-	if err != nil {
-		return err
-	}
-	if err := confirm(e, *yes, "Delete the department %s?", cleanCell(pos[0])); err != nil {
-		return err
-	}
-	if err := c.Party.Delete(ctx, pos[0]); err != nil {
-		return err
-	}
-	return done(e, "department %s deleted", cleanCell(pos[0]))
-}
-
 // --- group -----------------------------------------------------------
 
 func groupAdd(ctx context.Context, e *env, args []string) error {
@@ -635,31 +581,83 @@ Example:
 	return done(e, "group %s created", cleanCell(pos[0]))
 }
 
-func groupDelete(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "group delete", `Usage: exmail-notifier group delete [--yes] GROUP
+// deletion is the shape shared by the three deletions (member,
+// department, group): one argument, a confirmation, one call.
+type deletion struct {
+	name, usage string
+	arg         string // what the one argument is, for the usage error
+	ask, past   string // the question and the confirmation, with %s for the argument
+	call        func(ctx context.Context, c *api.Client, arg string) error
+}
 
-Deletes the mail group GROUP (openapi/group/delete). Asks for
-confirmation unless --yes.
-`)
+func (d deletion) run(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, d.name, d.usage)
 	yes := f.Bool("yes", false, "do not ask for confirmation")
 	pos, err := f.parseAll(args)
 	if err != nil {
 		return err
 	}
-	if err := needArgs(f, pos, 1, 1, "the group's address (GROUP)"); err != nil {
+	if err := needArgs(f, pos, 1, 1, d.arg); err != nil {
 		return err
 	}
 	c, err := adminClient(ctx, e)
 	if err != nil {
 		return err
 	}
-	if err := confirm(e, *yes, "Delete the mail group %s?", cleanCell(pos[0])); err != nil {
+	if err := confirm(e, *yes, d.ask, cleanCell(pos[0])); err != nil {
 		return err
 	}
-	if err := c.Groups.Delete(ctx, pos[0]); err != nil {
+	if err := d.call(ctx, c, pos[0]); err != nil {
 		return err
 	}
-	return done(e, "group %s deleted", cleanCell(pos[0]))
+	return done(e, d.past, cleanCell(pos[0]))
+}
+
+func userSyncDelete(ctx context.Context, e *env, args []string) error {
+	return deletion{
+		name: "user sync delete",
+		usage: `Usage: exmail-notifier user sync delete [--yes] ALIAS
+
+Deletes the member ALIAS and its mailbox (openapi/user/sync, action 1).
+This cannot be undone. Asks for confirmation unless --yes.
+`,
+		arg:  "one member address (ALIAS)",
+		ask:  "Delete the member %s and all of its mail? This cannot be undone.",
+		past: "member %s deleted",
+		call: func(ctx context.Context, c *api.Client, alias string) error {
+			return c.Users.Sync(ctx, api.UserSync{Action: api.ActionDelete, Alias: alias})
+		},
+	}.run(ctx, e, args)
+}
+
+func partySyncDelete(ctx context.Context, e *env, args []string) error {
+	return deletion{
+		name: "party sync delete",
+		usage: `Usage: exmail-notifier party sync delete [--yes] PATH
+
+Deletes the department PATH (its last level). The server refuses if it
+still has members. Asks for confirmation unless --yes.
+`,
+		arg:  "one department path",
+		ask:  "Delete the department %s?",
+		past: "department %s deleted",
+		call: func(ctx context.Context, c *api.Client, path string) error { return c.Party.Delete(ctx, path) },
+	}.run(ctx, e, args)
+}
+
+func groupDelete(ctx context.Context, e *env, args []string) error {
+	return deletion{
+		name: "group delete",
+		usage: `Usage: exmail-notifier group delete [--yes] GROUP
+
+Deletes the mail group GROUP (openapi/group/delete). Asks for
+confirmation unless --yes.
+`,
+		arg:  "the group's address (GROUP)",
+		ask:  "Delete the mail group %s?",
+		past: "group %s deleted",
+		call: func(ctx context.Context, c *api.Client, group string) error { return c.Groups.Delete(ctx, group) },
+	}.run(ctx, e, args)
 }
 
 // groupList is the shape shared by add-member, remove-member, allow and
