@@ -166,7 +166,7 @@ func (e *env) runTray(ctx context.Context, s traySession) error {
 		}
 	}
 
-	desktop, why := e.hasDesktop()
+	desktop, why := e.hasDesktop(ctx)
 	var toaster app.Toaster
 	var notifier *notify.Notifier
 	if desktop {
@@ -279,11 +279,17 @@ func (e *env) runTray(ctx context.Context, s traySession) error {
 	return nil
 }
 
+// busCheckTimeout bounds hasDesktop's session-bus check: it runs on the
+// main goroutine before anything is shown, and a hung dbus-daemon must not
+// freeze the start.
+const busCheckTimeout = 3 * time.Second
+
 // hasDesktop reports whether a graphical session is there to show a tray
 // icon and toasts. On Linux and the BSDs that is DISPLAY or
-// WAYLAND_DISPLAY plus a reachable session bus; Windows and macOS always
-// have one. why says what is missing.
-func (e *env) hasDesktop() (ok bool, why string) {
+// WAYLAND_DISPLAY plus a session bus that answers within busCheckTimeout;
+// Windows and macOS always have one. why says what is missing. Whether a
+// tray host draws the icon is watchTrayHost's business, not this check's.
+func (e *env) hasDesktop(ctx context.Context) (ok bool, why string) {
 	switch runtime.GOOS {
 	case "windows", "darwin":
 		return true, ""
@@ -291,8 +297,10 @@ func (e *env) hasDesktop() (ok bool, why string) {
 	if e.getenv("DISPLAY") == "" && e.getenv("WAYLAND_DISPLAY") == "" {
 		return false, "neither DISPLAY nor WAYLAND_DISPLAY is set"
 	}
-	if tray.ProbeHost(context.Background()) == tray.HostNoBus {
-		return false, "no D-Bus session bus"
+	ctx, cancel := context.WithTimeout(ctx, busCheckTimeout)
+	defer cancel()
+	if err := tray.CheckBus(ctx); err != nil {
+		return false, "no D-Bus session bus (" + err.Error() + ")"
 	}
 	return true, ""
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,13 +61,29 @@ func TestTermViewPrintsChangesOnly(t *testing.T) {
 	}
 }
 
+// The bus check is bounded by the caller's context: a hung bus (here: a
+// context that has already ended) means no desktop, with the reason, and
+// never a wait.
+func TestHasDesktopBusCheckHonoursCtx(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("Windows and macOS always have a desktop")
+	}
+	e := &env{getenv: func(k string) string { return map[string]string{"DISPLAY": ":0"}[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if ok, why := e.hasDesktop(ctx); ok || !strings.Contains(why, "no D-Bus session bus") {
+		t.Errorf("hasDesktop with the check's context ended = %v, %q; want false and the missing bus", ok, why)
+	}
+}
+
 func TestHasDesktopNeedsADisplay(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("Windows and macOS always have a desktop")
 	}
 	e := &env{getenv: func(string) string { return "" }}
-	if ok, why := e.hasDesktop(); ok || why == "" {
+	if ok, why := e.hasDesktop(t.Context()); ok || why == "" {
 		t.Errorf("hasDesktop with no DISPLAY = %v, %q; want false and a reason", ok, why)
 	}
 }

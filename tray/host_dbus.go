@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
 const (
@@ -20,37 +22,46 @@ const (
 	probeTimeout = 3 * time.Second
 )
 
-// sessionBus opens a private connection to the session bus without ever
-// auto-launching one: godbus's SessionBus would run dbus-launch and leak a
-// dbus-daemon when DBUS_SESSION_BUS_ADDRESS is unset.
-func sessionBus() (*dbus.Conn, error) {
-	conn, err := dbus.SessionBusPrivateNoAutoStartup()
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.Auth(nil); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if err := conn.Hello(); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+// dialBus opens a private connection to the session bus, never
+// auto-launching one (godbus's SessionBus would run dbus-launch and leak a
+// dbus-daemon), and gives up after probeTimeout or when ctx ends: a hung
+// dbus-daemon must not hold up the caller.
+func dialBus(ctx context.Context) (*dbus.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	return sessionbus.Dial(ctx)
 }
 
-// checkBus reports whether systray will find a session bus.
-func checkBus(context.Context) error {
-	conn, err := sessionBus()
+// CheckBus reports whether the tray can reach a session bus: it connects,
+// authenticates and says Hello, bounded by ctx (and at most a few
+// seconds), then hangs up. It is the cheap check before Run; use ProbeHost
+// to learn whether an icon would be drawn.
+func CheckBus(ctx context.Context) error {
+	conn, err := dialBus(ctx)
 	if err != nil {
 		return err
 	}
 	return conn.Close()
 }
 
-// ProbeHost checks once whether a tray item would be shown.
+// trayBus is Run's own connection: it checks the bus before systray starts
+// and then serves settle, so that starting the tray connects once.
+type trayBus struct{ conn *dbus.Conn }
+
+func openTrayBus(ctx context.Context) (*trayBus, error) {
+	conn, err := dialBus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &trayBus{conn: conn}, nil
+}
+
+func (b *trayBus) close() { _ = b.conn.Close() }
+
+// ProbeHost checks once whether a tray item would be shown. It is bounded
+// by ctx and a few seconds; a bus it cannot reach in time is HostNoBus.
 func ProbeHost(ctx context.Context) Host {
-	conn, err := sessionBus()
+	conn, err := dialBus(ctx)
 	if err != nil {
 		return HostNoBus
 	}
@@ -84,11 +95,11 @@ func probe(ctx context.Context, conn *dbus.Conn) Host {
 // host (un)registered signals. With no session bus it calls fn(HostNoBus)
 // and returns an error.
 func WatchHost(ctx context.Context, fn func(Host)) error {
-	return watchHost(ctx, sessionBus, fn)
+	return watchHost(ctx, dialBus, fn)
 }
 
-func watchHost(ctx context.Context, dial func() (*dbus.Conn, error), fn func(Host)) error {
-	conn, err := dial()
+func watchHost(ctx context.Context, dial func(context.Context) (*dbus.Conn, error), fn func(Host)) error {
+	conn, err := dial(ctx)
 	if err != nil {
 		fn(HostNoBus)
 		return fmt.Errorf("tray host: %w", err)
@@ -129,14 +140,10 @@ func watchHost(ctx context.Context, dial func() (*dbus.Conn, error), fn func(Hos
 // settle makes sure what the first Render drew reaches the bus: it waits
 // until this process's tray item answers, then pushes the icon and tooltip
 // again until the exported tooltip is the one on screen (see
-// View.resync). It gives up after a few seconds.
-func settle(ctx context.Context, v *View, log *slog.Logger) {
-	conn, err := sessionBus()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	item := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid()), "/StatusNotifierItem")
+// View.resync). It gives up after a few seconds, or when the connection
+// closes.
+func (b *trayBus) settle(ctx context.Context, v *View, log *slog.Logger) {
+	item := b.conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid()), "/StatusNotifierItem")
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
@@ -156,6 +163,9 @@ func settle(ctx context.Context, v *View, log *slog.Logger) {
 		}
 		got, err := exportedTooltip(ctx, item)
 		if err != nil {
+			if !b.conn.Connected() {
+				return // Run closed it, or the bus went away
+			}
 			continue // not exported yet
 		}
 		if !exported {

@@ -5,6 +5,9 @@ package tray
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
 // privateBus starts a dbus-daemon of its own, with nothing activatable, and
@@ -52,21 +57,9 @@ func privateBus(t *testing.T) string {
 	return strings.TrimSpace(addr)
 }
 
-func dialer(addr string) func() (*dbus.Conn, error) {
-	return func() (*dbus.Conn, error) {
-		c, err := dbus.Dial(addr)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Auth(nil); err != nil {
-			c.Close()
-			return nil, err
-		}
-		if err := c.Hello(); err != nil {
-			c.Close()
-			return nil, err
-		}
-		return c, nil
+func dialer(addr string) func(context.Context) (*dbus.Conn, error) {
+	return func(ctx context.Context) (*dbus.Conn, error) {
+		return sessionbus.DialAddress(ctx, addr)
 	}
 }
 
@@ -81,7 +74,7 @@ func (watcher) RegisterStatusNotifierHost(string) *dbus.Error              { ret
 func TestWatchHostFollowsTheWatcher(t *testing.T) {
 	t.Parallel()
 	addr := privateBus(t)
-	desk, err := dialer(addr)()
+	desk, err := dialer(addr)(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,5 +137,45 @@ func TestWatchHostWithoutBus(t *testing.T) {
 	err := watchHost(t.Context(), dialer("unix:path=/nonexistent/bus"), func(h Host) { got = append(got, h) })
 	if err == nil || len(got) != 1 || got[0] != HostNoBus {
 		t.Errorf("watchHost on no bus: err=%v reports=%v; want an error and [no-session-bus]", err, got)
+	}
+}
+
+// A dbus-daemon that accepts connections but never answers (hung) must not
+// hold up CheckBus or ProbeHost beyond their context: hasDesktop calls
+// them on the main goroutine before anything is shown.
+func TestBusChecksAreBoundedByCtx(t *testing.T) {
+	// Not parallel: it points DBUS_SESSION_BUS_ADDRESS at the hung bus.
+	sock := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
+
+	for _, check := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"CheckBus", CheckBus},
+		{"ProbeHost", func(ctx context.Context) error {
+			if h := ProbeHost(ctx); h != HostNoBus {
+				return fmt.Errorf("ProbeHost = %v", h)
+			}
+			return ctx.Err()
+		}},
+	} {
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			c, err := l.Accept()
+			cancel() // the caller's deadline passes while the handshake hangs
+			if err == nil {
+				defer c.Close()
+				<-t.Context().Done()
+			}
+		}()
+		if err := check.run(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s on a hung bus = %v, want it to give up with the context", check.name, err)
+		}
 	}
 }

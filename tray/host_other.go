@@ -7,8 +7,18 @@ import (
 	"log/slog"
 )
 
-// checkBus: Windows and macOS need no session bus.
-func checkBus(context.Context) error { return nil }
+// CheckBus: Windows and macOS need no session bus.
+func CheckBus(context.Context) error { return nil }
+
+// trayBus: Windows and macOS need no bus connection for Run.
+type trayBus struct{}
+
+func openTrayBus(context.Context) (*trayBus, error) { return &trayBus{}, nil }
+
+func (*trayBus) close() {}
+
+// settle: only the Linux export has the race View.resync repairs.
+func (*trayBus) settle(context.Context, *View, *slog.Logger) {}
 
 // ProbeHost: Windows and macOS always have a notification area.
 func ProbeHost(context.Context) Host { return HostReady }
@@ -20,6 +30,3 @@ func WatchHost(ctx context.Context, fn func(Host)) error {
 	<-ctx.Done()
 	return nil
 }
-
-// settle: only the Linux export has the race View.resync repairs.
-func settle(context.Context, *View, *slog.Logger) {}

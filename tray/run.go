@@ -47,9 +47,13 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := checkBus(ctx); err != nil {
+	// One connection, bounded by a few seconds, both checks the bus and
+	// later confirms the item's export (settle).
+	bus, err := openTrayBus(ctx)
+	if err != nil {
 		return fmt.Errorf("%w (%v)", ErrNoSessionBus, err)
 	}
+	defer bus.close()
 
 	var view atomic.Pointer[View]
 	// Before systray.Run: the SNI spec's ItemIsMenu is fixed at start.
@@ -86,7 +90,7 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 		if ready != nil {
 			ready(v)
 		}
-		go settle(ctx, v, log)
+		go bus.settle(ctx, v, log)
 	}, nil)
 	return nil
 }

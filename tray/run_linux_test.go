@@ -29,7 +29,7 @@ func (recordingWatcher) RegisterStatusNotifierHost(string) *dbus.Error { return 
 func TestRunOnAPrivateBus(t *testing.T) {
 	addr := privateBus(t)
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	desk, err := dialer(addr)()
+	desk, err := dialer(addr)(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +69,15 @@ func TestRunOnAPrivateBus(t *testing.T) {
 			t.Fatal("the tray did not come up")
 		}
 	}
+	// Render only queues the model: the tooltip reaches the bus when the
+	// drawing goroutine has drawn it, which systray announces with
+	// NewToolTip. Listen before rendering so no announcement is missed.
+	newTip := make(chan *dbus.Signal, 16)
+	desk.Signal(newTip)
+	if err := desk.AddMatchSignal(dbus.WithMatchSender(sender),
+		dbus.WithMatchInterface("org.kde.StatusNotifierItem"), dbus.WithMatchMember("NewToolTip")); err != nil {
+		t.Fatal(err)
+	}
 	v.Render(online(2))
 
 	item := desk.Object(sender, "/StatusNotifierItem")
@@ -84,12 +93,20 @@ func TestRunOnAPrivateBus(t *testing.T) {
 		}
 		Title, Text string
 	}
-	tv, err := item.GetProperty("org.kde.StatusNotifierItem.ToolTip")
-	if err == nil {
-		err = dbus.Store([]any{tv.Value()}, &tip)
-	}
-	if err != nil || tip.Title != "bob@example.com — 2 unread" {
-		t.Errorf("ToolTip = %+v (%v)", tip, err)
+	tipTimeout := time.After(10 * time.Second)
+	for tip.Title != "bob@example.com — 2 unread" {
+		select {
+		case <-newTip:
+		case <-tipTimeout:
+			t.Fatalf("ToolTip = %+v (%v), never the rendered one", tip, err)
+		}
+		tv, err := item.GetProperty("org.kde.StatusNotifierItem.ToolTip")
+		if err == nil {
+			err = dbus.Store([]any{tv.Value()}, &tip)
+		}
+		if err != nil {
+			t.Errorf("ToolTip: %v", err)
+		}
 	}
 
 	menu := desk.Object(sender, "/StatusNotifierItem/menu")

@@ -11,7 +11,15 @@
 //   - ClickedCh sends are dropped when nobody receives, so one forwarder
 //     goroutine does nothing but translate clicks into actions;
 //   - systray.Quit panics when the session bus was never reached, so Run
-//     checks the bus first and never starts systray without one.
+//     checks the bus first (bounded by a few seconds) and never starts
+//     systray without one;
+//   - every systray setter writes to the session bus synchronously with no
+//     timeout, so View.Render only records the model and one drawing
+//     goroutine calls the setters; nothing holds a lock across them.
+//
+// Every connection this package makes to the session bus is its own,
+// private, never auto-launched (internal/sessionbus), and bounded by a
+// context while it connects.
 //
 // On Linux the package also watches for a StatusNotifierItem host
 // (WatchHost), because systray itself never reports a missing one.
@@ -66,14 +74,27 @@ const (
 
 // View draws app.Model values into the tray. It implements app.View.
 // Create it with New from inside the ready callback of Run.
+//
+// Every systray setter emits D-Bus signals synchronously, with no timeout,
+// so a stalled session bus blocks it. Render therefore never draws: it
+// records the model and wakes the one drawing goroutine, which applies the
+// latest model (intermediate ones are skipped) without holding mu, so
+// neither the app's loop (Render) nor godbus's dispatch goroutine (clicks,
+// which read the model under mu) ever waits for the bus.
 type View struct {
 	icon  icon
 	items [nItems]item
 	log   *slog.Logger
+	draw  func(old, m app.Model, all bool) // the drawing side; apply, or a fake in tests
+	push  func(m app.Model)                // re-push icon and tooltip; pushIconTooltip, or a fake
+	wake  chan struct{}                    // one token: there is something to draw
 
-	mu    sync.Mutex
-	last  app.Model // what is on screen; guarded by mu
-	drawn bool      // false until the first Render; guarded by mu
+	mu       sync.Mutex
+	latest   app.Model // the last model rendered; guarded by mu
+	gen      uint64    // number of Renders; guarded by mu
+	shown    app.Model // the last model drawn, i.e. on screen; guarded by mu
+	shownGen uint64    // gen of shown, 0 before the first draw; guarded by mu
+	resyncs  bool      // a resync is asked for; guarded by mu
 }
 
 // New creates the menu items (once) and starts the goroutine that forwards
@@ -109,24 +130,79 @@ func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View
 	}
 	v := newView(systrayIcon{}, items, log)
 	go v.forward(ctx, clicks, actions)
+	go v.drawLoop(ctx)
 	return v
 }
 
+// newView returns a View that draws into ic and items once its drawLoop
+// runs (New starts it; tests call step instead).
 func newView(ic icon, items [nItems]item, log *slog.Logger) *View {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &View{icon: ic, items: items, log: log}
+	v := &View{icon: ic, items: items, log: log, wake: make(chan struct{}, 1)}
+	v.draw, v.push = v.apply, v.pushIconTooltip
+	return v
 }
 
-// Render draws m, changing only what differs from the last model drawn.
-// It is safe to call from any goroutine; app.App calls it from its loop.
+// Render records m as the model to show and returns at once; the drawing
+// goroutine applies it, changing only what differs from the model on
+// screen. It is safe to call from any goroutine; app.App calls it from its
+// loop. When the bus stalls, later models replace earlier ones that were
+// not drawn yet.
 func (v *View) Render(m app.Model) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	old, all := v.last, !v.drawn
-	v.last, v.drawn = m, true
+	v.latest = m
+	v.gen++
+	v.mu.Unlock()
+	v.poke()
+}
 
+// poke wakes the drawing goroutine without ever waiting for it.
+func (v *View) poke() {
+	select {
+	case v.wake <- struct{}{}:
+	default: // already woken: it will see the latest state
+	}
+}
+
+// drawLoop is the one drawing goroutine, until ctx is done.
+func (v *View) drawLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.wake:
+			v.step()
+		}
+	}
+}
+
+// step draws the latest model if it is not on screen yet, then does an
+// asked-for resync. mu is held only to copy the state, never while
+// drawing. Only the drawing goroutine (or a test in its place) calls it.
+func (v *View) step() {
+	v.mu.Lock()
+	m, gen, old, all := v.latest, v.gen, v.shown, v.shownGen == 0
+	need := gen != v.shownGen
+	resync := v.resyncs && gen > 0
+	v.resyncs = false
+	v.mu.Unlock()
+
+	if need {
+		v.draw(old, m, all)
+		v.mu.Lock()
+		v.shown, v.shownGen = m, gen
+		v.mu.Unlock()
+	}
+	if resync {
+		v.push(m)
+	}
+}
+
+// apply draws m over old, changing only what differs (everything when
+// all). It runs on the drawing goroutine only, without mu.
+func (v *View) apply(old, m app.Model, all bool) {
 	if all || old.Icon != m.Icon || assets.BadgeText(old.Unread) != assets.BadgeText(m.Unread) {
 		v.icon.SetIcon(assets.Tray(lookFor(m.Icon), m.Unread))
 		v.log.Debug("tray icon", "look", lookFor(m.Icon), "unread", m.Unread)
@@ -193,27 +269,31 @@ func (v *View) Render(m app.Model) {
 	}
 }
 
-// resync pushes the icon and tooltip of the model on screen again.
-// fyne.io/systray loses a SetIcon or SetTooltip made while it is still
-// exporting the item (it stores the value, but the D-Bus property was
-// already built from the old one), and onReady runs concurrently with that
-// export; Run calls resync once the item is on the bus.
+// resync asks the drawing goroutine to push the icon and tooltip of the
+// model on screen again. fyne.io/systray loses a SetIcon or SetTooltip
+// made while it is still exporting the item (it stores the value, but the
+// D-Bus property was already built from the old one), and onReady runs
+// concurrently with that export; settle calls resync once the item is on
+// the bus, and again while the exported tooltip is stale. It does nothing
+// before the first Render.
 func (v *View) resync() {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if !v.drawn {
-		return
-	}
-	v.icon.SetIcon(assets.Tray(lookFor(v.last.Icon), v.last.Unread))
-	v.icon.SetTooltip(v.last.Tooltip)
+	v.resyncs = true
+	v.mu.Unlock()
+	v.poke()
+}
+
+func (v *View) pushIconTooltip(m app.Model) {
+	v.icon.SetIcon(assets.Tray(lookFor(m.Icon), m.Unread))
+	v.icon.SetTooltip(m.Tooltip)
 }
 
 // shownTooltip is the tooltip of the model on screen ("", false before
-// the first Render).
+// the first draw).
 func (v *View) shownTooltip() (string, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.last.Tooltip, v.drawn
+	return v.shown.Tooltip, v.shownGen != 0
 }
 
 // showStatus: the status line is shown unless all is well (online), when
@@ -268,10 +348,12 @@ func lookFor(k app.IconKind) assets.Look {
 }
 
 // action translates a click on item i into the action it asks for, from
-// the model on screen. ok is false for items that ask for nothing.
+// the latest model rendered (the screen shows it a moment later; while
+// the bus is stalled no clicks arrive anyway). ok is false for items that
+// ask for nothing. It never waits for the drawing side.
 func (v *View) action(i int) (a app.Action, ok bool) {
 	v.mu.Lock()
-	m := v.last
+	m := v.latest
 	v.mu.Unlock()
 	switch {
 	case i == iOpen:

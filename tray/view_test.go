@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,6 +43,12 @@ func (f fakeItem) Disable()          { f.r.add("%s disable", f.n) }
 var itemNames = [nItems]string{"status", "open", "recent0", "recent1", "recent2", "recent3", "recent4",
 	"pause", "pause-hour", "pause-tomorrow", "resume", "content", "autostart", "about", "quit"}
 
+// show renders m and draws it at once, in place of the drawing goroutine.
+func show(v *View, m app.Model) {
+	v.Render(m)
+	v.step()
+}
+
 func newFakeView() (*View, *rec) {
 	r := &rec{}
 	var items [nItems]item
@@ -66,7 +73,7 @@ func online(unread int, recent ...app.RecentItem) app.Model {
 func TestRenderDrawsEverythingOnceThenOnlyChanges(t *testing.T) {
 	t.Parallel()
 	v, r := newFakeView()
-	v.Render(online(0))
+	show(v, online(0))
 	first := r.take()
 	for _, want := range []string{`icon `, `tooltip "bob@example.com — 0 unread"`, `status hide`,
 		`open title "Open mailbox"`, `open enable`, `recent0 hide`, `recent4 hide`, `resume disable`,
@@ -90,7 +97,7 @@ func TestRenderDrawsEverythingOnceThenOnlyChanges(t *testing.T) {
 			[]string{"icon 0 bytes", `tooltip "bob@example.com — 0 unread"`}},
 	}
 	for _, tt := range tests {
-		v.Render(tt.m)
+		show(v, tt.m)
 		got := r.take()
 		for i, c := range got { // icon sizes vary by platform
 			if strings.HasPrefix(c, "icon ") {
@@ -106,12 +113,12 @@ func TestRenderDrawsEverythingOnceThenOnlyChanges(t *testing.T) {
 func TestRenderProblemShowsStatusAndDisablesOpen(t *testing.T) {
 	t.Parallel()
 	v, r := newFakeView()
-	v.Render(online(3))
+	show(v, online(3))
 	r.take()
 	m := online(3)
 	m.Icon, m.Status, m.CanOpen = app.IconSetup, `Not set up: run "exmail-notifier login"`, false
 	m.Labels.Open = `Run "exmail-notifier login" to set up`
-	v.Render(m)
+	show(v, m)
 	want := []string{"icon 0 bytes", `status title "Not set up: run \"exmail-notifier login\""`, "status show",
 		`open title "Run \"exmail-notifier login\" to set up"`, "open disable"}
 	got := r.take()
@@ -130,7 +137,7 @@ func TestActionFollowsTheModelOnScreen(t *testing.T) {
 	v, _ := newFakeView()
 	m := online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"})
 	m.ShowContent = true
-	v.Render(m)
+	show(v, m)
 	tests := []struct {
 		item int
 		want app.Action
@@ -156,7 +163,7 @@ func TestActionFollowsTheModelOnScreen(t *testing.T) {
 		}
 	}
 	m.CanOpen = false
-	v.Render(m)
+	show(v, m)
 	if _, ok := v.action(iOpen); ok {
 		t.Error("Open mailbox works in the setup state")
 	}
@@ -166,7 +173,7 @@ func TestForwarderTranslatesClicks(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		v, _ := newFakeView()
-		v.Render(online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}))
+		show(v, online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}))
 		var chans [nItems]chan struct{}
 		var clicks [nItems]<-chan struct{}
 		for i := range chans {
@@ -254,14 +261,89 @@ func TestResyncPushesIconAndTooltipAgain(t *testing.T) {
 	t.Parallel()
 	v, r := newFakeView()
 	v.resync()
+	v.step()
 	if got := r.take(); len(got) != 0 {
 		t.Errorf("resync before the first Render: %v", got)
 	}
-	v.Render(online(5))
+	show(v, online(5))
 	r.take()
 	v.resync()
+	v.step()
 	got := r.take()
 	if len(got) != 2 || !strings.HasPrefix(got[0], "icon ") || got[1] != `tooltip "bob@example.com — 5 unread"` {
 		t.Errorf("resync calls: %q", got)
 	}
+}
+
+// A stalled session bus blocks every systray setter. Render (the app's
+// loop) and clicks (godbus's dispatch goroutine) must not wait for it, and
+// once the bus moves again only the latest model is drawn.
+func TestRenderNeverWaitsForAStuckDraw(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, _ := newFakeView()
+		unstick := make(chan struct{})
+		var mu sync.Mutex
+		var drawn []int // Unread of each model drawn
+		v.draw = func(_, m app.Model, _ bool) {
+			mu.Lock()
+			drawn = append(drawn, m.Unread)
+			mu.Unlock()
+			<-unstick
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go v.drawLoop(ctx)
+
+		v.Render(online(1))
+		synctest.Wait() // the drawing goroutine is stuck in the bus now
+		start := time.Now()
+		for n := 2; n <= 50; n++ {
+			v.Render(online(n)) // a deadlock here fails the bubble
+		}
+		v.resync()
+		if _, ok := v.action(iQuit); !ok { // a click while the draw is stuck
+			t.Error("Quit asks for nothing while drawing is stuck")
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Render and click took %v with the bus stuck, want no wait", d)
+		}
+
+		close(unstick)
+		synctest.Wait()
+		mu.Lock()
+		got := drawn
+		mu.Unlock()
+		if diff := cmp.Diff([]int{1, 50}, got); diff != "" {
+			t.Errorf("models drawn (-want +got):\n%s", diff)
+		}
+		if tip, ok := v.shownTooltip(); !ok || tip != online(50).Tooltip {
+			t.Errorf("on screen: %q, %v; want the latest model", tip, ok)
+		}
+	})
+}
+
+// The drawing goroutine draws each Render with the real drawing code, and
+// resync pushes what is on screen again after it; it ends with ctx.
+func TestDrawLoopDrawsAndResyncs(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, r := newFakeView()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { v.drawLoop(ctx); close(done) }()
+
+		v.Render(online(3))
+		synctest.Wait()
+		if first := r.take(); !containsPrefix(first, `tooltip "bob@example.com — 3 unread"`) {
+			t.Errorf("first draw lacks the tooltip: %q", first)
+		}
+		v.resync()
+		synctest.Wait()
+		if got := r.take(); len(got) != 2 || got[1] != `tooltip "bob@example.com — 3 unread"` {
+			t.Errorf("resync calls: %q", got)
+		}
+		cancel()
+		<-done
+	})
 }
