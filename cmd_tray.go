@@ -123,16 +123,23 @@ type traySession struct {
 // Source, mail/newcount and the SSO URL.
 func (s *traySession) connect(c *api.Client, alias string, o api.WatchOptions, log *slog.Logger) {
 	o.Alias, o.Logger = alias, log
-	s.source = watcherSource{api.NewWatcher(c, o)}
+	s.source = watcherSource{w: api.NewWatcher(c, o), log: log}
 	s.counter = c.Mail
 	s.linker = c.Mail
 }
 
 // watcherSource adapts api.Watcher to app.Source (from version 0: the
-// address book version is not used by the tray).
-type watcherSource struct{ w *api.Watcher }
+// address book version is not used by the tray). After the machine wakes
+// from sleep it makes the Watcher reconnect at once (see watchWake).
+type watcherSource struct {
+	w   *api.Watcher
+	log *slog.Logger
+}
 
 func (s watcherSource) Run(ctx context.Context, out chan<- api.Event) error {
+	wake, stop := context.WithCancel(ctx)
+	defer stop()
+	go watchWake(wake, s.log, s.w.Reconnect)
 	return s.w.Run(ctx, "", out)
 }
 

@@ -66,6 +66,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	out := make(chan api.Event)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, api.Version(*from), out) }()
+	go watchWake(ctx, e.logger(), w.Reconnect) // a dead connection after sleep is replaced at once
 
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
