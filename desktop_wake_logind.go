@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
 const logindName = "org.freedesktop.login1"
@@ -21,61 +24,48 @@ func watchLogind(ctx context.Context, log *slog.Logger, woke func()) error {
 	return followPrepareForSleep(ctx, systemBus, log, woke)
 }
 
-// systemBus opens a private connection to the system bus that lives as
-// long as ctx.
+// systemBus connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else
+// the standard socket); ctx bounds the connecting only.
 func systemBus(ctx context.Context) (*dbus.Conn, error) {
-	conn, err := dbus.SystemBusPrivate(dbus.WithContext(ctx))
-	if err != nil {
-		return nil, err
+	addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
+	if addr == "" {
+		addr = "unix:path=/var/run/dbus/system_bus_socket"
 	}
-	if err := conn.Auth(nil); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if err := conn.Hello(); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return sessionbus.DialAddress(ctx, addr)
 }
 
 // followPrepareForSleep is watchLogind on the bus that dial connects to.
-// dial's connection must close when its ctx ends.
 func followPrepareForSleep(ctx context.Context, dial func(context.Context) (*dbus.Conn, error), log *slog.Logger, woke func()) error {
-	life, stop := context.WithCancel(ctx)
-	// godbus's handshake takes no deadline: a hung bus is cut off by
-	// ending the connection's context.
-	hung := time.AfterFunc(3*time.Second, stop)
-	conn, err := dial(life)
-	if err == nil {
-		var has bool
-		err = conn.BusObject().CallWithContext(life, "org.freedesktop.DBus.NameHasOwner", 0, logindName).Store(&has)
-		if err == nil && !has {
-			err = errors.New("logind is not on the system bus")
-		}
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := dial(sctx)
+	if err != nil {
+		return err
+	}
+	var has bool
+	err = conn.BusObject().CallWithContext(sctx, "org.freedesktop.DBus.NameHasOwner", 0, logindName).Store(&has)
+	if err == nil && !has {
+		err = errors.New("logind is not on the system bus")
 	}
 	if err == nil {
-		err = conn.AddMatchSignal(
+		err = conn.AddMatchSignalContext(sctx,
 			dbus.WithMatchSender(logindName),
 			dbus.WithMatchObjectPath("/org/freedesktop/login1"),
 			dbus.WithMatchInterface("org.freedesktop.login1.Manager"),
 			dbus.WithMatchMember("PrepareForSleep"),
 		)
 	}
-	if !hung.Stop() && err == nil {
-		err = errors.New("the system bus did not answer in time")
-	}
 	if err != nil {
-		stop()
+		conn.Close()
 		return err
 	}
 	signals := make(chan *dbus.Signal, 4)
 	conn.Signal(signals)
 	go func() {
-		defer stop()
+		defer conn.Close()
 		for {
 			select {
-			case <-life.Done():
+			case <-ctx.Done():
 				return
 			case s := <-signals:
 				if s == nil || s.Name != "org.freedesktop.login1.Manager.PrepareForSleep" || len(s.Body) != 1 {

@@ -5,36 +5,22 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
-// sessionBusForTest connects to the test's session bus (CI runs the tests
-// inside dbus-run-session) and plays logind on it.
+// sessionBusForTest dials the test's session bus (CI runs the tests
+// inside dbus-run-session), where the test plays logind.
 func sessionBusForTest(t *testing.T) func(context.Context) (*dbus.Conn, error) {
 	t.Helper()
-	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	if addr == "" {
+	if _, err := sessionbus.Lookup(); err != nil {
 		t.Skip("no session bus to play logind on (run under dbus-run-session)")
 	}
-	return func(ctx context.Context) (*dbus.Conn, error) {
-		c, err := dbus.Dial(addr, dbus.WithContext(ctx))
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Auth(nil); err != nil {
-			c.Close()
-			return nil, err
-		}
-		if err := c.Hello(); err != nil {
-			c.Close()
-			return nil, err
-		}
-		return c, nil
-	}
+	return sessionbus.Dial
 }
 
 func TestLogindResumeCallsWoke(t *testing.T) {
