@@ -7,7 +7,7 @@ package notify
 // session bus and records what the Notifier sends. Run them under a private
 // bus where nothing is D-Bus-activatable:
 //
-//	dbus-run-session --config-file=/work/shared/docs/desktop-lab/bare-session.conf -- go test -race ./notify/...
+//	dbus-run-session --config-file=.ci/bare-session.conf -- go test -race ./notify/...
 //
 // They skip when DBUS_SESSION_BUS_ADDRESS is unset. They do not call
 // t.Parallel: the service name can have only one owner at a time, and the
@@ -30,7 +30,7 @@ import (
 func needBus(t *testing.T) {
 	t.Helper()
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		t.Skip("no session bus: run under dbus-run-session --config-file=/work/shared/docs/desktop-lab/bare-session.conf -- go test ./notify/...")
+		t.Skip("no session bus: run under dbus-run-session --config-file=.ci/bare-session.conf -- go test ./notify/...")
 	}
 }
 

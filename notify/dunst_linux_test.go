@@ -8,7 +8,7 @@ package notify
 //
 //	apt-get install -y --no-install-recommends dunst xvfb
 //	EXMAIL_REAL_DUNST=1 xvfb-run -a dbus-run-session \
-//	  --config-file=/work/shared/docs/desktop-lab/bare-session.conf -- \
+//	  --config-file=.ci/bare-session.conf -- \
 //	  go test -race -count=1 -run TestRealDunst -v ./notify/
 
 import (
