@@ -32,7 +32,9 @@ type Config struct {
 	// Problem is a condition main found before starting that needs the
 	// user (e.g. ProblemKeyringLocked). It keeps the icon in
 	// IconAttention for the whole run, with text naming the fix, and no
-	// Source is started.
+	// Source is started. A problem that may go away by itself is better
+	// reported by the Source (see ErrKeyringLocked): coming online clears
+	// it.
 	Problem Problem
 	// OfflineGrace is how long the connection may be down before the icon
 	// shows offline (DefaultOfflineGrace when zero). Shorter outages show

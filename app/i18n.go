@@ -137,8 +137,8 @@ var catalog = map[Lang]*texts{
 		problemCredentials: "The admin account or interface key was rejected — run: exmail-notifier login",
 		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 			"console (工具箱 → 开放协议)",
-		problemKeyring:   "The keyring is locked — unlock it, then restart exmail-notifier",
-		problemNoKeyring: "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
+		problemKeyring:   "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
+		problemNoKeyring: "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
 		problemStopped:   "The connection stopped — see the log, then restart exmail-notifier",
 		shortCredentials: "credentials rejected — run: exmail-notifier login",
 		shortIP:          "IP address not on the allow list",
@@ -181,8 +181,8 @@ var catalog = map[Lang]*texts{
 
 		problemCredentials: "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
 		problemIP:          "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
-		problemKeyring:     "密钥环已锁定——请解锁后重新启动 exmail-notifier",
-		problemNoKeyring:   "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
+		problemKeyring:     "密钥环已锁定——请解锁；解锁后 exmail-notifier 会自动连接",
+		problemNoKeyring:   "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
 		problemStopped:     "连接已停止——请查看日志后重新启动 exmail-notifier",
 		shortCredentials:   "凭据被拒绝——请运行：exmail-notifier login",
 		shortIP:            "IP 不在白名单中",

@@ -14,6 +14,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -56,6 +57,17 @@ func (k IconKind) String() string {
 	return "unknown"
 }
 
+// Errors a Source may wrap into api.StateChanged.Err while it cannot
+// connect because the interface key cannot be read yet; the state shows
+// the matching Problem until the Source comes online.
+var (
+	// ErrKeyringLocked: the OS keyring is locked (ProblemKeyringLocked).
+	ErrKeyringLocked = errors.New("the keyring is locked")
+	// ErrKeyringUnavailable: there is no OS keyring
+	// (ProblemKeyringUnavailable).
+	ErrKeyringUnavailable = errors.New("no keyring is running")
+)
+
 // Problem is a condition that needs the user's attention. It turns the icon
 // into IconAttention and its text (Model.Status) names the fix.
 type Problem int
@@ -70,11 +82,13 @@ const (
 	// enterprise's allow list (api.ErrIPNotAllowed).
 	ProblemIPNotAllowed
 	// ProblemKeyringLocked: the OS keyring is locked, so the interface key
-	// cannot be read. main sets it through Config.Problem.
+	// cannot be read. The Source reports it with a StateChanged whose Err
+	// matches ErrKeyringLocked (or main sets it through Config.Problem);
+	// coming online clears it.
 	ProblemKeyringLocked
 	// ProblemKeyringUnavailable: there is no OS keyring to read the key
 	// from (no Secret Service on Linux). main sets it through
-	// Config.Problem.
+	// Config.Problem, or the Source reports it with ErrKeyringUnavailable.
 	ProblemKeyringUnavailable
 	// ProblemStopped: the Source gave up (its Run returned an error).
 	ProblemStopped

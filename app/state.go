@@ -192,6 +192,10 @@ func (s *state) connState(ev api.StateChanged, now time.Time) []effect {
 		s.notOnlineSince = now
 	}
 	switch {
+	case errors.Is(ev.Err, ErrKeyringLocked):
+		s.problem = ProblemKeyringLocked
+	case errors.Is(ev.Err, ErrKeyringUnavailable):
+		s.problem = ProblemKeyringUnavailable
 	case errors.Is(ev.Err, api.ErrIPNotAllowed):
 		s.problem = ProblemIPNotAllowed
 	case ev.State == api.StateAuthFailed || api.IsAuth(ev.Err):

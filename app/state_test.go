@@ -556,15 +556,34 @@ func TestModel(t *testing.T) {
 		{"attention names the fix; nothing can be opened without the key", attention, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
 			Tooltip: "bob@example.com — keyring locked",
-			Status:  "The keyring is locked — unlock it, then restart exmail-notifier",
+			Status:  "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
 			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
 		{"no keyring at all names a different fix", noKeyring, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
 			Tooltip: "bob@example.com — no keyring",
-			Status:  "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
+			Status:  "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
 			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
+		{"a locked keyring reported by the Source", baseConfig(),
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLocked))}, time.Second, view{
+				Icon: IconAttention, Unread: -1,
+				Tooltip: "bob@example.com — keyring locked",
+				Status:  "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
+				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
+		{"no keyring reported by the Source, Chinese", zh,
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailable))}, time.Second, view{
+				Icon: IconAttention, Unread: -1,
+				Tooltip: "bob@example.com — 没有密钥环",
+				Status:  "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
+				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
+			}},
+		{"coming online once the keyring is unlocked clears the problem", baseConfig(),
+			[]step{retrying(0, ErrKeyringLocked), online(time.Minute), replyAt(time.Minute+time.Second, 4)}, 2 * time.Minute, view{
+				Icon: IconOnline, Unread: 4, Tooltip: "bob@example.com — 4 unread", Status: "Online",
+				CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
 		{"IP problem keeps the count", baseConfig(),
 			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{
 				Icon: IconAttention, Unread: 3,
