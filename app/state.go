@@ -191,6 +191,10 @@ func (s *state) connState(ev api.StateChanged, now time.Time) []effect {
 		s.online = false
 		s.notOnlineSince = now
 	}
+	if keyringErr := errors.Is(ev.Err, ErrKeyringLocked) || errors.Is(ev.Err, ErrKeyringUnavailable); !keyringErr &&
+		(s.problem == ProblemKeyringLocked || s.problem == ProblemKeyringUnavailable) {
+		s.problem = NoProblem // the key has been read since: the connection's own state counts
+	}
 	switch {
 	case errors.Is(ev.Err, ErrKeyringLocked):
 		s.problem = ProblemKeyringLocked

@@ -584,6 +584,11 @@ func TestModel(t *testing.T) {
 				Icon: IconOnline, Unread: 4, Tooltip: "bob@example.com — 4 unread", Status: "Online",
 				CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
+		{"once the key is read, the connection's own state replaces the keyring problem", baseConfig(),
+			[]step{retrying(0, ErrKeyringLocked), retrying(time.Minute, nil)}, 2 * time.Minute, view{
+				Icon: IconOffline, Unread: -1, Tooltip: "bob@example.com — Offline — reconnecting",
+				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
 		{"IP problem keeps the count", baseConfig(),
 			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{
 				Icon: IconAttention, Unread: 3,
