@@ -81,14 +81,33 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		// Never hang on the keyring: show the problem and its fix.
 		log.Warn("cannot read the interface key", "err", err)
 		fmt.Fprintf(e.stderr, "exmail-notifier: %s\n", oneLine(err.Error()))
-		s.alias, s.problem = a.Alias, app.ProblemKeyringLocked
-		if errors.Is(err, creds.ErrUnavailable) {
-			s.problem = app.ProblemKeyringUnavailable
+		s.alias = a.Alias
+		if s.alias == "" {
+			// Nothing to connect to anyway: the setup state.
+			s.problem = app.ProblemKeyringLocked
+			if errors.Is(err, creds.ErrUnavailable) {
+				s.problem = app.ProblemKeyringUnavailable
+			}
+			break
 		}
+		// Show the problem and connect by itself once the keyring is usable.
+		s.waitForKeyring(err, func(ctx context.Context) (keyedSession, error) {
+			a, err := e.account(ctx)
+			if err != nil {
+				return keyedSession{}, err
+			}
+			c, err := a.newClient(e)
+			if err != nil {
+				return keyedSession{}, err
+			}
+			var k traySession
+			k.connect(c, s.alias, api.WatchOptions{IdleTimeout: time.Duration(cfg.IdleTimeout)}, log)
+			return keyedSession{source: k.source, counter: k.counter, linker: k.linker}, nil
+		}, log)
 	default:
 		return err
 	}
-	if s.alias != "" && s.problem == app.NoProblem {
+	if s.alias != "" && s.problem == app.NoProblem && s.source == nil {
 		c, err := a.newClient(e)
 		if err != nil {
 			return err
@@ -126,6 +145,14 @@ func (s *traySession) connect(c *api.Client, alias string, o api.WatchOptions, l
 	s.source = watcherSource{w: api.NewWatcher(c, o), log: log}
 	s.counter = c.Mail
 	s.linker = c.Mail
+}
+
+// waitForKeyring wires the session for a key that could not be read at
+// start (first says why): the app shows the problem until the keyring
+// changes and open, reading the key again, succeeds (see keyringSource).
+func (s *traySession) waitForKeyring(first error, open func(context.Context) (keyedSession, error), log *slog.Logger) {
+	k := &keyringSource{first: first, watch: creds.WatchChanges, open: open, log: log}
+	s.source, s.counter, s.linker = k, k, k
 }
 
 // watcherSource adapts api.Watcher to app.Source (from version 0: the
