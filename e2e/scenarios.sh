@@ -162,29 +162,41 @@ scenario_nonotify() {
 }
 
 # A stored account but no Secret Service on the bus: attention state
-# naming the fix, at once, no hang.
+# naming the fix, at once, no hang. Then gnome-keyring starts and the key
+# is stored: the tray connects by itself, without a restart.
 scenario_nokeyring() {
-  start_panel; start_monitor
+  start_panel; start_monitor; start_fake || return
   mkdir -p "$XDG_CONFIG_HOME/exmail-notifier"
-  printf '{"version":1,"agent":"admin","alias":"lina@example.com"}\n' >"$XDG_CONFIG_HOME/exmail-notifier/config.json"
+  printf '{"version":1,"agent":"%s","alias":"lina@%s","token_url":"%s","api_url":"%s","login_url":"%s"}\n' \
+    "$FAKE_AGENT" "$FAKE_DOMAIN" "$FAKE_TOKEN_URL" "$FAKE_API_URL" "$FAKE_LOGIN_URL" >"$XDG_CONFIG_HOME/exmail-notifier/config.json"
   local t0=$SECONDS
   start_app
   wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s (no hang)" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
   wait_for 5 sh -c "grep -q 'Secret Service\|keyring' '$OUT/app.log'" && pass "says: $(grep -m1 'keyring\|Secret' "$OUT/app.log" | clip 150)" || fail "no keyring message: $(cat "$OUT/app.log")"
   wait_for 5 tooltip_has "no keyring" && pass "attention state in the tooltip: $(tooltip)" || fail "tooltip: $(tooltip)"
-  menu_labels | grep -qi 'install gnome-keyring' && pass "the menu names the fix" || fail "menu: $(menu_labels | paste -sd'|')"
+  menu_labels | grep -qi 'gnome-keyring' && pass "the menu names the fix" || fail "menu: $(menu_labels | paste -sd'|')"
   local MX MY
   if read -r MX MY < <(plugin_xy); then
     xdotool mousemove "$MX" "$MY" click 3; sleep 1; shot 04-keyring-attention-menu; xdotool key Escape
   else shot 04-keyring-attention-menu; fi
+  start_keyring
+  tooltip_lacks() { local t; t=$(tooltip) && [[ -n "$t" && "$t" != *"$1"* ]]; }
+  wait_for 10 tooltip_lacks "no keyring" \
+    && pass "the keyring appeared, the key is not there yet: $(tooltip)" || fail "tooltip after the keyring started: $(tooltip)"
+  printf %s "$FAKE_SECRET" | secret-tool store --label="exmail-notifier test key" service exmail-notifier username "$FAKE_AGENT" \
+    && pass "the key stored with secret-tool" || fail "secret-tool store"
+  wait_for 15 unread_gt 0 && pass "connected without a restart: $(tooltip)" || fail "not connected: $(tooltip); $(tail -3 "$OUT/app.log")"
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
 }
 
 # The login keyring exists but is locked, and no prompt can be shown: the
-# same attention state, no hang.
+# same attention state, no hang. Then the keyring comes back unlocked
+# (gnome-keyring restarted with the password): the tray connects by
+# itself, without a restart.
 scenario_lockedkeyring() {
-  start_keyring; start_panel; start_fake || return
+  start_keyring; local kpid=${PIDS[-1]}
+  start_panel; start_fake || return
   login_fake "lina@$FAKE_DOMAIN" || { fail "login: $(cat "$OUT/login.log")"; return; }
   busctl --user call org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service Lock ao 1 /org/freedesktop/secrets/collection/login >/dev/null \
     && [[ "$(busctl --user get-property org.freedesktop.secrets /org/freedesktop/secrets/collection/login org.freedesktop.Secret.Collection Locked)" == "b true" ]] \
@@ -194,6 +206,11 @@ scenario_lockedkeyring() {
   wait_for 20 item_registered && pass "tray item registered in $((SECONDS-t0)) s (no hang)" || { fail "not registered: $(tail -3 "$OUT/app.log")"; return; }
   wait_for 5 tooltip_has "keyring" && pass "attention state: $(tooltip)" || fail "tooltip: $(tooltip)"
   grep -q 'locked\|unlock' "$OUT/app.log" && pass "says: $(grep -m1 'locked\|unlock' "$OUT/app.log" | clip 150)" || fail "no message: $(cat "$OUT/app.log")"
+  kill "$kpid"; wait_for 10 sh -c '! busctl --user status org.freedesktop.secrets >/dev/null 2>&1' || fail "gnome-keyring did not stop"
+  start_keyring
+  [[ "$(busctl --user get-property org.freedesktop.secrets /org/freedesktop/secrets/collection/login org.freedesktop.Secret.Collection Locked)" == "b false" ]] \
+    && pass "login keyring unlocked" || fail "the keyring is still locked"
+  wait_for 15 unread_gt 0 && pass "connected without a restart: $(tooltip)" || fail "not connected: $(tooltip); $(tail -3 "$OUT/app.log")"
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit"
 }
