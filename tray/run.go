@@ -75,7 +75,13 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 	})
 	setTitle(o.Name)
 
-	stop := context.AfterFunc(ctx, systray.Quit)
+	stop := context.AfterFunc(ctx, func() {
+		// Drawing must end before Quit closes systray's bus connection.
+		if v := view.Load(); v != nil {
+			v.Close(2 * time.Second)
+		}
+		systray.Quit()
+	})
 	defer stop()
 	defer func() {
 		// Belt and braces: systray.Quit panics in nativeEnd when its bus

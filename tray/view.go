@@ -27,8 +27,11 @@ package tray
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"fyne.io/systray"
 
@@ -89,6 +92,10 @@ type View struct {
 	push  func(m app.Model)                // re-push icon and tooltip; pushIconTooltip, or a fake
 	wake  chan struct{}                    // one token: there is something to draw
 
+	stopDrawing context.CancelFunc // ends drawLoop (Close)
+	drawn       chan struct{}      // closed when drawLoop has returned
+	dead        atomic.Bool        // a systray call panicked: the item is gone
+
 	mu       sync.Mutex
 	latest   app.Model // the last model rendered; guarded by mu
 	gen      uint64    // number of Renders; guarded by mu
@@ -130,8 +137,28 @@ func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View
 	}
 	v := newView(systrayIcon{}, items, log)
 	go v.forward(ctx, clicks, actions)
-	go v.drawLoop(ctx)
+	dctx, stop := context.WithCancel(ctx)
+	v.stopDrawing = stop
+	go v.drawLoop(dctx)
 	return v
+}
+
+// Close stops the drawing goroutine and waits for it, at most timeout (a
+// draw can hang on a stalled bus). Run calls it before systray.Quit, which
+// closes the bus connection that drawing would otherwise use after it is
+// gone (systray then panics).
+func (v *View) Close(timeout time.Duration) {
+	if v.stopDrawing == nil {
+		return
+	}
+	v.stopDrawing()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-v.drawn:
+	case <-t.C:
+		v.log.Warn("tray: the last drawing did not finish; quitting anyway", "after", timeout)
+	}
 }
 
 // newView returns a View that draws into ic and items once its drawLoop
@@ -140,7 +167,7 @@ func newView(ic icon, items [nItems]item, log *slog.Logger) *View {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	v := &View{icon: ic, items: items, log: log, wake: make(chan struct{}, 1)}
+	v := &View{icon: ic, items: items, log: log, wake: make(chan struct{}, 1), drawn: make(chan struct{})}
 	v.draw, v.push = v.apply, v.pushIconTooltip
 	return v
 }
@@ -166,14 +193,22 @@ func (v *View) poke() {
 	}
 }
 
-// drawLoop is the one drawing goroutine, until ctx is done.
+// drawLoop is the one drawing goroutine, until ctx is done or the tray
+// item is gone.
 func (v *View) drawLoop(ctx context.Context) {
+	defer close(v.drawn)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-v.wake:
+			if ctx.Err() != nil {
+				return
+			}
 			v.step()
+			if v.dead.Load() {
+				return
+			}
 		}
 	}
 }
@@ -182,6 +217,14 @@ func (v *View) drawLoop(ctx context.Context) {
 // asked-for resync. mu is held only to copy the state, never while
 // drawing. Only the drawing goroutine (or a test in its place) calls it.
 func (v *View) step() {
+	defer func() {
+		// systray's setters panic once its bus connection is closed (after
+		// Quit, or when the bus went away): the item is gone, stop drawing.
+		if r := recover(); r != nil {
+			v.dead.Store(true)
+			v.log.Warn("tray: the tray item is gone; no more drawing", "panic", fmt.Sprint(r))
+		}
+	}()
 	v.mu.Lock()
 	m, gen, old, all := v.latest, v.gen, v.shown, v.shownGen == 0
 	need := gen != v.shownGen

@@ -347,3 +347,73 @@ func TestDrawLoopDrawsAndResyncs(t *testing.T) {
 		<-done
 	})
 }
+
+// systray's setters panic once its bus connection is closed: the drawing
+// goroutine takes that as the end of the item, not as a crash.
+func TestDrawingStopsWhenTheItemIsGone(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, _ := newFakeView()
+		draws := 0
+		v.draw = func(app.Model, app.Model, bool) {
+			draws++
+			panic("dbus: connection closed by user")
+		}
+		go v.drawLoop(t.Context())
+		v.Render(online(1))
+		synctest.Wait()
+		select {
+		case <-v.drawn:
+		default:
+			t.Fatal("the drawing goroutine goes on after the item is gone")
+		}
+		v.Render(online(2)) // must neither block nor draw
+		synctest.Wait()
+		if draws != 1 {
+			t.Errorf("%d draws, want 1", draws)
+		}
+	})
+}
+
+// Close ends drawing and waits for it, so that systray.Quit never closes
+// the bus under a draw in progress; a draw stuck on the bus is given up on.
+func TestCloseWaitsForTheDrawingGoroutine(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, _ := newFakeView()
+		var mu sync.Mutex
+		var drawn []int
+		release := make(chan struct{})
+		v.draw = func(_, m app.Model, _ bool) {
+			mu.Lock()
+			drawn = append(drawn, m.Unread)
+			mu.Unlock()
+			<-release
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		v.stopDrawing = stop
+		go v.drawLoop(ctx)
+
+		v.Render(online(1))
+		synctest.Wait() // drawing 1, stuck on the bus
+		start := time.Now()
+		v.Close(2 * time.Second)
+		if waited := time.Since(start); waited != 2*time.Second {
+			t.Errorf("Close waited %v for a stuck draw, want the 2s bound", waited)
+		}
+		close(release)
+		synctest.Wait()
+		v.Render(online(2)) // after Close: nothing is drawn
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if diff := cmp.Diff([]int{1}, drawn); diff != "" {
+			t.Errorf("models drawn (-want +got):\n%s", diff)
+		}
+		select {
+		case <-v.drawn:
+		default:
+			t.Error("the drawing goroutine still runs after Close")
+		}
+	})
+}
