@@ -11,6 +11,7 @@ import (
 	"fyne.io/systray"
 
 	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
 // pauseHour is what "For 1 hour" asks for.
@@ -54,6 +55,12 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 		return fmt.Errorf("%w (%v)", ErrNoSessionBus, err)
 	}
 	defer bus.close()
+	// systray connects with godbus's SessionBus, which does not look in
+	// $XDG_RUNTIME_DIR and would otherwise run dbus-launch: hand it the
+	// bus just checked.
+	if err := sessionbus.Export(); err != nil {
+		log.Warn("tray: cannot export the session bus address", "err", err)
+	}
 
 	var view atomic.Pointer[View]
 	// Before systray.Run: the SNI spec's ItemIsMenu is fixed at start.

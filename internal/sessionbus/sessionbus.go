@@ -99,3 +99,28 @@ func DialAddress(ctx context.Context, addr string) (*dbus.Conn, error) {
 	}
 	return conn, nil
 }
+
+// Export makes this process's environment name the session bus Lookup
+// finds, so that libraries that use godbus's SessionBus (go-keyring,
+// fyne.io/systray, beeep) connect to the same bus and never autolaunch
+// one: godbus only reads $DBUS_SESSION_BUS_ADDRESS and
+// /run/user/<uid>/bus, so a bus found as $XDG_RUNTIME_DIR/bus (or behind
+// "autolaunch:") is written into $DBUS_SESSION_BUS_ADDRESS. It sets the
+// process environment (os.Setenv): call it before those libraries first
+// connect. The error is ErrNoBus when there is no bus; the environment is
+// then left as it is.
+func Export() error {
+	return export(os.Getenv, os.Getuid(), FileExists, os.Setenv)
+}
+
+// export is Export with the environment, uid and file system passed in.
+func export(getenv func(string) string, uid int, exists func(string) bool, setenv func(k, v string) error) error {
+	addr, err := Address(getenv, uid, exists)
+	if err != nil {
+		return err
+	}
+	if getenv("DBUS_SESSION_BUS_ADDRESS") != addr {
+		return setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	}
+	return nil
+}

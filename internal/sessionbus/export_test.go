@@ -1,6 +1,6 @@
 //go:build linux || freebsd || netbsd || openbsd || dragonfly
 
-package creds
+package sessionbus
 
 import (
 	"errors"
@@ -8,11 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
 
-func TestUseSessionBus(t *testing.T) {
+func TestExport(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -23,12 +21,12 @@ func TestUseSessionBus(t *testing.T) {
 	}{
 		{
 			name:    "no bus: fail, and never autolaunch",
-			wantErr: sessionbus.ErrNoBus,
+			wantErr: ErrNoBus,
 		},
 		{
 			name:    "autolaunch: is no bus",
 			env:     map[string]string{"DBUS_SESSION_BUS_ADDRESS": "autolaunch:"},
-			wantErr: sessionbus.ErrNoBus,
+			wantErr: ErrNoBus,
 		},
 		{
 			name: "the address in the environment is used as it is",
@@ -51,12 +49,12 @@ func TestUseSessionBus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			set := map[string]string{}
-			err := useSessionBus(
+			err := export(
 				func(k string) string { return tt.env[k] }, 1000,
 				func(p string) bool { return slices.Contains(tt.files, p) },
 				func(k, v string) error { set[k] = v; return nil })
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Errorf("useSessionBus() = %v, want %v", err, tt.wantErr)
+				t.Errorf("export() = %v, want %v", err, tt.wantErr)
 			}
 			if tt.wantSet == nil {
 				tt.wantSet = map[string]string{}
