@@ -64,7 +64,11 @@ func TestTermViewPrintsChangesOnly(t *testing.T) {
 // The bus check is bounded by the caller's context: a hung bus (here: a
 // context that has already ended) means no desktop, with the reason, and
 // never a wait.
-func TestHasDesktopBusCheckHonoursCtx(t *testing.T) {
+// A bus check that cannot complete (here its context has already ended)
+// means no desktop, and the reason names the bus. The time bound itself is
+// tested in tray (TestBusChecksAreBoundedByCtx) against a bus that never
+// answers.
+func TestHasDesktopUnfinishedBusCheckMeansNoDesktop(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("Windows and macOS always have a desktop")

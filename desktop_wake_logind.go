@@ -21,7 +21,7 @@ const logindName = "org.freedesktop.login1"
 // seconds when there is no system bus or no logind; otherwise it returns
 // nil at once and follows the signal until ctx ends.
 func watchLogind(ctx context.Context, log *slog.Logger, woke func()) error {
-	return followPrepareForSleep(ctx, systemBus, log, woke)
+	return followPrepareForSleep(ctx, systemBus, log, woke, func() { watchWallClock(ctx, wakeCheckEvery, woke) })
 }
 
 // systemBus connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else
@@ -35,7 +35,8 @@ func systemBus(ctx context.Context) (*dbus.Conn, error) {
 }
 
 // followPrepareForSleep is watchLogind on the bus that dial connects to.
-func followPrepareForSleep(ctx context.Context, dial func(context.Context) (*dbus.Conn, error), log *slog.Logger, woke func()) error {
+// When the bus connection is lost later, its goroutine calls lost and ends.
+func followPrepareForSleep(ctx context.Context, dial func(context.Context) (*dbus.Conn, error), log *slog.Logger, woke, lost func()) error {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	conn, err := dial(sctx)
@@ -67,8 +68,15 @@ func followPrepareForSleep(ctx context.Context, dial func(context.Context) (*dbu
 			select {
 			case <-ctx.Done():
 				return
-			case s := <-signals:
-				if s == nil || s.Name != "org.freedesktop.login1.Manager.PrepareForSleep" || len(s.Body) != 1 {
+			case s, ok := <-signals:
+				if !ok {
+					// The system bus went away (dbus restarted): godbus closed
+					// the channel. Watch the wall clock from now on.
+					log.Debug("lost the system bus; watching the wall clock for wake-ups")
+					lost()
+					return
+				}
+				if s.Name != "org.freedesktop.login1.Manager.PrepareForSleep" || len(s.Body) != 1 {
 					continue
 				}
 				if going, _ := s.Body[0].(bool); !going {

@@ -26,7 +26,7 @@ func sessionBusForTest(t *testing.T) func(context.Context) (*dbus.Conn, error) {
 func TestLogindResumeCallsWoke(t *testing.T) {
 	dial := sessionBusForTest(t)
 	// Without logind on the bus: an error at once, so the caller falls back.
-	if err := followPrepareForSleep(t.Context(), dial, slog.New(slog.DiscardHandler), func() {}); err == nil {
+	if err := followPrepareForSleep(t.Context(), dial, slog.New(slog.DiscardHandler), func() {}, func() {}); err == nil {
 		t.Fatal("no logind on the bus, but no error")
 	}
 
@@ -41,7 +41,14 @@ func TestLogindResumeCallsWoke(t *testing.T) {
 	woke := make(chan struct{}, 4)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	if err := followPrepareForSleep(ctx, dial, slog.New(slog.DiscardHandler), func() { woke <- struct{}{} }); err != nil {
+	var watched *dbus.Conn
+	capture := func(ctx context.Context) (*dbus.Conn, error) {
+		c, err := dial(ctx)
+		watched = c
+		return c, err
+	}
+	lost := make(chan struct{})
+	if err := followPrepareForSleep(ctx, capture, slog.New(slog.DiscardHandler), func() { woke <- struct{}{} }, func() { close(lost) }); err != nil {
 		t.Fatalf("followPrepareForSleep: %v", err)
 	}
 	emit := func(going bool) {
@@ -59,7 +66,18 @@ func TestLogindResumeCallsWoke(t *testing.T) {
 	}
 	select {
 	case <-woke:
+		// Both signals come in order on one connection: had (true) been
+		// taken for a wake-up, it would be here already.
 		t.Fatal("PrepareForSleep(true) was taken for a wake-up")
-	case <-time.After(100 * time.Millisecond):
+	default:
+	}
+
+	// The system bus goes away (dbus restarted): the follower hands over to
+	// the wall-clock check once, instead of spinning on a closed channel.
+	watched.Close()
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("losing the bus was not handed over to the fallback")
 	}
 }

@@ -140,6 +140,11 @@ func (h *handoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodHead {
+		// A link preview or prefetch must not use the link up.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	used := true
 	h.once.Do(func() { used = false })
 	if used {

@@ -43,7 +43,15 @@ func TestHandoffRedirectsOnceThenIsGone(t *testing.T) {
 	if resp := get(t, h.URL()+"x"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a guessed path: status %d, want 404", resp.StatusCode)
 	}
-	resp := get(t, h.URL())
+	head, err := noRedirect.Head(h.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != http.StatusNoContent || head.Header.Get("Location") != "" {
+		t.Errorf("HEAD (a link preview): %d Location=%q, want 204 and no redirect", head.StatusCode, head.Header.Get("Location"))
+	}
+	resp := get(t, h.URL()) // HEAD did not use the link up
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != ssoURL {
 		t.Fatalf("first visit: %d Location=%q, want 302 to the SSO URL", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -840,6 +840,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 			srv, c := fake(t, exmailtest.Options{})
 			r := start(t, NewWatcher(c, WatchOptions{}), "")
 			srv.WaitListeners(t.Context(), 1)
+			synctest.Wait() // the Watcher has read the Ack: it is online
 			r.take()
 			for _, raw := range [][]byte{
 				[]byte("<html>502 Bad Gateway</html>"),
@@ -926,6 +927,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 			srv, c := fake(t, exmailtest.Options{})
 			r := start(t, NewWatcher(c, WatchOptions{}), "")
 			srv.WaitListeners(t.Context(), 1)
+			synctest.Wait() // the Watcher has read the Ack: it is online
 			srv.ExpireTokens()
 			srv.DropListeners()
 			time.Sleep(5 * time.Second)

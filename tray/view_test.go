@@ -417,3 +417,28 @@ func TestCloseWaitsForTheDrawingGoroutine(t *testing.T) {
 		}
 	})
 }
+
+// Close returns as soon as a draw in progress finishes, well before its
+// bound.
+func TestCloseReturnsWhenTheDrawFinishes(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		v, _ := newFakeView()
+		v.draw = func(app.Model, app.Model, bool) { time.Sleep(100 * time.Millisecond) } // a slow bus, virtual time
+		ctx, stop := context.WithCancel(t.Context())
+		v.stopDrawing = stop
+		go v.drawLoop(ctx)
+		v.Render(online(1))
+		synctest.Wait() // drawing
+		start := time.Now()
+		v.Close(2 * time.Second)
+		if waited := time.Since(start); waited != 100*time.Millisecond {
+			t.Errorf("Close waited %v, want the 100ms the draw still needed", waited)
+		}
+		select {
+		case <-v.drawn:
+		default:
+			t.Error("the drawing goroutine still runs after Close returned")
+		}
+	})
+}
