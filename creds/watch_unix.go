@@ -5,11 +5,16 @@ package creds
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/exmail-notifier/exmail-notifier/internal/sessionbus"
 )
+
+// watchSetupTimeout bounds connecting to the session bus and subscribing
+// (and Usable): a bus that does not answer must not hold up the tray.
+const watchSetupTimeout = 3 * time.Second
 
 const (
 	secretsName     = "org.freedesktop.secrets"
@@ -31,14 +36,23 @@ const (
 // come while one is pending are merged). The channel is closed when ctx
 // ends or the bus connection is lost. The error is ErrCannotWatch
 // (wrapped) when there is no session bus to listen on.
+//
+// Connecting and subscribing are bounded by a few seconds (and ctx).
 func WatchChanges(ctx context.Context) (<-chan struct{}, error) {
-	return watchChanges(ctx, secretsName)
+	addr, err := sessionbus.Lookup()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCannotWatch, err)
+	}
+	return watchChanges(ctx, addr, secretsName, watchSetupTimeout)
 }
 
-// watchChanges is WatchChanges for the service name (tests play one of
-// their own).
-func watchChanges(ctx context.Context, service string) (<-chan struct{}, error) {
-	conn, err := sessionbus.Dial(ctx)
+// watchChanges is WatchChanges on the bus at addr, for the service name
+// (tests play one of their own), with setup bounding the set-up.
+func watchChanges(ctx context.Context, addr, service string, setup time.Duration) (<-chan struct{}, error) {
+	setupCtx, cancel := context.WithTimeout(ctx, setup)
+	defer cancel()
+	// The connection outlives setupCtx (see sessionbus.DialAddress).
+	conn, err := sessionbus.DialAddress(setupCtx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotWatch, err)
 	}
@@ -48,7 +62,7 @@ func watchChanges(ctx context.Context, service string) (<-chan struct{}, error) 
 		{dbus.WithMatchSender(service), dbus.WithMatchInterface(collectionIface)},
 	}
 	for _, r := range rules {
-		if err := conn.AddMatchSignalContext(ctx, r...); err != nil {
+		if err := conn.AddMatchSignalContext(setupCtx, r...); err != nil {
 			_ = conn.Close()
 			return nil, fmt.Errorf("%w: subscribing on the session bus: %w", ErrCannotWatch, err)
 		}

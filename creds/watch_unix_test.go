@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,13 +21,14 @@ import (
 // the tests under dbus-run-session) under a name of its own, so that a
 // real keyring on the same bus does not interfere.
 func TestWatchChanges(t *testing.T) {
-	if _, err := sessionbus.Lookup(); err != nil {
+	addr, err := sessionbus.Lookup()
+	if err != nil {
 		t.Skip("no session bus to play the Secret Service on (run under dbus-run-session)")
 	}
 	service := fmt.Sprintf("org.freedesktop.secrets.test%d", os.Getpid())
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	changes, err := watchChanges(ctx, service)
+	changes, err := watchChanges(ctx, addr, service, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +96,31 @@ func TestWatchChangesWithoutBus(t *testing.T) {
 	}
 	if _, err := WatchChanges(t.Context()); !errors.Is(err, ErrCannotWatch) {
 		t.Fatalf("err = %v, want ErrCannotWatch", err)
+	}
+}
+
+// A bus that takes the connection and never answers must not hold up the
+// watch beyond its set-up bound.
+func TestWatchChangesHungBus(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // never answers
+		}
+	}()
+	_, err = watchChanges(t.Context(), "unix:path="+sock, "org.freedesktop.secrets.hung", 10*time.Millisecond)
+	if !errors.Is(err, ErrCannotWatch) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrCannotWatch after the set-up deadline", err)
 	}
 }
 
