@@ -88,16 +88,18 @@ type texts struct {
 	online     string
 	offline    string
 
-	problemCredentials string
-	problemIP          string
-	problemKeyring     string
-	problemNoKeyring   string
-	problemStopped     string
-	shortCredentials   string // the same problems in a few words, for the tooltip
-	shortIP            string
-	shortKeyring       string
-	shortNoKeyring     string
-	shortStopped       string
+	problemCredentials      string
+	problemIP               string
+	problemKeyring          string
+	problemNoKeyring        string
+	problemKeyringRestart   string // as problemKeyring when nothing notices the unlock
+	problemNoKeyringRestart string
+	problemStopped          string
+	shortCredentials        string // the same problems in a few words, for the tooltip
+	shortIP                 string
+	shortKeyring            string
+	shortNoKeyring          string
+	shortStopped            string
 
 	unread string // %d
 	paused string // %s: time
@@ -137,14 +139,16 @@ var catalog = map[Lang]*texts{
 		problemCredentials: "The admin account or interface key was rejected — run: exmail-notifier login",
 		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 			"console (工具箱 → 开放协议)",
-		problemKeyring:   "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
-		problemNoKeyring: "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
-		problemStopped:   "The connection stopped — see the log, then restart exmail-notifier",
-		shortCredentials: "credentials rejected — run: exmail-notifier login",
-		shortIP:          "IP address not on the allow list",
-		shortKeyring:     "keyring locked",
-		shortNoKeyring:   "no keyring",
-		shortStopped:     "connection stopped",
+		problemKeyring:          "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
+		problemNoKeyring:        "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
+		problemKeyringRestart:   "The keyring is locked — unlock it, then restart exmail-notifier",
+		problemNoKeyringRestart: "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
+		problemStopped:          "The connection stopped — see the log, then restart exmail-notifier",
+		shortCredentials:        "credentials rejected — run: exmail-notifier login",
+		shortIP:                 "IP address not on the allow list",
+		shortKeyring:            "keyring locked",
+		shortNoKeyring:          "no keyring",
+		shortStopped:            "connection stopped",
 
 		unread: "%d unread",
 		paused: "notifications paused until %s",
@@ -179,16 +183,18 @@ var catalog = map[Lang]*texts{
 		online:     "在线",
 		offline:    "离线——正在重新连接",
 
-		problemCredentials: "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
-		problemIP:          "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
-		problemKeyring:     "密钥环已锁定——请解锁；解锁后 exmail-notifier 会自动连接",
-		problemNoKeyring:   "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
-		problemStopped:     "连接已停止——请查看日志后重新启动 exmail-notifier",
-		shortCredentials:   "凭据被拒绝——请运行：exmail-notifier login",
-		shortIP:            "IP 不在白名单中",
-		shortKeyring:       "密钥环已锁定",
-		shortNoKeyring:     "没有密钥环",
-		shortStopped:       "连接已停止",
+		problemCredentials:      "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
+		problemIP:               "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
+		problemKeyring:          "密钥环已锁定——请解锁；解锁后 exmail-notifier 会自动连接",
+		problemNoKeyring:        "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
+		problemKeyringRestart:   "密钥环已锁定——请解锁后重新启动 exmail-notifier",
+		problemNoKeyringRestart: "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
+		problemStopped:          "连接已停止——请查看日志后重新启动 exmail-notifier",
+		shortCredentials:        "凭据被拒绝——请运行：exmail-notifier login",
+		shortIP:                 "IP 不在白名单中",
+		shortKeyring:            "密钥环已锁定",
+		shortNoKeyring:          "没有密钥环",
+		shortStopped:            "连接已停止",
 
 		unread: "%d 封未读",
 		paused: "通知已暂停至 %s",
@@ -236,6 +242,10 @@ func (l Lang) problemText(p Problem) string {
 		return c.problemKeyring
 	case ProblemKeyringUnavailable:
 		return c.problemNoKeyring
+	case ProblemKeyringLockedRestart:
+		return c.problemKeyringRestart
+	case ProblemKeyringUnavailableRestart:
+		return c.problemNoKeyringRestart
 	case ProblemStopped:
 		return c.problemStopped
 	}
@@ -250,9 +260,9 @@ func (l Lang) problemShort(p Problem) string {
 		return c.shortCredentials
 	case ProblemIPNotAllowed:
 		return c.shortIP
-	case ProblemKeyringLocked:
+	case ProblemKeyringLocked, ProblemKeyringLockedRestart:
 		return c.shortKeyring
-	case ProblemKeyringUnavailable:
+	case ProblemKeyringUnavailable, ProblemKeyringUnavailableRestart:
 		return c.shortNoKeyring
 	case ProblemStopped:
 		return c.shortStopped

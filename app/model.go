@@ -15,6 +15,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -66,6 +67,14 @@ var (
 	// ErrKeyringUnavailable: there is no OS keyring
 	// (ProblemKeyringUnavailable).
 	ErrKeyringUnavailable = errors.New("no keyring is running")
+	// ErrKeyringLockedRestart: as ErrKeyringLocked (which it matches), but
+	// the Source cannot notice the unlock: exmail-notifier must be
+	// restarted (ProblemKeyringLockedRestart).
+	ErrKeyringLockedRestart = fmt.Errorf("%w and cannot be watched", ErrKeyringLocked)
+	// ErrKeyringUnavailableRestart: as ErrKeyringUnavailable (which it
+	// matches), but the Source cannot notice a keyring starting
+	// (ProblemKeyringUnavailableRestart).
+	ErrKeyringUnavailableRestart = fmt.Errorf("%w and none can be watched for", ErrKeyringUnavailable)
 )
 
 // Problem is a condition that needs the user's attention. It turns the icon
@@ -92,7 +101,23 @@ const (
 	ProblemKeyringUnavailable
 	// ProblemStopped: the Source gave up (its Run returned an error).
 	ProblemStopped
+	// ProblemKeyringLockedRestart: as ProblemKeyringLocked, but nothing
+	// notices the unlock (the keyring cannot be watched, or main set it
+	// through Config.Problem): the fix says to restart exmail-notifier.
+	ProblemKeyringLockedRestart
+	// ProblemKeyringUnavailableRestart: as ProblemKeyringUnavailable, but
+	// nothing notices a keyring starting: the fix says to restart.
+	ProblemKeyringUnavailableRestart
 )
+
+// keyring reports whether p means the interface key cannot be read.
+func (p Problem) keyring() bool {
+	switch p {
+	case ProblemKeyringLocked, ProblemKeyringUnavailable, ProblemKeyringLockedRestart, ProblemKeyringUnavailableRestart:
+		return true
+	}
+	return false
+}
 
 func (p Problem) String() string {
 	switch p {
@@ -108,6 +133,10 @@ func (p Problem) String() string {
 		return "keyring-unavailable"
 	case ProblemStopped:
 		return "stopped"
+	case ProblemKeyringLockedRestart:
+		return "keyring-locked-restart"
+	case ProblemKeyringUnavailableRestart:
+		return "keyring-unavailable-restart"
 	}
 	return "unknown"
 }

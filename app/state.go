@@ -192,10 +192,14 @@ func (s *state) connState(ev api.StateChanged, now time.Time) []effect {
 		s.notOnlineSince = now
 	}
 	if keyringErr := errors.Is(ev.Err, ErrKeyringLocked) || errors.Is(ev.Err, ErrKeyringUnavailable); !keyringErr &&
-		(s.problem == ProblemKeyringLocked || s.problem == ProblemKeyringUnavailable) {
+		s.problem.keyring() {
 		s.problem = NoProblem // the key has been read since: the connection's own state counts
 	}
 	switch {
+	case errors.Is(ev.Err, ErrKeyringLockedRestart):
+		s.problem = ProblemKeyringLockedRestart
+	case errors.Is(ev.Err, ErrKeyringUnavailableRestart):
+		s.problem = ProblemKeyringUnavailableRestart
 	case errors.Is(ev.Err, ErrKeyringLocked):
 		s.problem = ProblemKeyringLocked
 	case errors.Is(ev.Err, ErrKeyringUnavailable):
@@ -425,8 +429,7 @@ func (s *state) currentProblem() Problem {
 
 // keyringProblem: the key cannot be read, so nothing can be opened.
 func (s *state) keyringProblem() bool {
-	p := s.currentProblem()
-	return p == ProblemKeyringLocked || p == ProblemKeyringUnavailable
+	return s.currentProblem().keyring()
 }
 
 // icon picks the icon at now.

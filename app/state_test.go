@@ -579,6 +579,25 @@ func TestModel(t *testing.T) {
 				Status:  "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
 				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
 			}},
+		{"a locked keyring that cannot be watched says to restart", baseConfig(),
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLockedRestart))}, time.Second, view{
+				Icon: IconAttention, Unread: -1,
+				Tooltip: "bob@example.com — keyring locked",
+				Status:  "The keyring is locked — unlock it, then restart exmail-notifier",
+				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
+		{"no keyring and none can be watched for says to restart, Chinese", zh,
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailableRestart))}, time.Second, view{
+				Icon: IconAttention, Unread: -1,
+				Tooltip: "bob@example.com — 没有密钥环",
+				Status:  "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
+				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
+			}},
+		{"the restart wording is cleared like the other once the key is read", baseConfig(),
+			[]step{retrying(0, ErrKeyringLockedRestart), retrying(time.Minute, nil)}, 2 * time.Minute, view{
+				Icon: IconOffline, Unread: -1, Tooltip: "bob@example.com — Offline — reconnecting",
+				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+			}},
 		{"coming online once the keyring is unlocked clears the problem", baseConfig(),
 			[]step{retrying(0, ErrKeyringLocked), online(time.Minute), replyAt(time.Minute+time.Second, 4)}, 2 * time.Minute, view{
 				Icon: IconOnline, Unread: 4, Tooltip: "bob@example.com — 4 unread", Status: "Online",
