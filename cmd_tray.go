@@ -84,9 +84,10 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		s.alias = a.Alias
 		if s.alias == "" {
 			// Nothing to connect to anyway: the setup state.
-			s.problem = app.ProblemKeyringLocked
+			// Nothing watches the keyring then: the fix is to restart.
+			s.problem = app.ProblemKeyringLockedRestart
 			if errors.Is(err, creds.ErrUnavailable) {
-				s.problem = app.ProblemKeyringUnavailable
+				s.problem = app.ProblemKeyringUnavailableRestart
 			}
 			break
 		}
@@ -151,7 +152,7 @@ func (s *traySession) connect(c *api.Client, alias string, o api.WatchOptions, l
 // start (first says why): the app shows the problem until the keyring
 // changes and open, reading the key again, succeeds (see keyringSource).
 func (s *traySession) waitForKeyring(first error, open func(context.Context) (keyedSession, error), log *slog.Logger) {
-	k := &keyringSource{first: first, watch: creds.WatchChanges, open: open, log: log}
+	k := &keyringSource{first: first, watch: creds.WatchChanges, usable: creds.Usable, open: open, log: log}
 	s.source, s.counter, s.linker = k, k, k
 }
 

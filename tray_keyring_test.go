@@ -35,6 +35,9 @@ func (fakeSession) LoginURL(_ context.Context, _, mailID string) (api.Secret, er
 type keyringFixture struct {
 	k       *keyringSource
 	changes chan struct{}
+	usable  atomic.Bool // what the non-prompting check says
+	asked   atomic.Int32
+	watched chan struct{} // closed to let watch return; nil: at once
 	out     chan api.Event
 	opens   atomic.Int32
 	done    chan error
@@ -42,10 +45,28 @@ type keyringFixture struct {
 
 func startKeyringSource(t *testing.T, ctx context.Context, first error, watchErr error, reads ...error) *keyringFixture {
 	t.Helper()
-	f := &keyringFixture{changes: make(chan struct{}, 1), out: make(chan api.Event, 16), done: make(chan error, 1)}
+	return startKeyringFixture(t, ctx, &keyringFixture{}, first, watchErr, reads...)
+}
+
+// startKeyringFixture is startKeyringSource with f's usable and watched
+// set beforehand.
+func startKeyringFixture(t *testing.T, ctx context.Context, f *keyringFixture, first error, watchErr error, reads ...error) *keyringFixture {
+	t.Helper()
+	f.changes, f.out, f.done = make(chan struct{}, 1), make(chan api.Event, 16), make(chan error, 1)
 	f.k = &keyringSource{
 		first: first,
-		watch: func(context.Context) (<-chan struct{}, error) {
+		usable: func(context.Context) (bool, error) {
+			f.asked.Add(1)
+			return f.usable.Load(), nil
+		},
+		watch: func(ctx context.Context) (<-chan struct{}, error) {
+			if f.watched != nil {
+				select {
+				case <-f.watched:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
 			if watchErr != nil {
 				return nil, watchErr
 			}
@@ -70,6 +91,10 @@ func problemOf(ev api.Event) string {
 	switch {
 	case !ok:
 		return fmt.Sprintf("%T", ev)
+	case errors.Is(sc.Err, app.ErrKeyringLockedRestart):
+		return "keyring locked: restart"
+	case errors.Is(sc.Err, app.ErrKeyringUnavailableRestart):
+		return "no keyring: restart"
 	case errors.Is(sc.Err, app.ErrKeyringLocked):
 		return "keyring locked"
 	case errors.Is(sc.Err, app.ErrKeyringUnavailable):
@@ -121,6 +146,7 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 					t.Errorf("LoginURL before the key: err = %v, want errNoKeyYet", err)
 				}
 
+				f.usable.Store(true)
 				for range len(tt.reads) + 1 {
 					f.changes <- struct{}{}
 					got = append(got, problemOf(<-f.out))
@@ -149,8 +175,11 @@ func TestKeyringSourceWithoutWatching(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		f := startKeyringSource(t, ctx, &creds.Error{Kind: creds.ErrLocked}, creds.ErrCannotWatch)
-		if got := problemOf(<-f.out); got != "keyring locked" {
-			t.Fatalf("first event: %s, want keyring locked", got)
+		// The problem at once, then, as nothing will notice the unlock,
+		// the wording that says to restart.
+		got := []string{problemOf(<-f.out), problemOf(<-f.out)}
+		if diff := cmp.Diff([]string{"keyring locked", "keyring locked: restart"}, got); diff != "" {
+			t.Fatalf("events (-want +got):\n%s", diff)
 		}
 		// Nothing to wait for: it keeps showing the problem, reads
 		// nothing, and ends with ctx.
@@ -176,9 +205,115 @@ func TestKeyringSourceStopsOnOtherErrors(t *testing.T) {
 		broken := errors.New("config: bad api_url")
 		f := startKeyringSource(t, t.Context(), &creds.Error{Kind: creds.ErrLocked}, nil, broken)
 		<-f.out
+		f.usable.Store(true)
 		f.changes <- struct{}{}
 		if err := <-f.done; !errors.Is(err, broken) {
 			t.Errorf("Run = %v, want the config error", err)
+		}
+	})
+}
+
+// A keyring unlocked (or started) between the failed first read and the
+// watch subscribing sends no change: the source asks once, without
+// prompting, right after subscribing, and connects.
+func TestKeyringSourceUsableAtStart(t *testing.T) {
+	t.Parallel()
+	for name, first := range map[string]error{
+		"locked":     &creds.Error{Op: "get", Kind: creds.ErrLocked},
+		"no keyring": &creds.Error{Op: "get", Kind: creds.ErrUnavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				f := &keyringFixture{}
+				f.usable.Store(true)
+				startKeyringFixture(t, ctx, f, first, nil)
+				got := []string{problemOf(<-f.out), problemOf(<-f.out)}
+				want := []string{"keyring locked", "online"}
+				if errors.Is(first, creds.ErrUnavailable) {
+					want[0] = "no keyring"
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("events without any change (-want +got):\n%s", diff)
+				}
+				cancel()
+				<-f.done
+			})
+		})
+	}
+}
+
+// Unrelated keyring activity (another collection changing, an item
+// stored elsewhere) is a change too; while the default collection is
+// locked it must not lead to a read, which would pop an unlock prompt.
+func TestKeyringSourceNeverReadsWhileLocked(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		f := startKeyringSource(t, ctx, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
+		<-f.out
+		for range 3 {
+			f.changes <- struct{}{}
+			synctest.Wait()
+		}
+		if n := f.opens.Load(); n != 0 {
+			t.Fatalf("the key was read %d times while the keyring said it is locked", n)
+		}
+		if n := f.asked.Load(); n != 4 {
+			t.Errorf("asked %d times whether the keyring is usable, want 4 (start + 3 changes)", n)
+		}
+		f.usable.Store(true)
+		f.changes <- struct{}{}
+		if got := problemOf(<-f.out); got != "online" {
+			t.Errorf("after the unlock: %s, want online", got)
+		}
+		cancel()
+		<-f.done
+	})
+}
+
+// The problem is shown while the watch is still being set up (which may
+// take a few seconds on a slow bus).
+func TestKeyringSourceShowsTheProblemBeforeWatching(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		f := &keyringFixture{watched: make(chan struct{})}
+		startKeyringFixture(t, ctx, f, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
+		synctest.Wait()
+		select {
+		case ev := <-f.out:
+			if got := problemOf(ev); got != "keyring locked" {
+				t.Errorf("first event: %s, want keyring locked", got)
+			}
+		default:
+			t.Fatal("no state while the watch is being set up")
+		}
+		close(f.watched)
+		cancel()
+		<-f.done
+	})
+}
+
+// Losing the bus ends the watching: the wording then says to restart.
+func TestKeyringSourceLostBus(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		f := startKeyringSource(t, ctx, &creds.Error{Op: "get", Kind: creds.ErrUnavailable}, nil)
+		<-f.out
+		close(f.changes)
+		if got := problemOf(<-f.out); got != "no keyring: restart" {
+			t.Errorf("after the bus is lost: %s, want no keyring: restart", got)
+		}
+		cancel()
+		if err := <-f.done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want context.Canceled", err)
 		}
 	})
 }
