@@ -64,7 +64,21 @@ fi
 
 # ------------------------------------------------ inside the session bus
 PIDS=()
-cleanup() { for ((i=${#PIDS[@]}-1; i>=0; i--)); do kill "${PIDS[i]}" 2>/dev/null; done; wait 2>/dev/null; }
+# cleanup stops what the scenario started: SIGTERM, then SIGKILL for
+# whatever is still there after 3 s (an xfce4-panel once ignored SIGTERM
+# and the bare `wait` hung the whole run).
+cleanup() {
+  local i k
+  for ((i=${#PIDS[@]}-1; i>=0; i--)); do kill "${PIDS[i]}" 2>/dev/null; done
+  for ((k=0; k<30; k++)); do
+    local alive=0
+    for i in "${PIDS[@]}"; do kill -0 "$i" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for i in "${PIDS[@]}"; do kill -KILL "$i" 2>/dev/null; done
+  wait "${PIDS[@]}" 2>/dev/null
+}
 trap cleanup EXIT
 FAILS=0; PASSES=0
 pass() { echo "PASS: $SCEN: $*"; PASSES=$((PASSES+1)); }

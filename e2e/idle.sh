@@ -11,4 +11,4 @@ B=$(mktemp -d); trap 'rm -rf "$B"' EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$B/exmail-notifier" .
 CGO_ENABLED=0 go build -trimpath -o "$B/fakeexmail" ./e2e/fakeexmail
 echo "binary: $(stat -c %s "$B/exmail-notifier") bytes (-s -w)"
-IDLE_SECONDS=$(( ${1:-3} * 60 )) OUT=${OUT:-$PWD/e2e-out} e2e/run.sh "$B/exmail-notifier" "$B/fakeexmail" idle
+IDLE_SECONDS=$(( ${1:-3} * 60 )) SCENARIO_TIMEOUT=$(( ${1:-3} * 60 + 120 )) OUT=${OUT:-$PWD/e2e-out} e2e/run.sh "$B/exmail-notifier" "$B/fakeexmail" idle

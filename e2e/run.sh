@@ -22,7 +22,8 @@ ORDER=(demo login nohost nonotify nokeyring lockedkeyring promptkeyring promptca
 P=0; F=0
 for s in "${ORDER[@]}"; do
   start=$SECONDS
-  BUS=${BUSES[$s]:-std} "$HERE/harness.sh" "$BIN" "$FAKE" "$s" >"$OUT/$s.out" 2>"$OUT/$s.err"
+  # A hung scenario must not hang CI: each gets at most SCENARIO_TIMEOUT.
+  BUS=${BUSES[$s]:-std} timeout -k 10 "${SCENARIO_TIMEOUT:-300}" "$HERE/harness.sh" "$BIN" "$FAKE" "$s" >"$OUT/$s.out" 2>"$OUT/$s.err"
   cat "$OUT/$s.out"
   p=$(grep -c '^PASS:' "$OUT/$s.out"); f=$(grep -c '^FAIL:' "$OUT/$s.out")
   # a scenario that died before reporting counts as a failure
