@@ -68,7 +68,10 @@ func Dial(ctx context.Context) (*dbus.Conn, error) {
 	return DialAddress(ctx, addr)
 }
 
-// DialAddress is Dial to a given address.
+// DialAddress is Dial to a given address. The socket connect itself is not
+// bounded by ctx (godbus takes no deadline for it): a local unix socket
+// connects or fails at once, but a tcp: address could wait for the OS's
+// connect timeout. Authentication and Hello are bounded.
 func DialAddress(ctx context.Context, addr string) (*dbus.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("connecting to the session bus: %w", err)
