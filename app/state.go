@@ -131,19 +131,10 @@ func newState(cfg Config, autostartAvail bool, now time.Time) *state {
 
 // mine reports whether an event may be shown: events about other
 // mailboxes (the listen stream is enterprise-wide) are dropped before
-// anything is shown or logged. Events without a mailbox are kept.
+// anything is shown or logged. It is api.Concerns, the one filter rule
+// that Client.Listen also applies before decoding.
 func (s *state) mine(ev api.Event) bool {
-	switch ev := ev.(type) {
-	case api.NewMail:
-		return s.sameAlias(ev.User)
-	case api.UnreadChanged:
-		return s.sameAlias(ev.User)
-	}
-	return true
-}
-
-func (s *state) sameAlias(user string) bool {
-	return s.alias != "" && strings.EqualFold(strings.TrimSpace(user), s.alias)
+	return s.alias != "" && api.Concerns(ev, s.alias)
 }
 
 func (s *state) paused(now time.Time) bool {
