@@ -552,9 +552,7 @@ func (e *enterprise) checkMembers(in []string) ([]string, *Error) {
 		if e.accounts[m] == nil && e.groups[m] == nil {
 			return nil, errUserNotFound
 		}
-		if !slices.Contains(out, m) {
-			out = append(out, m)
-		}
+		out = appendMissing(out, m)
 	}
 	return out, nil
 }

@@ -140,10 +140,10 @@ func (s *Server) pushUnreadLocked(a *account, before int) {
 	}
 }
 
-// MarkRead marks the n oldest unread mails of alias read and, if the
-// count changed, pushes {"UserName","NewCount"}. It reports whether
-// alias is an account.
-func (s *Server) MarkRead(alias string, n int) bool {
+// changeMailbox runs fn on alias's account under the lock, then pushes
+// {"UserName","NewCount"} if fn changed the unread count. It reports
+// whether alias is an account.
+func (s *Server) changeMailbox(alias string, fn func(a *account)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.ent.accounts[strings.ToLower(alias)]
@@ -151,17 +151,29 @@ func (s *Server) MarkRead(alias string, n int) bool {
 		return false
 	}
 	before := a.unread()
+	fn(a)
+	s.pushUnreadLocked(a, before)
+	return true
+}
+
+// markOldestRead marks the n oldest unread mails of a read.
+func markOldestRead(a *account, n int) {
 	for _, m := range a.mails {
 		if n <= 0 {
-			break
+			return
 		}
 		if !m.Read {
 			m.Read = true
 			n--
 		}
 	}
-	s.pushUnreadLocked(a, before)
-	return true
+}
+
+// MarkRead marks the n oldest unread mails of alias read and, if the
+// count changed, pushes {"UserName","NewCount"}. It reports whether
+// alias is an account.
+func (s *Server) MarkRead(alias string, n int) bool {
+	return s.changeMailbox(alias, func(a *account) { markOldestRead(a, n) })
 }
 
 // MarkAllRead marks every mail of alias read, as opening the mailbox in
@@ -173,20 +185,14 @@ func (s *Server) MarkAllRead(alias string) bool {
 // MarkMailRead marks one mail read and pushes the new count if it
 // changed. It reports whether the mail was found.
 func (s *Server) MarkMailRead(alias, mailID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.ent.accounts[strings.ToLower(alias)]
-	if a == nil {
-		return false
-	}
-	before := a.unread()
 	found := false
-	for _, m := range a.mails {
-		if m.ID == mailID {
-			m.Read, found = true, true
+	s.changeMailbox(alias, func(a *account) {
+		for _, m := range a.mails {
+			if m.ID == mailID {
+				m.Read, found = true, true
+			}
 		}
-	}
-	s.pushUnreadLocked(a, before)
+	})
 	return found
 }
 
@@ -195,36 +201,21 @@ func (s *Server) MarkMailRead(alias, mailID string) bool {
 // and pushes {"UserName","NewCount"} if the count changed. Unlike Deliver
 // it pushes no new-mail object. It reports whether alias is an account.
 func (s *Server) SetUnread(alias string, n int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.ent.accounts[strings.ToLower(alias)]
-	if a == nil {
-		return false
-	}
-	before := a.unread()
-	switch {
-	case n < before:
-		k := before - n
-		for _, m := range a.mails {
-			if k == 0 {
-				break
-			}
-			if !m.Read {
-				m.Read = true
-				k--
+	return s.changeMailbox(alias, func(a *account) {
+		before := a.unread()
+		switch {
+		case n < before:
+			markOldestRead(a, before-n)
+		case n > before:
+			r := newRand(uint64(len(a.mails)) + 7)
+			for range n - before {
+				m := SampleMail(r, a.Alias)
+				m.Time = time.Now().Add(-time.Hour)
+				stored := s.ent.storeLocked(a, a.Alias, m)
+				// Filed as old mail: move it to the front so that it is the
+				// first to be marked read.
+				a.mails = append([]*Mail{stored}, a.mails[:len(a.mails)-1]...)
 			}
 		}
-	case n > before:
-		r := newRand(uint64(len(a.mails)) + 7)
-		for range n - before {
-			m := SampleMail(r, a.Alias)
-			m.Time = time.Now().Add(-time.Hour)
-			stored := s.ent.storeLocked(a, a.Alias, m)
-			// Filed as old mail: move it to the front so that it is the
-			// first to be marked read.
-			a.mails = append([]*Mail{stored}, a.mails[:len(a.mails)-1]...)
-		}
-	}
-	s.pushUnreadLocked(a, before)
-	return true
+	})
 }

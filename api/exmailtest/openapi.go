@@ -555,11 +555,7 @@ func (s *Server) handleGroupAddMember(w http.ResponseWriter, r *http.Request, p 
 		case len(members) == 0 || slices.Contains(members, g.Alias):
 			return errInvalidRequest
 		}
-		for _, m := range members {
-			if !slices.Contains(g.Members, m) {
-				g.Members = append(g.Members, m)
-			}
-		}
+		g.Members = appendMissing(g.Members, members...)
 		return nil
 	})
 }
@@ -577,6 +573,16 @@ func (s *Server) handleGroupDeleteMember(w http.ResponseWriter, r *http.Request,
 	})
 }
 
+// appendMissing appends to list the items it does not hold yet.
+func appendMissing(list []string, items ...string) []string {
+	for _, it := range items {
+		if !slices.Contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
 // allowList splits the comma-separated allow_list parameter.
 func allowList(p params) ([]string, *Error) {
 	var out []string
@@ -589,9 +595,7 @@ func allowList(p params) ([]string, *Error) {
 			if !validAddress(a) {
 				return nil, errInvalidRequest
 			}
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
+			out = appendMissing(out, a)
 		}
 	}
 	if len(out) == 0 {
@@ -609,11 +613,7 @@ func (s *Server) handleGroupAddAllowList(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return err
 		}
-		for _, a := range list {
-			if !slices.Contains(g.AllowList, a) {
-				g.AllowList = append(g.AllowList, a)
-			}
-		}
+		g.AllowList = appendMissing(g.AllowList, list...)
 		return nil
 	})
 }
