@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"sync"
-	"time"
-
-	"github.com/pkg/browser"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
 )
 
 func cmdCount(ctx context.Context, e *env, args []string) error {
@@ -56,10 +52,6 @@ func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (*api.
 	return c, a.Alias, a.needAlias()
 }
 
-// openTimeout bounds the wait for the browser opener: pkg/browser waits
-// for xdg-open, which may not return until the browser exits.
-const openTimeout = 10 * time.Second
-
 func cmdOpen(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "open", `Usage: exmail-notifier open [--print] [--mail-id ID] [ALIAS]
 
@@ -90,60 +82,16 @@ Example:
 		_, err := fmt.Fprintln(e.stdout, u.Reveal())
 		return err
 	}
-	h, err := startBrowser(ctx, e, u)
+	h, err := handoff.Open(ctx, u, e.logger())
 	if err != nil {
 		return err
 	}
 	// The process must outlive the browser's visit to the one-time link.
 	if err := h.Wait(ctx); err != nil {
-		if errors.Is(err, errHandoffUnused) {
-			return fmt.Errorf("%w (%s); run \"exmail-notifier open --print\" and open the URL yourself", err, handoffLifetime)
+		if errors.Is(err, handoff.ErrUnused) {
+			return fmt.Errorf("%w (%s); run \"exmail-notifier open --print\" and open the URL yourself", err, handoff.Lifetime)
 		}
 		return err
 	}
 	return nil
-}
-
-// openBrowser opens url in the desktop's browser without putting it on
-// the opener's command line: the opener gets a one-time loopback link that
-// redirects to url (see handoff). It waits at most openTimeout for the
-// opener (pkg/browser waits for xdg-open, which may not return until the
-// browser exits) and returns; the link keeps working for handoffLifetime.
-func openBrowser(ctx context.Context, e *env, url api.Secret) error {
-	_, err := startBrowser(ctx, e, url)
-	return err
-}
-
-// quietBrowser discards the opener's output (it may repeat the link).
-// pkg/browser keeps it in package variables, so they are set once, not
-// on every open, where two opens at once would race on them.
-var quietBrowser = sync.OnceFunc(func() { browser.Stdout, browser.Stderr = io.Discard, io.Discard })
-
-// startBrowser is openBrowser returning the handoff, so a caller that is
-// about to exit can wait until the browser fetched the link.
-func startBrowser(ctx context.Context, e *env, url api.Secret) (*handoff, error) {
-	h, err := newHandoff(context.Background(), url, e.logger())
-	if err != nil {
-		return nil, fmt.Errorf("could not prepare the sign-in link: %w", err)
-	}
-	quietBrowser()
-	done := make(chan error, 1)
-	go func() { done <- browser.OpenURL(h.URL()) }()
-	t := time.NewTimer(openTimeout)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			h.close()
-			// err names the opener and its exit status, never the URL.
-			return nil, fmt.Errorf("could not open a browser (%v); run \"exmail-notifier open --print\" and open the URL yourself", err)
-		}
-		return h, nil
-	case <-t.C:
-		e.logger().Debug("the browser opener has not returned; assuming the browser is open", "after", openTimeout)
-		return h, nil
-	case <-ctx.Done():
-		h.close()
-		return nil, errors.New("interrupted while opening the browser")
-	}
 }

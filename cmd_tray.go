@@ -20,6 +20,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/assets"
 	"github.com/exmail-notifier/exmail-notifier/config"
 	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
 	"github.com/exmail-notifier/exmail-notifier/notify"
 	"github.com/exmail-notifier/exmail-notifier/tray"
 )
@@ -418,11 +419,12 @@ func writeAppIcon() (string, error) {
 }
 
 // browserOpener is app.Opener: the desktop's URL opener, bounded by
-// openTimeout, output discarded (it may echo the URL, a credential).
+// handoff.OpenerTimeout; the URL never reaches the opener's argv.
 type browserOpener struct{ e *env }
 
 func (o browserOpener) Open(ctx context.Context, url api.Secret) error {
-	return openBrowser(ctx, o.e, url)
+	_, err := handoff.Open(ctx, url, o.e.logger())
+	return err
 }
 
 // configPrefs is app.PrefsSaver: it saves the menu's choices into the

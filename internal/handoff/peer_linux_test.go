@@ -1,4 +1,4 @@
-package main
+package handoff
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ func TestHandoffOnlyThisUsersSockets(t *testing.T) {
 	t.Parallel()
 	// A real connection from this process: the kernel's socket table must
 	// name this user as its owner.
-	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package main
+// Package handoff opens a single sign-on URL in the desktop's browser
+// without putting it on the opener's command line: the browser gets a
+// one-time loopback link that redirects to the real URL once.
+package handoff
 
 import (
 	"context"
@@ -15,11 +18,11 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
-// handoffLifetime bounds how long a handoff link works: long enough for a
+// Lifetime bounds how long a handoff link works: long enough for a
 // browser that has to start first, short enough to be useless later.
-const handoffLifetime = 2 * time.Minute
+const Lifetime = 2 * time.Minute
 
-// A handoff keeps the single sign-on URL off the opener's command line.
+// A Link keeps the single sign-on URL off the opener's command line.
 //
 // The SSO URL carries a login ticket for the mailbox; anything on a command
 // line can be read by every user of the machine (ps, /proc/PID/cmdline).
@@ -29,7 +32,7 @@ const handoffLifetime = 2 * time.Minute
 // request must also come from a process of this same user (checked with
 // the kernel's socket table), so another user who reads the link from ps
 // cannot use it first.
-type handoff struct {
+type Link struct {
 	ln     net.Listener
 	srv    *http.Server
 	path   string
@@ -44,13 +47,13 @@ type handoff struct {
 	done   chan struct{} // closed when the listener is shut
 }
 
-// errHandoffUnused: the browser never fetched the link.
-var errHandoffUnused = errors.New("the browser did not open the sign-in link in time")
+// ErrUnused: the browser never fetched the link.
+var ErrUnused = errors.New("the browser did not open the sign-in link in time")
 
-// newHandoff listens on 127.0.0.1 for one request that is redirected to
+// New listens on 127.0.0.1 for one request that is redirected to
 // target. It serves until the redirect was sent, ctx ends or
-// handoffLifetime passes.
-func newHandoff(ctx context.Context, target api.Secret, log *slog.Logger) (*handoff, error) {
+// Lifetime passes.
+func New(ctx context.Context, target api.Secret, log *slog.Logger) (*Link, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -60,7 +63,7 @@ func newHandoff(ctx context.Context, target api.Secret, log *slog.Logger) (*hand
 		ln.Close()
 		return nil, err
 	}
-	h := &handoff{
+	h := &Link{
 		ln:     ln,
 		path:   "/" + hex.EncodeToString(nonce[:]),
 		target: target,
@@ -79,7 +82,7 @@ func newHandoff(ctx context.Context, target api.Secret, log *slog.Logger) (*hand
 		_ = h.srv.Serve(ln)
 	}()
 	go func() {
-		t := time.NewTimer(handoffLifetime)
+		t := time.NewTimer(Lifetime)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -88,17 +91,17 @@ func newHandoff(ctx context.Context, target api.Secret, log *slog.Logger) (*hand
 			// Let the redirect's response finish writing.
 			time.Sleep(100 * time.Millisecond)
 		}
-		h.close()
+		h.Close()
 	}()
 	return h, nil
 }
 
 // URL is the one-time link. It is not the secret, but it leads to it once.
-func (h *handoff) URL() string { return "http://" + h.ln.Addr().String() + h.path }
+func (h *Link) URL() string { return "http://" + h.ln.Addr().String() + h.path }
 
-// Wait returns nil once the browser fetched the link, or errHandoffUnused
+// Wait returns nil once the browser fetched the link, or ErrUnused
 // when the handoff closed without that.
-func (h *handoff) Wait(ctx context.Context) error {
+func (h *Link) Wait(ctx context.Context) error {
 	select {
 	case <-h.served:
 		return nil
@@ -108,19 +111,19 @@ func (h *handoff) Wait(ctx context.Context) error {
 			return nil
 		default:
 		}
-		return errHandoffUnused
+		return ErrUnused
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (h *handoff) close() {
+func (h *Link) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = h.srv.Shutdown(ctx)
 }
 
-func (h *handoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Link) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if r.URL.Path != h.path || (r.Method != http.MethodGet && r.Method != http.MethodHead) {

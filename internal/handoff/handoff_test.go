@@ -1,4 +1,4 @@
-package main
+package handoff
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func get(t *testing.T, url string) *http.Response {
 func TestHandoffRedirectsOnceThenIsGone(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestHandoffRedirectsOnceThenIsGone(t *testing.T) {
 
 func TestHandoffRefusesAnotherUser(t *testing.T) {
 	t.Parallel()
-	h, err := newHandoff(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.close()
+	defer h.Close()
 	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return false, nil }
 	if resp := get(t, h.URL()); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
 		t.Fatalf("another user's visit: %d Location=%q, want 403 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
@@ -92,13 +92,13 @@ func TestHandoffRefusesAnotherUser(t *testing.T) {
 func TestHandoffUnusedEndsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
-	h, err := newHandoff(ctx, api.Secret(ssoURL), slog.New(slog.DiscardHandler))
+	h, err := New(ctx, api.Secret(ssoURL), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	if err := h.Wait(t.Context()); !errors.Is(err, errHandoffUnused) {
-		t.Fatalf("Wait = %v, want errHandoffUnused", err)
+	if err := h.Wait(t.Context()); !errors.Is(err, ErrUnused) {
+		t.Fatalf("Wait = %v, want ErrUnused", err)
 	}
 	if _, err := noRedirect.Get(h.URL()); err == nil {
 		t.Errorf("the link still answers after the handoff closed")
