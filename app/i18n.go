@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
 // Lang is the language of every text the notifier shows.
@@ -95,6 +98,14 @@ type texts struct {
 	problemKeyringRestart   string // as problemKeyring when nothing notices the unlock
 	problemNoKeyringRestart string
 	problemStopped          string
+	statusCredentials       string // the same problems as one short menu line (≤ menuColumns)
+	statusIP                string
+	statusKeyring           string
+	statusNoKeyring         string
+	statusKeyringRestart    string
+	statusNoKeyringRestart  string
+	statusStopped           string
+	details                 string // the menu item that shows the full text and fix
 	shortCredentials        string // the same problems in a few words, for the tooltip
 	shortIP                 string
 	shortKeyring            string
@@ -107,6 +118,8 @@ type texts struct {
 	newMail     string
 	newMails    string // %d
 	newMailOne  string
+	moreMails   string // %d: mails held back in a burst, after the first was shown
+	moreMailOne string
 	noSubject   string
 	noSender    string
 	openFailed  string
@@ -144,6 +157,14 @@ var catalog = map[Lang]*texts{
 		problemKeyringRestart:   "The keyring is locked — unlock it, then restart exmail-notifier",
 		problemNoKeyringRestart: "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
 		problemStopped:          "The connection stopped — see the log, then restart exmail-notifier",
+		statusCredentials:       "Key rejected by the server",
+		statusIP:                "This computer's IP is not on the allow list",
+		statusKeyring:           "Keyring locked — unlock it to connect",
+		statusNoKeyring:         "Keyring not running",
+		statusKeyringRestart:    "Keyring locked — unlock it, then restart",
+		statusNoKeyringRestart:  "Keyring not running — restart once it runs",
+		statusStopped:           "Connection stopped — restart exmail-notifier",
+		details:                 "Details…",
 		shortCredentials:        "credentials rejected — run: exmail-notifier login",
 		shortIP:                 "IP address not on the allow list",
 		shortKeyring:            "keyring locked",
@@ -156,6 +177,8 @@ var catalog = map[Lang]*texts{
 		newMail:     "New mail",
 		newMails:    "%d new mails",
 		newMailOne:  "1 new mail",
+		moreMails:   "%d more new mails",
+		moreMailOne: "1 more new mail",
 		noSubject:   "(no subject)",
 		noSender:    "(unknown sender)",
 		openFailed:  "Could not open the mailbox",
@@ -190,6 +213,14 @@ var catalog = map[Lang]*texts{
 		problemKeyringRestart:   "密钥环已锁定——请解锁后重新启动 exmail-notifier",
 		problemNoKeyringRestart: "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
 		problemStopped:          "连接已停止——请查看日志后重新启动 exmail-notifier",
+		statusCredentials:       "服务器拒绝了接口 key",
+		statusIP:                "本机 IP 不在白名单中",
+		statusKeyring:           "密钥环已锁定——解锁后自动连接",
+		statusNoKeyring:         "密钥环未运行",
+		statusKeyringRestart:    "密钥环已锁定——解锁后请重新启动",
+		statusNoKeyringRestart:  "密钥环未运行——运行后请重新启动",
+		statusStopped:           "连接已停止——请重新启动 exmail-notifier",
+		details:                 "详情…",
 		shortCredentials:        "凭据被拒绝——请运行：exmail-notifier login",
 		shortIP:                 "IP 不在白名单中",
 		shortKeyring:            "密钥环已锁定",
@@ -202,6 +233,8 @@ var catalog = map[Lang]*texts{
 		newMail:     "新邮件",
 		newMails:    "%d 封新邮件",
 		newMailOne:  "1 封新邮件",
+		moreMails:   "另有 %d 封新邮件",
+		moreMailOne: "另有 1 封新邮件",
 		noSubject:   "（无主题）",
 		noSender:    "（未知发件人）",
 		openFailed:  "无法打开邮箱",
@@ -228,6 +261,38 @@ func (l Lang) newMailsTitle(n int) string {
 		return l.t().newMailOne
 	}
 	return fmt.Sprintf(l.t().newMails, n)
+}
+
+// moreMailsTitle is "N more new mails" (n ≥ 1): the mails of a burst
+// held back after its first was shown.
+func (l Lang) moreMailsTitle(n int) string {
+	if n == 1 {
+		return l.t().moreMailOne
+	}
+	return fmt.Sprintf(l.t().moreMails, n)
+}
+
+// problemStatus names a problem in one short menu line; problemText has
+// the whole explanation and fix (the Details… item shows it).
+func (l Lang) problemStatus(p Problem) string {
+	c := l.t()
+	switch p {
+	case ProblemCredentials:
+		return c.statusCredentials
+	case ProblemIPNotAllowed:
+		return c.statusIP
+	case ProblemKeyringLocked:
+		return c.statusKeyring
+	case ProblemKeyringUnavailable:
+		return c.statusNoKeyring
+	case ProblemKeyringLockedRestart:
+		return c.statusKeyringRestart
+	case ProblemKeyringUnavailableRestart:
+		return c.statusNoKeyringRestart
+	case ProblemStopped:
+		return c.statusStopped
+	}
+	return ""
 }
 
 // problemText names a problem and its fix.
@@ -283,4 +348,85 @@ func (l Lang) when(t, now time.Time) string {
 		return fmt.Sprintf(l.t().tomorrow, t.Format("15:04"))
 	}
 	return t.Format(l.t().dateAndTime)
+}
+
+// Widths, in display columns (see DisplayWidth), of what the tray shows.
+const (
+	menuColumns    = 60  // one menu line
+	tooltipColumns = 120 // the tooltip: a line or two
+	senderColumns  = 24  // the sender part of a recent-mail line
+)
+
+// DisplayWidth is the number of columns s takes on screen, as terminals
+// and menus lay it out: 2 for East Asian wide and fullwidth runes (CJK,
+// kana, Hangul, fullwidth forms, most emoji), 0 for combining marks and
+// zero-width runes, 1 otherwise.
+func DisplayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+func runeWidth(r rune) int {
+	switch {
+	case r < 0x300:
+		return 1
+	case unicode.Is(unicode.Mn, r), unicode.Is(unicode.Me, r), unicode.Is(unicode.Cf, r), r == 0x200B:
+		return 0
+	case wide(r):
+		return 2
+	}
+	return 1
+}
+
+func wide(r rune) bool {
+	return (r >= 0x1100 && r <= 0x115F) || // Hangul Jamo
+		(r >= 0x2E80 && r <= 0x303E) || // CJK radicals, punctuation
+		(r >= 0x3041 && r <= 0x33FF) || // kana, CJK symbols
+		(r >= 0x3400 && r <= 0x4DBF) || // CJK extension A
+		(r >= 0x4E00 && r <= 0x9FFF) || // CJK unified ideographs
+		(r >= 0xA000 && r <= 0xA4CF) || // Yi
+		(r >= 0xAC00 && r <= 0xD7A3) || // Hangul syllables
+		(r >= 0xF900 && r <= 0xFAFF) || // CJK compatibility
+		(r >= 0xFE30 && r <= 0xFE4F) || // CJK compatibility forms
+		(r >= 0xFF00 && r <= 0xFF60) || // fullwidth forms
+		(r >= 0xFFE0 && r <= 0xFFE6) ||
+		(r >= 0x1F300 && r <= 0x1F64F) || // emoji
+		(r >= 0x1F900 && r <= 0x1F9FF) ||
+		(r >= 0x20000 && r <= 0x3FFFD) // CJK extensions B…
+}
+
+// fitWidth shortens s to at most w display columns (w ≥ 1), ending in
+// "…" when it cuts, on a rune boundary and never after a space. s should
+// be clean already (sanitize).
+func fitWidth(s string, w int) string {
+	if DisplayWidth(s) <= w {
+		return s
+	}
+	n := 0
+	for i, r := range s {
+		n += runeWidth(r)
+		if n > w-1 {
+			return strings.TrimRight(s[:i], " ") + "…"
+		}
+	}
+	return s
+}
+
+// menuLine is a recent-mail menu item, "sender — subject", cleaned and
+// ellipsized by display width to one menu line: the sender takes at most
+// senderColumns, the subject the rest.
+func menuLine(m api.NewMail, l Lang) string {
+	from := fitWidth(senderLabel(m.Sender, maxSender), senderColumns)
+	if from == "" {
+		from = l.t().noSender
+	}
+	const sep = " — "
+	subj := fitWidth(sanitize(m.Subject, menuColumns), menuColumns-DisplayWidth(from)-DisplayWidth(sep))
+	if subj == "" {
+		subj = l.t().noSubject
+	}
+	return from + sep + subj
 }

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
 func TestDetectLang(t *testing.T) {
@@ -136,5 +139,180 @@ func TestWhen(t *testing.T) {
 		if got := tt.lang.when(tt.t, now); got != tt.want {
 			t.Errorf("%q.when(%v) = %q, want %q", tt.lang, tt.t, got, tt.want)
 		}
+	}
+}
+
+func TestDisplayWidth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want int
+	}{
+		{"ASCII", "Key rejected by the server", 26},
+		{"CJK counts two", "密钥环未运行", 12},
+		{"mixed", "本机 IP 不在白名单中", 20},
+		{"fullwidth punctuation", "（无主题）", 10},
+		{"em dash and ellipsis count one", "a — b…", 6},
+		{"combining marks count nothing", "e\u0301", 1},
+		{"zero-width joiner counts nothing", "👩\u200d💻", 4},
+		{"emoji count two", "💸", 2},
+		{"empty", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := DisplayWidth(tt.in); got != tt.want {
+				t.Errorf("DisplayWidth(%q) = %d, want %d", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFitWidth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		w    int
+		want string
+	}{
+		{"fits", "build_failed on ci_main", 60, "build_failed on ci_main"},
+		{"exactly fits", "abcde", 5, "abcde"},
+		{"cut with an ellipsis", "abcdef", 5, "abcd…"},
+		{"CJK cut by columns, not runes", "一二三四五六", 7, "一二三…"},
+		{"a wide rune that would straddle the edge goes", "一二三四五六", 8, "一二三…"},
+		{"no space before the ellipsis", "ab cdef", 4, "ab…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := fitWidth(tt.in, tt.w)
+			if got != tt.want {
+				t.Errorf("fitWidth(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
+			}
+			if DisplayWidth(got) > tt.w {
+				t.Errorf("fitWidth(%q, %d) = %q is %d columns wide", tt.in, tt.w, got, DisplayWidth(got))
+			}
+		})
+	}
+}
+
+// Every text the menu can show, in both languages and every state, is
+// one short line: at most menuColumns display columns (CJK counting two),
+// and the tooltip a line or two. Long explanations go behind Details….
+func TestMenuTextsAreShort(t *testing.T) {
+	t.Parallel()
+	longCN := strings.Repeat("关于第四季度预算审批流程的补充说明", 4)
+	longEN := strings.Repeat("Re: build_failed on ci_main — please look ", 4)
+	mails := []api.NewMail{
+		{MailID: "cn", Sender: `"` + strings.Repeat("欧阳", 20) + `" <a@example.com>`, Subject: longCN},
+		{MailID: "en", Sender: `"` + strings.Repeat("Maximilian ", 10) + `" <a@example.com>`, Subject: longEN},
+		{MailID: "addr", Sender: strings.Repeat("very.long.address", 5) + "@example.com", Subject: longEN},
+		{MailID: "empty"},
+	}
+	var problems []Problem
+	for p := NoProblem; p.String() != "unknown"; p++ {
+		problems = append(problems, p)
+	}
+	check := func(t *testing.T, what, s string, max int) {
+		t.Helper()
+		if w := DisplayWidth(s); w > max {
+			t.Errorf("%s is %d columns, more than %d: %q", what, w, max, s)
+		}
+	}
+	for _, lang := range []Lang{English, Chinese} {
+		for _, alias := range []string{"", me, strings.Repeat("x", 70) + "@example.com"} {
+			for _, p := range problems {
+				for _, paused := range []time.Duration{0, time.Hour, 30 * 24 * time.Hour} {
+					name := fmt.Sprintf("%s/alias=%d/%v/paused=%v", lang, len(alias), p, paused)
+					t.Run(name, func(t *testing.T) {
+						t.Parallel()
+						cfg := Config{Alias: alias, Lang: lang, Version: "v1.2.3-45-g1a2b3c4d-dirty", Problem: p,
+							Prefs: Prefs{ShowContent: true}}
+						s := newState(cfg, true, t0)
+						s.apply(api.StateChanged{State: api.StateOnline}, t0)
+						s.apply(api.UnreadChanged{User: alias, Unread: 123456}, t0)
+						if paused > 0 {
+							s.handle(Pause{For: paused}, t0)
+						}
+						for i, m := range mails {
+							m.User = alias
+							m.Unread = 123456 + i
+							s.apply(m, t0)
+						}
+						for _, now := range []time.Time{t0, t0.Add(time.Minute)} {
+							m := s.model(now)
+							check(t, "Status", m.Status, menuColumns)
+							l := reflect.ValueOf(m.Labels)
+							for i := range l.NumField() {
+								check(t, "Labels."+l.Type().Field(i).Name, l.Field(i).String(), menuColumns)
+							}
+							for _, r := range m.Recent {
+								check(t, "recent mail "+r.MailID, r.Title, menuColumns)
+							}
+							check(t, "Tooltip", m.Tooltip, tooltipColumns)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// The problems an offline or stopped connection shows are short too.
+func TestStatusLinesAreShort(t *testing.T) {
+	t.Parallel()
+	for _, lang := range []Lang{English, Chinese} {
+		c := lang.t()
+		for name, s := range map[string]string{
+			"connecting": c.connecting, "online": c.online, "offline": c.offline,
+			"setupHint": c.setupHint, "details": c.details,
+		} {
+			if w := DisplayWidth(s); w > menuColumns {
+				t.Errorf("%s %s is %d columns: %q", lang, name, w, s)
+			}
+		}
+		for p := NoProblem; p.String() != "unknown"; p++ {
+			if w := DisplayWidth(lang.problemStatus(p)); w > menuColumns {
+				t.Errorf("%s status of %v is %d columns: %q", lang, p, w, lang.problemStatus(p))
+			}
+		}
+	}
+}
+
+func TestMenuLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		m    api.NewMail
+		lang Lang
+		want string
+	}{
+		{"name and subject", api.NewMail{Sender: `"build_bot" <ci@example.com>`, Subject: "build_failed on ci_main"},
+			English, "build_bot — build_failed on ci_main"},
+		{"no name: the address", api.NewMail{Sender: "ci_bot@example.com", Subject: "hi"},
+			English, "ci_bot@example.com — hi"},
+		{"nothing", api.NewMail{}, Chinese, "（未知发件人） — （无主题）"},
+		{"a long Chinese sender gives up its tail, by columns", api.NewMail{
+			Sender: `"` + strings.Repeat("欧阳", 10) + `" <a@example.com>`, Subject: "周报"},
+			Chinese, strings.Repeat("欧阳", 5) + "欧… — 周报"},
+		{"a long subject fills the line and no more", api.NewMail{
+			Sender: `"张伟" <z@example.com>`, Subject: strings.Repeat("预算", 40)},
+			Chinese, "张伟 — " + strings.Repeat("预算", 13) + "…"},
+		{"hostile text is cleaned first", api.NewMail{Sender: "\"Mallory\u202E\r\n\" <m@example.com>", Subject: "Pay\r\nnow"},
+			English, "Mallory — Pay now"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := menuLine(tt.m, tt.lang)
+			if got != tt.want {
+				t.Errorf("menuLine = %q, want %q", got, tt.want)
+			}
+			if w := DisplayWidth(got); w > menuColumns {
+				t.Errorf("menuLine is %d columns: %q", w, got)
+			}
+		})
 	}
 }

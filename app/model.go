@@ -146,8 +146,9 @@ const MaxRecent = 5
 
 // RecentItem is one "recent mail" menu entry.
 type RecentItem struct {
-	// Title is "sender — subject", sanitized and shortened; the sender's
-	// display name is preferred over the address.
+	// Title is "sender — subject", sanitized and ellipsized to one menu
+	// line by display width; the sender's display name is preferred over
+	// the address.
 	Title string
 	// MailID opens this mail: send OpenMail{MailID} when it is clicked.
 	MailID string
@@ -169,6 +170,10 @@ type Model struct {
 	Status string
 	// Problem is the condition behind IconAttention (NoProblem otherwise).
 	Problem Problem
+	// Details is the whole explanation of Status and its fix, a paragraph;
+	// "" when Status says everything. The tray offers it through the
+	// Labels.Details item (which sends Details), never as a menu line.
+	Details string
 
 	// Alias is the mailbox shown ("" in the setup state).
 	Alias string
@@ -196,8 +201,12 @@ type Model struct {
 	Labels Labels
 }
 
-// Labels are the translated menu texts, in menu order.
+// Labels are the translated menu texts, in menu order. Every menu text of
+// the Model (these, Status and the Recent titles) is at most 60 display
+// columns wide (see DisplayWidth), so that no menu line grows into a
+// paragraph.
 type Labels struct {
+	Details       string // "Details…" (详情…): shows Model.Details
 	Open          string // "Open mailbox" (打开邮箱), or the setup hint
 	Pause         string // submenu title: "Pause notifications", or "Paused until 08:00"
 	PauseHour     string // "For 1 hour"
@@ -211,8 +220,8 @@ type Labels struct {
 
 // Action is a user request from the tray, or from a toast click. Send
 // actions on the channel given as Deps.Actions. The concrete types are
-// OpenMailbox, OpenMail, Pause, PauseUntilTomorrow, Resume, SetShowContent,
-// SetAutostart, About and Quit.
+// OpenMailbox, OpenMail, Pause, PauseUntilTomorrow, Resume, Details,
+// SetShowContent, SetAutostart, About and Quit.
 type Action interface{ isAction() }
 
 // OpenMailbox opens the inbox in the browser through SSO (a left click on
@@ -236,6 +245,10 @@ type PauseUntilTomorrow struct{}
 // Resume ends a pause.
 type Resume struct{}
 
+// Details shows the whole explanation of the status line and its fix
+// (Model.Details) as a toast. It does nothing when there is none.
+type Details struct{}
+
 // SetShowContent turns message content in toasts on or off. The tray sends
 // the new checkbox state (!Model.ShowContent); repeating a value is harmless.
 type SetShowContent struct{ On bool }
@@ -254,6 +267,7 @@ func (OpenMail) isAction()           {}
 func (Pause) isAction()              {}
 func (PauseUntilTomorrow) isAction() {}
 func (Resume) isAction()             {}
+func (Details) isAction()            {}
 func (SetShowContent) isAction()     {}
 func (SetAutostart) isAction()       {}
 func (About) isAction()              {}

@@ -16,7 +16,6 @@ const (
 	DefaultBurstMax     = 3
 	seenCap             = 512 // mail ids remembered for de-duplication
 	maxMailID           = 256 // longer "ids" are not kept or used
-	maxTooltip          = 120 // runes
 )
 
 // effect is a request for I/O that the loop carries out. The reducer
@@ -91,8 +90,13 @@ type state struct {
 	recent []RecentItem // newest first
 	seen   seenSet
 
-	burst      []toastFx // toasts held in the current burst window, ≤ BurstMax
-	burstN     int       // mails in the current burst window
+	// The burst window. A toast opens it (the first mail of a quiet
+	// spell is shown at once); mails that follow within it are held and
+	// shown when it closes, one by one or as one summary, so that no
+	// window ever shows more than BurstMax toasts.
+	burst      []toastFx // toasts held in the current window, ≤ BurstMax
+	burstN     int       // mails held in the current window
+	burstShown int       // toasts already shown in the current window
 	burstUntil time.Time // end of the window; zero when none is open
 
 	prefs          Prefs
@@ -214,7 +218,7 @@ func (s *state) newMail(m api.NewMail, now time.Time) []effect {
 	if m.MailID != "" && !s.seen.add(m.MailID) {
 		return nil // announced already, e.g. replayed after a reconnect
 	}
-	item := RecentItem{Title: recentTitle(m, s.cfg.Lang), MailID: m.MailID}
+	item := RecentItem{Title: menuLine(m, s.cfg.Lang), MailID: m.MailID}
 	s.recent = append([]RecentItem{item}, s.recent...)
 	if len(s.recent) > MaxRecent {
 		s.recent = s.recent[:MaxRecent]
@@ -223,32 +227,47 @@ func (s *state) newMail(m api.NewMail, now time.Time) []effect {
 		return nil
 	}
 	title, body := toastText(m, s.prefs.ShowContent, s.alias, s.cfg.Lang)
+	t := toastFx{Title: title, Body: body, Key: m.MailID}
 	if s.burstUntil.IsZero() {
+		// A quiet spell: show it now, and hold what follows.
 		s.burstUntil = now.Add(s.cfg.BurstWindow)
+		s.burstShown = 1
+		return []effect{t}
 	}
 	s.burstN++
 	if len(s.burst) < s.cfg.BurstMax {
-		s.burst = append(s.burst, toastFx{Title: title, Body: body, Key: m.MailID})
+		s.burst = append(s.burst, t)
 	}
 	return nil
 }
 
-// flushBurst ends the burst window: up to BurstMax mails get their own
-// toasts, more become one summary toast.
+// flushBurst ends the burst window. The mails held in it get their own
+// toasts when, together with the toasts the window already showed, they
+// are no more than BurstMax; otherwise they become one summary toast
+// "N more new mails". Toasts that go out here open the next window at
+// once, so a long storm of mail shows at most BurstMax toasts per window,
+// never a stack.
 func (s *state) flushBurst(now time.Time) []effect {
-	n, held := s.burstN, s.burst
-	s.burst, s.burstN, s.burstUntil = nil, 0, time.Time{}
+	n, held, shown := s.burstN, s.burst, s.burstShown
+	s.resetBurst()
 	if n == 0 || s.paused(now) {
 		return nil
 	}
-	if n > s.cfg.BurstMax {
-		return []effect{s.summary(n)}
+	var fx []effect
+	if shown+n > s.cfg.BurstMax {
+		fx = []effect{toastFx{Title: s.cfg.Lang.moreMailsTitle(n), Body: sanitize(s.alias, maxSender)}}
+	} else {
+		for _, t := range held {
+			fx = append(fx, t)
+		}
 	}
-	fx := make([]effect, 0, len(held))
-	for _, t := range held {
-		fx = append(fx, t)
-	}
+	s.burstUntil = now.Add(s.cfg.BurstWindow)
+	s.burstShown = len(fx)
 	return fx
+}
+
+func (s *state) resetBurst() {
+	s.burst, s.burstN, s.burstShown, s.burstUntil = nil, 0, 0, time.Time{}
 }
 
 func (s *state) summary(n int) toastFx {
@@ -321,6 +340,13 @@ func (s *state) handle(act Action, now time.Time) []effect {
 		return s.pauseUntil(now.Add(act.For))
 	case PauseUntilTomorrow:
 		return s.pauseUntil(tomorrowMorning(now))
+	case Details:
+		p := s.currentProblem()
+		if s.setupMode() || p == NoProblem {
+			return nil
+		}
+		l := s.cfg.Lang
+		return []effect{toastFx{Title: l.problemStatus(p), Body: l.problemText(p)}}
 	case Resume:
 		if s.prefs.PausedUntil.IsZero() {
 			return nil
@@ -356,7 +382,7 @@ func (s *state) open(mailID string) []effect {
 
 func (s *state) pauseUntil(t time.Time) []effect {
 	s.prefs.PausedUntil = t.Round(0) // no monotonic reading in saved prefs
-	s.burst, s.burstN, s.burstUntil = nil, 0, time.Time{}
+	s.resetBurst()
 	return []effect{savePrefsFx{s.prefs}}
 }
 
@@ -459,6 +485,7 @@ func (s *state) model(now time.Time) Model {
 		AutostartAvailable: s.autostartAvail,
 		Version:            s.cfg.Version,
 		Labels: Labels{
+			Details:       c.details,
 			Open:          c.open,
 			Pause:         c.pause,
 			PauseHour:     c.pauseHour,
@@ -466,7 +493,7 @@ func (s *state) model(now time.Time) Model {
 			Resume:        c.resume,
 			ShowContent:   c.showContent,
 			Autostart:     c.autostart,
-			About:         fmt.Sprintf(c.about, s.cfg.Version),
+			About:         fitWidth(sanitize(fmt.Sprintf(c.about, s.cfg.Version), menuColumns*2), menuColumns),
 			Quit:          c.quit,
 		},
 	}
@@ -483,7 +510,8 @@ func (s *state) model(now time.Time) Model {
 		m.Tooltip = "exmail-notifier — " + c.setupHint
 		return m
 	case IconAttention:
-		m.Status = l.problemText(m.Problem)
+		m.Status = l.problemStatus(m.Problem)
+		m.Details = l.problemText(m.Problem)
 		parts = append(parts, l.problemShort(m.Problem))
 	case IconConnecting:
 		m.Status = c.connecting
@@ -502,8 +530,9 @@ func (s *state) model(now time.Time) Model {
 	if m.Paused {
 		parts = append(parts, fmt.Sprintf(c.paused, l.when(m.PausedUntil, now)))
 	}
-	// Windows cuts tooltips at 127 UTF-16 units; stay well inside.
-	m.Tooltip = sanitize(alias+" — "+strings.Join(parts, " · "), maxTooltip)
+	// A line or two. (Windows cuts tooltips at 127 UTF-16 units; the tray
+	// clips to that as well.)
+	m.Tooltip = fitWidth(sanitize(alias+" — "+strings.Join(parts, " · "), 2*tooltipColumns), tooltipColumns)
 	return m
 }
 

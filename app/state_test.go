@@ -61,16 +61,34 @@ func baseConfig() Config {
 // drive runs steps and then lets time pass until end (offset from t0).
 func drive(t *testing.T, cfg Config, steps []step, end time.Duration) ([]effect, *state) {
 	t.Helper()
-	s := newState(cfg, false, t0)
+	timed, s := driveTimed(t, cfg, steps, end)
 	var all []effect
+	for _, f := range timed {
+		all = append(all, f.fx)
+	}
+	return all, s
+}
+
+// timedEffect is an effect and when (offset from t0) the reducer asked
+// for it.
+type timedEffect struct {
+	at time.Duration
+	fx effect
+}
+
+// driveTimed is drive, with the moment of each effect.
+func driveTimed(t *testing.T, cfg Config, steps []step, end time.Duration) ([]timedEffect, *state) {
+	t.Helper()
+	s := newState(cfg, false, t0)
+	var all []timedEffect
 	var lastFetch *fetchCountFx
-	collect := func(fx []effect) {
+	collect := func(now time.Time, fx []effect) {
 		for _, f := range fx {
 			if f, ok := f.(fetchCountFx); ok {
 				lastFetch = &f
 			}
+			all = append(all, timedEffect{at: now.Sub(t0), fx: f})
 		}
-		all = append(all, fx...)
 	}
 	advance := func(to time.Time) {
 		for {
@@ -78,7 +96,7 @@ func drive(t *testing.T, cfg Config, steps []step, end time.Duration) ([]effect,
 			if d.IsZero() || d.After(to) {
 				return
 			}
-			collect(s.tick(d))
+			collect(d, s.tick(d))
 		}
 	}
 	for _, st := range steps {
@@ -86,20 +104,20 @@ func drive(t *testing.T, cfg Config, steps []step, end time.Duration) ([]effect,
 		advance(now)
 		switch {
 		case st.ev != nil:
-			collect(s.apply(st.ev, now))
+			collect(now, s.apply(st.ev, now))
 		case st.act != nil:
-			collect(s.handle(st.act, now))
+			collect(now, s.handle(st.act, now))
 		case st.reply != nil:
 			if lastFetch == nil {
 				t.Fatalf("step at %v answers a count fetch that was never requested", st.at)
 			}
-			collect(s.counted(countResult{Seq: lastFetch.Seq, CatchUp: lastFetch.CatchUp, N: st.reply.n, Err: st.reply.err}, now))
+			collect(now, s.counted(countResult{Seq: lastFetch.Seq, CatchUp: lastFetch.CatchUp, N: st.reply.n, Err: st.reply.err}, now))
 		case st.res != nil:
 			switch r := st.res.(type) {
 			case openResult:
-				collect(s.opened(r))
+				collect(now, s.opened(r))
 			case autostartResult:
-				collect(s.autostartDone(r))
+				collect(now, s.autostartDone(r))
 			case sourceDone:
 				s.sourceStopped(now)
 			default:
@@ -129,6 +147,12 @@ func summaryToast(n int) toastFx {
 	return toastFx{Title: English.newMailsTitle(n), Body: me}
 }
 
+// moreToast is the summary of n mails held back in a burst whose first
+// mail was shown at once.
+func moreToast(n int) toastFx {
+	return toastFx{Title: English.moreMailsTitle(n), Body: me}
+}
+
 func TestToasts(t *testing.T) {
 	t.Parallel()
 	burst := func(n int, user string) []step {
@@ -153,9 +177,9 @@ func TestToasts(t *testing.T) {
 		recent []string // MailIDs, newest first
 	}{
 		{
-			name:   "one mail, one toast after the burst window",
+			name:   "one mail toasts at once, before any window closes",
 			steps:  []step{at(0, mailFor("a", me, 4))},
-			end:    time.Minute,
+			end:    0,
 			want:   []toastFx{mailToast("a")},
 			unread: 4, recent: []string{"a"},
 		},
@@ -167,6 +191,13 @@ func TestToasts(t *testing.T) {
 			unread: 4, recent: []string{"a"},
 		},
 		{
+			name:   "the followers of a burst wait for the window to close",
+			steps:  burst(3, me),
+			end:    2*time.Second - time.Nanosecond,
+			want:   []toastFx{mailToast("m0")},
+			unread: 3, recent: []string{"m2", "m1", "m0"},
+		},
+		{
 			name:   "three mails in a burst toast one by one",
 			steps:  burst(3, me),
 			end:    time.Minute,
@@ -174,17 +205,17 @@ func TestToasts(t *testing.T) {
 			unread: 3, recent: []string{"m2", "m1", "m0"},
 		},
 		{
-			name:   "four mails in a burst become one summary",
+			name:   "four mails in a burst: the first, then one summary of the rest",
 			steps:  burst(4, me),
 			end:    time.Minute,
-			want:   []toastFx{summaryToast(4)},
+			want:   []toastFx{mailToast("m0"), moreToast(3)},
 			unread: 4, recent: []string{"m3", "m2", "m1", "m0"},
 		},
 		{
-			name:   "twelve mails in a burst become one summary; the menu keeps five",
+			name:   "twelve mails in a burst: the first, then one summary; the menu keeps five",
 			steps:  burst(12, me),
 			end:    time.Minute,
-			want:   []toastFx{summaryToast(12)},
+			want:   []toastFx{mailToast("m0"), moreToast(11)},
 			unread: 12, recent: []string{"m11", "m10", "m9", "m8", "m7"},
 		},
 		{
@@ -261,10 +292,12 @@ func TestToasts(t *testing.T) {
 			name: "pausing drops toasts still held in the burst window",
 			steps: []step{
 				at(0, mailFor("a", me, 1)),
+				at(100*time.Millisecond, mailFor("b", me, 2)),
 				do(500*time.Millisecond, Pause{For: time.Hour}),
 			},
 			end:    time.Minute,
-			unread: 1, recent: []string{"a"},
+			want:   []toastFx{mailToast("a")},
+			unread: 2, recent: []string{"b", "a"},
 		},
 		{
 			name: "resume",
@@ -520,6 +553,7 @@ func TestModel(t *testing.T) {
 		Unread  int
 		Tooltip string
 		Status  string
+		Details string
 		CanOpen bool
 		Open    string
 		Pause   string
@@ -556,41 +590,47 @@ func TestModel(t *testing.T) {
 		{"attention names the fix; nothing can be opened without the key", attention, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
 			Tooltip: "bob@example.com — keyring locked",
-			Status:  "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
+			Status:  "Keyring locked — unlock it to connect",
+			Details: "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
 			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
 		{"no keyring at all names a different fix", noKeyring, nil, time.Second, view{
 			Icon: IconAttention, Unread: -1,
 			Tooltip: "bob@example.com — no keyring",
-			Status:  "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
+			Status:  "Keyring not running",
+			Details: "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
 			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 		}},
 		{"a locked keyring reported by the Source", baseConfig(),
 			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLocked))}, time.Second, view{
 				Icon: IconAttention, Unread: -1,
 				Tooltip: "bob@example.com — keyring locked",
-				Status:  "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
+				Status:  "Keyring locked — unlock it to connect",
+				Details: "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
 				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
 		{"no keyring reported by the Source, Chinese", zh,
 			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailable))}, time.Second, view{
 				Icon: IconAttention, Unread: -1,
 				Tooltip: "bob@example.com — 没有密钥环",
-				Status:  "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
+				Status:  "密钥环未运行",
+				Details: "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
 				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
 			}},
 		{"a locked keyring that cannot be watched says to restart", baseConfig(),
 			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLockedRestart))}, time.Second, view{
 				Icon: IconAttention, Unread: -1,
 				Tooltip: "bob@example.com — keyring locked",
-				Status:  "The keyring is locked — unlock it, then restart exmail-notifier",
+				Status:  "Keyring locked — unlock it, then restart",
+				Details: "The keyring is locked — unlock it, then restart exmail-notifier",
 				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
 		{"no keyring and none can be watched for says to restart, Chinese", zh,
 			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailableRestart))}, time.Second, view{
 				Icon: IconAttention, Unread: -1,
 				Tooltip: "bob@example.com — 没有密钥环",
-				Status:  "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
+				Status:  "密钥环未运行——运行后请重新启动",
+				Details: "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
 				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
 			}},
 		{"the restart wording is cleared like the other once the key is read", baseConfig(),
@@ -612,7 +652,8 @@ func TestModel(t *testing.T) {
 			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{
 				Icon: IconAttention, Unread: 3,
 				Tooltip: "bob@example.com — IP address not on the allow list · 3 unread",
-				Status: "This computer's IP address is not on the allow list — add it in the exmail admin " +
+				Status:  "This computer's IP is not on the allow list",
+				Details: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 					"console (工具箱 → 开放协议)",
 				CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
@@ -620,7 +661,8 @@ func TestModel(t *testing.T) {
 			[]step{at(0, api.StateChanged{State: api.StateAuthFailed, Err: api.ErrAuth})}, time.Second, view{
 				Icon: IconAttention, Unread: -1,
 				Tooltip: "bob@example.com — 凭据被拒绝——请运行：exmail-notifier login",
-				Status:  "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
+				Status:  "服务器拒绝了接口 key",
+				Details: "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
 				CanOpen: true, Open: "打开邮箱", Pause: "暂停通知",
 			}},
 		{"setup", setup, nil, time.Hour, view{
@@ -663,7 +705,7 @@ func TestModel(t *testing.T) {
 			t.Parallel()
 			_, s := drive(t, tt.cfg, tt.steps, tt.end)
 			m := s.model(t0.Add(tt.end))
-			got := view{m.Icon, m.Unread, m.Tooltip, m.Status, m.CanOpen, m.Labels.Open, m.Labels.Pause, m.Recent}
+			got := view{m.Icon, m.Unread, m.Tooltip, m.Status, m.Details, m.CanOpen, m.Labels.Open, m.Labels.Pause, m.Recent}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("model (-want +got):\n%s", diff)
 			}
@@ -678,13 +720,13 @@ func TestModelLabels(t *testing.T) {
 		want Labels
 	}{
 		{English, Labels{
-			Open: "Open mailbox", Pause: "Pause notifications", PauseHour: "For 1 hour",
+			Details: "Details…", Open: "Open mailbox", Pause: "Pause notifications", PauseHour: "For 1 hour",
 			PauseTomorrow: "Until tomorrow", Resume: "Resume notifications",
 			ShowContent: "Show message content in notifications", Autostart: "Start at login",
 			About: "About exmail-notifier 1.2.3", Quit: "Quit",
 		}},
 		{Chinese, Labels{
-			Open: "打开邮箱", Pause: "暂停通知", PauseHour: "暂停 1 小时", PauseTomorrow: "暂停至明天",
+			Details: "详情…", Open: "打开邮箱", Pause: "暂停通知", PauseHour: "暂停 1 小时", PauseTomorrow: "暂停至明天",
 			Resume: "恢复通知", ShowContent: "在通知中显示邮件内容", Autostart: "登录时启动",
 			About: "关于 exmail-notifier 1.2.3", Quit: "退出",
 		}},
@@ -850,5 +892,110 @@ func TestHugeMailID(t *testing.T) {
 	}
 	if len(s.seen.ids) != 0 {
 		t.Errorf("the huge id was remembered")
+	}
+}
+
+// However mail arrives, no burst window shows more than BurstMax toasts,
+// and a burst of more than BurstMax mails is its first mail (at once) and
+// one summary of the rest: never a stack of toasts.
+func TestBurstNeverStacks(t *testing.T) {
+	t.Parallel()
+	window := DefaultBurstWindow
+	mails := func(n int, every time.Duration) []step {
+		var steps []step
+		for i := range n {
+			steps = append(steps, at(time.Duration(i)*every, mailFor(fmt.Sprint("m", i), me, i+1)))
+		}
+		return steps
+	}
+	tests := []struct {
+		name   string
+		steps  []step
+		toasts int // how many toasts in all
+	}{
+		{"4 mails at the same instant", mails(4, 0), 2},
+		{"50 mails at the same instant", mails(50, 0), 2},
+		{"50 mails 10 ms apart", mails(50, 10*time.Millisecond), 2},
+		{"3 mails 900 ms apart: each its own toast", mails(3, 900*time.Millisecond), 3},
+		{"a storm: 100 mails 300 ms apart", mails(100, 300*time.Millisecond), 0},
+		{"a storm at the window's own pace", mails(40, window), 40},
+		{"mails just over the window apart each toast at once", mails(20, window+time.Millisecond), 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx, _ := driveTimed(t, baseConfig(), tt.steps, time.Hour)
+			var at []time.Duration
+			for _, f := range fx {
+				if _, ok := f.fx.(toastFx); ok {
+					at = append(at, f.at)
+				}
+			}
+			if tt.toasts > 0 && len(at) != tt.toasts {
+				t.Errorf("%d toasts, want %d", len(at), tt.toasts)
+			}
+			for i := range at {
+				in := 0
+				for _, b := range at[i:] {
+					if b-at[i] < window {
+						in++
+					}
+				}
+				if in > DefaultBurstMax {
+					t.Fatalf("%d toasts within %v from %v: a stack (all at %v)", in, window, at[i], at)
+				}
+			}
+		})
+	}
+}
+
+// A mail that arrives in a quiet spell is shown by the step that
+// delivers it, not by a later tick: it never waits for a timer.
+func TestQuietMailNeedsNoTimer(t *testing.T) {
+	t.Parallel()
+	s := newState(baseConfig(), false, t0)
+	s.apply(api.StateChanged{State: api.StateOnline}, t0)
+	for i, gap := range []time.Duration{0, 10 * time.Second, DefaultBurstWindow, time.Hour} {
+		now := t0.Add(time.Duration(i) * time.Hour).Add(gap)
+		s.tick(now) // the loop's timer: whatever came due
+		id := fmt.Sprint("q", i)
+		if diff := cmp.Diff([]effect{mailToast(id)}, s.apply(mailFor(id, me, i+1), now)); diff != "" {
+			t.Errorf("mail %s, %v after the last: effects (-want +got):\n%s", id, gap, diff)
+		}
+	}
+}
+
+func TestDetails(t *testing.T) {
+	t.Parallel()
+	keyring := baseConfig()
+	keyring.Problem = ProblemKeyringUnavailable
+	keyringZh := keyring
+	keyringZh.Lang = Chinese
+	setup := baseConfig()
+	setup.Alias = ""
+	tests := []struct {
+		name  string
+		cfg   Config
+		steps []step
+		want  []toastFx
+	}{
+		{"a problem: the short line as title, the whole text and fix as body", keyring, []step{do(0, Details{})},
+			[]toastFx{{Title: "Keyring not running", Body: English.t().problemNoKeyring}}},
+		{"the same in Chinese", keyringZh, []step{do(0, Details{})},
+			[]toastFx{{Title: "密钥环未运行", Body: Chinese.t().problemNoKeyring}}},
+		{"a problem the connection reported", baseConfig(),
+			[]step{retrying(0, api.ErrIPNotAllowed), do(time.Second, Details{})},
+			[]toastFx{{Title: "This computer's IP is not on the allow list", Body: English.t().problemIP}}},
+		{"nothing to explain while all is well", baseConfig(), []step{online(0), do(time.Second, Details{})}, nil},
+		{"nor in the setup state, whose line says it all", setup, []step{do(0, Details{})}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx, _ := drive(t, tt.cfg, tt.steps, time.Minute)
+			if diff := cmp.Diff(tt.want, toasts(fx)); diff != "" {
+				t.Errorf("toasts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
