@@ -85,7 +85,12 @@ func TestRunOnAPrivateBus(t *testing.T) {
 		dbus.WithMatchInterface("org.kde.StatusNotifierItem"), dbus.WithMatchMember("NewToolTip")); err != nil {
 		t.Fatal(err)
 	}
-	v.Render(online(2))
+	if err := desk.AddMatchSignal(dbus.WithMatchSender(sender),
+		dbus.WithMatchInterface("com.canonical.dbusmenu")); err != nil {
+		t.Fatal(err)
+	}
+	const subject = "build_bot — build_failed on ci_main"
+	v.Render(online(2, app.RecentItem{Title: subject, MailID: "m1"}))
 
 	item := desk.Object(sender, "/StatusNotifierItem")
 	title, err := item.GetProperty("org.kde.StatusNotifierItem.Title")
@@ -117,28 +122,44 @@ func TestRunOnAPrivateBus(t *testing.T) {
 	}
 
 	menu := desk.Object(sender, "/StatusNotifierItem/menu")
-	var rev uint32
-	var layout struct {
-		ID       int32
-		Props    map[string]dbus.Variant
-		Children []dbus.Variant
-	}
-	if err := menu.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{}).Store(&rev, &layout); err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int32{}
-	for _, c := range layout.Children {
-		var child struct {
+	labels := func() map[string]int32 {
+		var rev uint32
+		var layout struct {
 			ID       int32
 			Props    map[string]dbus.Variant
 			Children []dbus.Variant
 		}
-		if err := dbus.Store([]any{c.Value()}, &child); err != nil {
+		if err := menu.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{}).Store(&rev, &layout); err != nil {
 			t.Fatal(err)
 		}
-		if l, ok := child.Props["label"]; ok {
-			ids[l.Value().(string)] = child.ID
+		ids := map[string]int32{}
+		for _, c := range layout.Children {
+			var child struct {
+				ID       int32
+				Props    map[string]dbus.Variant
+				Children []dbus.Variant
+			}
+			if err := dbus.Store([]any{c.Value()}, &child); err != nil {
+				t.Fatal(err)
+			}
+			if l, ok := child.Props["label"]; ok {
+				ids[l.Value().(string)] = child.ID
+			}
 		}
+		return ids
+	}
+	// A literal underscore travels as "__" (a single "_" would mark the
+	// access key and vanish): the host shows the subject as written.
+	const onTheWire = "build__bot — build__failed on ci__main"
+	ids := labels()
+	menuTimeout := time.After(10 * time.Second)
+	for _, ok := ids[onTheWire]; !ok; _, ok = ids[onTheWire] {
+		select {
+		case <-newTip: // the menu's LayoutUpdated or ItemsPropertiesUpdated
+		case <-menuTimeout:
+			t.Fatalf("no recent-mail label %q in the menu %v", onTheWire, ids)
+		}
+		ids = labels()
 	}
 	want := func(what string, a app.Action) {
 		t.Helper()

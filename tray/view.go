@@ -59,9 +59,10 @@ type icon interface {
 // The menu, top to bottom. The indexes are also the order in which
 // newItems creates the items, so dbusmenu ids follow this order.
 const (
-	iStatus  = 0 // disabled; the problem or connection state, hidden when online
-	iOpen    = 1 // Open mailbox (打开邮箱), or the setup hint (disabled)
-	iRecent0 = 2 // five recent mails, hidden when unused
+	iStatus  = 0 // disabled; the problem or connection state in one short line, hidden when online
+	iDetails = 1 // Details… (详情…): the whole explanation and fix; shown with a problem
+	iOpen    = 2 // Open mailbox (打开邮箱), or the setup hint (disabled)
+	iRecent0 = 3 // five recent mails, hidden when unused
 	iRecent4 = iRecent0 + app.MaxRecent - 1
 
 	iPause         = iRecent4 + 1 // submenu
@@ -112,6 +113,8 @@ func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View
 	mi[iStatus] = systray.AddMenuItem("", "")
 	mi[iStatus].Disable()
 	mi[iStatus].Hide()
+	mi[iDetails] = systray.AddMenuItem("Details…", "")
+	mi[iDetails].Hide()
 	mi[iOpen] = systray.AddMenuItem("Open mailbox", "")
 	for i := iRecent0; i <= iRecent4; i++ {
 		mi[i] = systray.AddMenuItem("", "")
@@ -132,7 +135,7 @@ func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View
 	var items [nItems]item
 	var clicks [nItems]<-chan struct{}
 	for i, m := range mi {
-		items[i] = m
+		items[i] = labelled{m} // every label escaped for this platform's menu
 		clicks[i] = m.ClickedCh
 	}
 	v := newView(systrayIcon{}, items, log)
@@ -260,6 +263,14 @@ func (v *View) apply(old, m app.Model, all bool) {
 	}
 	if all || showStatus(old) != showStatus(m) {
 		visible(status, showStatus(m))
+	}
+
+	details := v.items[iDetails]
+	if all || old.Labels.Details != m.Labels.Details {
+		details.SetTitle(m.Labels.Details)
+	}
+	if all || (old.Details != "") != (m.Details != "") {
+		visible(details, m.Details != "")
 	}
 
 	open := v.items[iOpen]
@@ -401,6 +412,8 @@ func (v *View) action(i int) (a app.Action, ok bool) {
 	switch {
 	case i == iOpen:
 		return app.OpenMailbox{}, m.CanOpen
+	case i == iDetails:
+		return app.Details{}, m.Details != ""
 	case i >= iRecent0 && i <= iRecent4:
 		r := recentAt(m.Recent, i-iRecent0)
 		return app.OpenMail{MailID: r.MailID}, r.MailID != ""
@@ -452,6 +465,8 @@ func nextClick(ctx context.Context, c [nItems]<-chan struct{}) (int, bool) {
 		return 0, false
 	case <-c[iStatus]:
 		return iStatus, true
+	case <-c[iDetails]:
+		return iDetails, true
 	case <-c[iOpen]:
 		return iOpen, true
 	case <-c[iRecent0]:
@@ -495,6 +510,8 @@ func actionName(a app.Action) string {
 		return "pause-until-tomorrow"
 	case app.Resume:
 		return "resume"
+	case app.Details:
+		return "details"
 	case app.SetShowContent:
 		return "show-content"
 	case app.SetAutostart:

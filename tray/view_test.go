@@ -40,7 +40,7 @@ func (f fakeItem) Uncheck()          { f.r.add("%s uncheck", f.n) }
 func (f fakeItem) Enable()           { f.r.add("%s enable", f.n) }
 func (f fakeItem) Disable()          { f.r.add("%s disable", f.n) }
 
-var itemNames = [nItems]string{"status", "open", "recent0", "recent1", "recent2", "recent3", "recent4",
+var itemNames = [nItems]string{"status", "details", "open", "recent0", "recent1", "recent2", "recent3", "recent4",
 	"pause", "pause-hour", "pause-tomorrow", "resume", "content", "autostart", "about", "quit"}
 
 // show renders m and draws it at once, in place of the drawing goroutine.
@@ -132,6 +132,48 @@ func TestRenderProblemShowsStatusAndDisablesOpen(t *testing.T) {
 	}
 }
 
+// A problem shows as one short status line, with a Details… item for the
+// whole explanation; the item goes again once the problem is gone, and a
+// click on it asks the app for the details.
+func TestRenderProblemOffersDetails(t *testing.T) {
+	t.Parallel()
+	v, r := newFakeView()
+	show(v, online(3))
+	r.take()
+	m := online(3)
+	m.Icon, m.Problem, m.Status = app.IconAttention, app.ProblemKeyringUnavailable, "Keyring not running"
+	m.Details = "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet …"
+	m.Labels.Details = "Details…"
+	show(v, m)
+	want := []string{"icon 0 bytes", `status title "Keyring not running"`, "status show",
+		`details title "Details…"`, "details show"}
+	got := r.take()
+	for i, c := range got {
+		if strings.HasPrefix(c, "icon ") {
+			got[i] = "icon 0 bytes"
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if a, ok := v.action(iDetails); !ok || a != (app.Details{}) {
+		t.Errorf("action(details) = %#v, %v; want app.Details{}, true", a, ok)
+	}
+
+	fixed := online(3)
+	fixed.Labels.Details = "Details…"
+	show(v, fixed)
+	got = r.take()
+	for _, want := range []string{"status hide", "details hide"} {
+		if !containsPrefix(got, want) {
+			t.Errorf("after the fix, calls lack %q:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	if _, ok := v.action(iDetails); ok {
+		t.Error("Details… still asks for something once all is well")
+	}
+}
+
 func TestActionFollowsTheModelOnScreen(t *testing.T) {
 	t.Parallel()
 	v, _ := newFakeView()
@@ -154,7 +196,8 @@ func TestActionFollowsTheModelOnScreen(t *testing.T) {
 		{iAbout, app.About{}, true},
 		{iQuit, app.Quit{}, true},
 		{iStatus, nil, false},
-		{iPause, nil, false}, // a submenu parent asks for nothing
+		{iDetails, nil, false}, // hidden while all is well
+		{iPause, nil, false},   // a submenu parent asks for nothing
 	}
 	for _, tt := range tests {
 		got, ok := v.action(tt.item)
