@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,7 +40,10 @@ type Options struct {
 //
 // ready is called once the menu exists, with the View to draw into; it
 // runs on systray's own goroutine and must return quickly (start
-// goroutines, do not block), or the menu never appears.
+// goroutines, do not block), or the menu never appears. ready is never
+// called after Run has returned, even when ctx ends while systray is still
+// starting (a signal right at start), so a caller may start work in it
+// without checking.
 //
 // Run returns ErrNoSessionBus at once, without starting systray, when
 // there is no session bus; the caller can still run without an icon.
@@ -97,7 +101,23 @@ func Run(ctx context.Context, o Options, ready func(*View)) (err error) {
 			err = fmt.Errorf("tray: systray panicked on exit: %v", r)
 		}
 	}()
+	// systray may still be running the ready callback when its Run
+	// returns: returned, under mu, keeps ready from starting after that.
+	var (
+		mu       sync.Mutex
+		returned bool
+	)
+	defer func() {
+		mu.Lock()
+		returned = true
+		mu.Unlock()
+	}()
 	systray.Run(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if returned {
+			return
+		}
 		v := New(ctx, o.Actions, log)
 		view.Store(v)
 		if ready != nil {
