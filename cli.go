@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 )
 
 const (
@@ -90,4 +93,28 @@ func describe(err error) string {
 		return err.Error()
 	}
 	return err.Error()
+}
+
+// accounts resolves the direct-mode account from e's environment and key
+// store.
+func (e *env) accounts() *account.Resolver {
+	return &account.Resolver{Getenv: e.getenv, Keys: e.keys, Log: e.logger()}
+}
+
+// keyStore is e's interface key store, the OS keyring by default.
+func (e *env) keyStore() account.KeyStore {
+	if e.keys != nil {
+		return e.keys
+	}
+	return &creds.Keyring{}
+}
+
+// client builds an API client for the resolved account.
+func (e *env) client(ctx context.Context) (*api.Client, account.Account, error) {
+	a, err := e.accounts().Resolve(ctx)
+	if err != nil {
+		return nil, a, err
+	}
+	c, err := a.NewClient(e.logger())
+	return c, a, err
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"io"
 	"os"
 	"os/exec"
@@ -80,7 +82,7 @@ Exit status 1 when a check failed.
 		fn(c)
 	}
 	within(func(ctx context.Context) { doctorDesktop(ctx, e, r, *timeout) })
-	var a account
+	var a account.Account
 	var aerr error
 	within(func(ctx context.Context) { a, aerr = doctorAccount(ctx, e, r) })
 	if aerr == nil {
@@ -137,8 +139,8 @@ func doctorDesktop(ctx context.Context, e *env, r *report, timeout time.Duration
 	}
 }
 
-func doctorAccount(ctx context.Context, e *env, r *report) (account, error) {
-	a, err := e.account(ctx)
+func doctorAccount(ctx context.Context, e *env, r *report) (account.Account, error) {
+	a, err := e.accounts().Resolve(ctx)
 	if a.ConfigPath != "" {
 		if _, serr := os.Stat(a.ConfigPath); serr == nil {
 			r.add("ok", "config", "%s", a.ConfigPath)
@@ -164,7 +166,7 @@ func doctorAccount(ctx context.Context, e *env, r *report) (account, error) {
 	} else {
 		r.add("ok", "interface key", "in the OS keyring (not shown)")
 	}
-	if err := a.needAlias(); err != nil {
+	if err := a.NeedAlias(); err != nil {
 		r.add("FAIL", "mailbox", "%v", err)
 		return a, err
 	}
@@ -172,8 +174,8 @@ func doctorAccount(ctx context.Context, e *env, r *report) (account, error) {
 	return a, nil
 }
 
-func doctorServer(ctx context.Context, e *env, r *report, a account, timeout time.Duration) {
-	c, err := a.newClient(e)
+func doctorServer(ctx context.Context, e *env, r *report, a account.Account, timeout time.Duration) {
+	c, err := a.NewClient(e.logger())
 	if err != nil {
 		r.add("FAIL", "endpoints", "%v", err)
 		return
@@ -191,7 +193,7 @@ func doctorServer(ctx context.Context, e *env, r *report, a account, timeout tim
 		r.add("ok", what, "%s (%s)", detail, took)
 		return true
 	}
-	tokenURL := first(a.TokenURL, api.DefaultTokenURL)
+	tokenURL := cmp.Or(a.TokenURL, api.DefaultTokenURL)
 	if !check("token", func(ctx context.Context) (string, error) {
 		exp, err := c.CheckToken(ctx)
 		if err != nil {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"io"
 	"os"
 	"strings"
@@ -55,12 +57,9 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
 
-	cfg, path, err := e.loadConfig()
-	switch {
-	case err != nil && path == "":
-		return fmt.Errorf("no place for the config file: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
-	case err != nil:
-		return fmt.Errorf("%w (fix or delete the file, then log in again)", err)
+	cfg, path, err := e.settingsToChange("then log in again")
+	if err != nil {
+		return err
 	}
 	oldAgent := cfg.Agent
 
@@ -103,9 +102,9 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	// Endpoints: the flags, else what is stored, else the defaults.
 	next := *cfg
 	next.Agent, next.Alias = *agent, *alias
-	next.TokenURL = first(strings.TrimSpace(*tokenURL), next.TokenURL)
-	next.APIURL = first(strings.TrimSpace(*apiURL), next.APIURL)
-	next.LoginURL = first(strings.TrimSpace(*loginURL), next.LoginURL)
+	next.TokenURL = cmp.Or(strings.TrimSpace(*tokenURL), next.TokenURL)
+	next.APIURL = cmp.Or(strings.TrimSpace(*apiURL), next.APIURL)
+	next.LoginURL = cmp.Or(strings.TrimSpace(*loginURL), next.LoginURL)
 	if err := next.Validate(); err != nil {
 		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
 	}
@@ -121,24 +120,20 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Verify before storing anything: a token, then the mailbox.
-	preset := config.Preset()
-	a := account{
+	a := account.WithPreset(account.Account{
 		Agent:    next.Agent,
 		Secret:   key,
 		Alias:    next.Alias,
-		TokenURL: first(next.TokenURL, preset.TokenURL),
-		APIURL:   first(next.APIURL, preset.APIURL),
-		LoginURL: first(next.LoginURL, preset.LoginURL),
-	}
+		TokenURL: next.TokenURL,
+		APIURL:   next.APIURL,
+		LoginURL: next.LoginURL,
+	})
 	user, err := verify(ctx, e, a)
 	if err != nil {
 		return err
 	}
 
-	keys := e.keyStore()
-	if k, ok := keys.(*creds.Keyring); ok && k.Timeout == 0 {
-		keys = &creds.Keyring{Timeout: loginKeyringTimeout}
-	}
+	keys := e.interactiveKeyStore()
 	if err := keys.Set(ctx, a.Agent, key); err != nil {
 		return fmt.Errorf("the account works, but storing the interface key failed, so nothing was stored: %w", err)
 	}
@@ -161,6 +156,30 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// settingsToChange loads the config file for a command that will write
+// it. A broken file is an error that says to fix or delete it, then what
+// (then): nothing is guessed or overwritten.
+func (e *env) settingsToChange(then string) (*config.Config, string, error) {
+	cfg, path, err := e.accounts().LoadConfig()
+	switch {
+	case err != nil && path == "":
+		return nil, "", fmt.Errorf("no place for the config file: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
+	case err != nil:
+		return nil, "", fmt.Errorf("%w (fix or delete the file; %s)", err, then)
+	}
+	return cfg, path, nil
+}
+
+// interactiveKeyStore is e's key store with loginKeyringTimeout for the OS
+// keyring: a person at the terminal may have to answer an unlock prompt.
+func (e *env) interactiveKeyStore() account.KeyStore {
+	keys := e.keyStore()
+	if k, ok := keys.(*creds.Keyring); ok && k.Timeout == 0 {
+		keys = &creds.Keyring{Timeout: loginKeyringTimeout}
+	}
+	return keys
+}
+
 // printable keeps a server-supplied name from driving the terminal:
 // control and format characters are dropped, the length is capped.
 func printable(s string) string {
@@ -179,8 +198,8 @@ func printable(s string) string {
 // verify checks the account against the server: a token (the admin
 // account and key), then user/get of the mailbox. Its errors say what to
 // fix and that nothing was stored.
-func verify(ctx context.Context, e *env, a account) (*api.User, error) {
-	c, err := a.newClient(e)
+func verify(ctx context.Context, e *env, a account.Account) (*api.User, error) {
+	c, err := a.NewClient(e.logger())
 	if err != nil {
 		return nil, fmt.Errorf("login failed: %w", err)
 	}
@@ -290,21 +309,15 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
-	cfg, path, err := e.loadConfig()
-	switch {
-	case err != nil && path == "":
-		return fmt.Errorf("no config file location: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
-	case err != nil:
-		return fmt.Errorf("%w (fix or delete the file; the key stays in the OS keyring)", err)
+	cfg, path, err := e.settingsToChange("the key stays in the OS keyring")
+	if err != nil {
+		return err
 	}
-	agent := first(strings.TrimSpace(*agentFlag), cfg.Agent)
+	agent := cmp.Or(strings.TrimSpace(*agentFlag), cfg.Agent)
 
 	var removed []string
 	if agent != "" {
-		keys := e.keyStore()
-		if k, ok := keys.(*creds.Keyring); ok && k.Timeout == 0 {
-			keys = &creds.Keyring{Timeout: loginKeyringTimeout}
-		}
+		keys := e.interactiveKeyStore()
 		err := keys.Delete(ctx, agent)
 		switch {
 		case err == nil:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,7 +40,7 @@ func noSecretAnywhere(t *testing.T, e *env, key string, outs ...*bytes.Buffer) {
 			t.Errorf("the key appears in the output:\n%s", b)
 		}
 	}
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(key)) {
 		t.Errorf("the key appears in the config file:\n%s", b)
 	}
@@ -60,7 +61,7 @@ func TestLoginStoresBoth(t *testing.T) {
 	if err != nil || got.Reveal() != key {
 		t.Errorf("keyring holds %q, %v; want the key under \"admin\"", got.Reveal(), err)
 	}
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestLoginStoresBoth(t *testing.T) {
 	noSecretAnywhere(t, e, key, stdout, stderr)
 
 	// What login stored is what the other commands use.
-	a, err := e.account(t.Context())
+	a, err := e.accounts().Resolve(t.Context())
 	if err != nil || a.Agent != "admin" || a.Secret.Reveal() != key || a.Alias != "bob@example.com" || a.APIURL != s.APIBase() {
 		t.Errorf("account after login = %+v, %v", a, err)
 	}
@@ -146,7 +147,7 @@ func TestLoginRejected(t *testing.T) {
 			if keys.Len() != 0 {
 				t.Error("a key was stored")
 			}
-			path, _ := e.configPath()
+			path, _ := e.accounts().ConfigPath()
 			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the config file was written (stat: %v)", err)
 			}
@@ -237,7 +238,7 @@ func TestLoginAgain(t *testing.T) {
 	if code := run(loginArgs(s, "--agent", "admin"), e); code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +266,7 @@ func TestLoginKeyringFails(t *testing.T) {
 	if reason := lastLine(stderr.String()); !strings.Contains(reason, "gnome-keyring") || !strings.Contains(reason, "nothing was stored") {
 		t.Errorf("reason %q: want the fix and that nothing was stored", reason)
 	}
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the config file was written (stat: %v)", err)
 	}
@@ -276,7 +277,7 @@ func TestLogout(t *testing.T) {
 	keys := keysWith(t, "admin", storedKey)
 	e, stdout, stderr := acctEnv(t, nil, keys, "")
 	writeConfig(t, e, config.Config{Agent: "admin", Alias: "bob@example.com", APIURL: "http://h/openapi/", Lang: "zh"})
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 
 	if code := run([]string{"logout"}, e); code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
@@ -296,8 +297,8 @@ func TestLogout(t *testing.T) {
 			t.Errorf("stdout does not say %q:\n%s", w, stdout)
 		}
 	}
-	if _, err := e.account(t.Context()); !errors.Is(err, errNoAccount) {
-		t.Errorf("account after logout: err = %v, want errNoAccount", err)
+	if _, err := e.accounts().Resolve(t.Context()); !errors.Is(err, account.ErrNoAccount) {
+		t.Errorf("account after logout: err = %v, want account.ErrNoAccount", err)
 	}
 
 	// Again: nothing left, and that is fine.
@@ -338,7 +339,7 @@ func TestLogoutKeyringLocked(t *testing.T) {
 		t.Errorf("reason %q does not say the keyring is locked", reason)
 	}
 	// The config keeps the account, so logout can be retried.
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	if cfg, err := config.Load(path); err != nil || cfg.Agent != "admin" {
 		t.Errorf("config after a failed logout: %+v, %v; want it unchanged", cfg, err)
 	}
@@ -347,7 +348,7 @@ func TestLogoutKeyringLocked(t *testing.T) {
 func TestLoginConfigBroken(t *testing.T) {
 	t.Parallel()
 	e, _, stderr := acctEnv(t, nil, &creds.Memory{}, exmailtest.DefaultClientSecret)
-	path, _ := e.configPath()
+	path, _ := e.accounts().ConfigPath()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}

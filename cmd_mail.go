@@ -49,7 +49,7 @@ func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (*api.
 	if len(pos) == 1 {
 		a.Alias = pos[0]
 	}
-	return c, a.Alias, a.needAlias()
+	return c, a.Alias, a.NeedAlias()
 }
 
 func cmdOpen(ctx context.Context, e *env, args []string) error {

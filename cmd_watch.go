@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	}
 	alias := ""
 	if !*all {
-		if err := a.needAlias(); err != nil {
+		if err := a.NeedAlias(); err != nil {
 			return err
 		}
 		alias = a.Alias
@@ -66,7 +67,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	out := make(chan api.Event)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, api.Version(*from), out) }()
-	go watchWake(ctx, e.logger(), w.Reconnect) // a dead connection after sleep is replaced at once
+	go desktop.WatchWake(ctx, e.logger(), w.Reconnect) // a dead connection after sleep is replaced at once
 
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"io"
 	"log/slog"
 	"os"
@@ -206,7 +207,7 @@ type env struct {
 	getenv         func(string) string
 	verbose        bool
 	log            *slog.Logger
-	keys           keyStore // the interface key store; nil: the OS keyring (account.go)
+	keys           account.KeyStore // the interface key store; nil: the OS keyring
 }
 
 // setupLogger installs the CLI's logger: text lines on stderr, debug with

@@ -180,7 +180,7 @@ func noSecrets(t *testing.T, where, text string, forbidden map[string]string) {
 // noSecretsInConfig checks the settings file e would use, if written.
 func noSecretsInConfig(t *testing.T, e *env, forbidden map[string]string) {
 	t.Helper()
-	path, err := e.configPath()
+	path, err := e.accounts().ConfigPath()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
-package main
+package desktop
 
 import (
 	"errors"
 	"fmt"
 
 	"golang.org/x/sys/windows/registry"
-
-	"github.com/exmail-notifier/exmail-notifier/app"
 )
 
 const runKey = `Software\Microsoft\Windows\CurrentVersion\Run`
@@ -16,7 +14,7 @@ const runKey = `Software\Microsoft\Windows\CurrentVersion\Run`
 type regAutostart struct{ exe string }
 
 // newAutostart returns the registry backend.
-func newAutostart(func(string) string) (app.Autostart, error) {
+func newAutostart(func(string) string) (autostarter, error) {
 	exe, err := autostartExe()
 	if err != nil {
 		return nil, err

@@ -1,9 +1,8 @@
-package main
+package desktop
 
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,10 +16,10 @@ const (
 	logKeep     = 3       // exmail-notifier.log.1 … .3
 )
 
-// logDir is where the tray app writes its log: os.UserCacheDir()/exmail-notifier
+// LogDir is where the tray app writes its log: os.UserCacheDir()/exmail-notifier
 // ($XDG_CACHE_HOME or ~/.cache on Linux, %LocalAppData% on Windows,
 // ~/Library/Caches on macOS).
-func logDir() (string, error) {
+func LogDir() (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
@@ -113,42 +112,23 @@ func (r *rotatingFile) Close() error {
 	return err
 }
 
-// setupTrayLog sends the process's logs to the rotating log file (and also
-// to stderr when that is a terminal or --verbose was given), and makes it
-// slog's default, so that the std log lines of fyne.io/systray ("systray
-// error: …") land there too. It returns the file's path and a closer. When
-// the file cannot be opened, logs go to stderr alone and path is "".
-func (e *env) setupTrayLog(levelName string) (path string, closer func()) {
-	level := new(slog.LevelVar)
-	if e.verbose || levelName == "debug" {
-		level.Set(slog.LevelDebug)
-	} else if err := level.UnmarshalText([]byte(levelName)); err != nil || levelName == "" {
-		level.Set(slog.LevelInfo)
+// OpenLogFile opens (creating, mode 0600) the tray app's rotating log
+// file, LogDir()/exmail-notifier.log, kept at 1 MiB with three old files.
+// path is the file's path, for the start-up log line.
+func OpenLogFile() (w io.WriteCloser, path string, err error) {
+	dir, err := LogDir()
+	if err != nil {
+		return nil, "", err
 	}
-	var w io.Writer = e.stderr
-	closer = func() {}
-	var ferr error
-	if dir, err := logDir(); err != nil {
-		ferr = err
-	} else if f, err := openRotating(filepath.Join(dir, logFileName), logMaxSize, logKeep); err != nil {
-		ferr = err
-	} else {
-		path, closer = f.path, func() { f.Close() }
-		w = f
-		if e.verbose || isTerminal(e.stderr) {
-			w = io.MultiWriter(f, e.stderr)
-		}
+	f, err := openRotating(filepath.Join(dir, logFileName), logMaxSize, logKeep)
+	if err != nil {
+		return nil, "", err
 	}
-	e.log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(e.log)
-	if ferr != nil {
-		e.log.Warn("no log file; logging to stderr only", "err", ferr)
-	}
-	return path, closer
+	return f, f.path, nil
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a character device (a terminal).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -1,14 +1,12 @@
-package main
+package desktop
 
 import (
 	"errors"
 	"path/filepath"
-
-	"github.com/exmail-notifier/exmail-notifier/app"
 )
 
 // newAutostart returns the LaunchAgent backend.
-func newAutostart(getenv func(string) string) (app.Autostart, error) {
+func newAutostart(getenv func(string) string) (autostarter, error) {
 	exe, err := autostartExe()
 	if err != nil {
 		return nil, err

@@ -1,8 +1,6 @@
-package main
+package account
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,10 +14,10 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/creds"
 )
 
-// acctEnv is an env for account and login tests: environment variables
-// from vars (EXMAIL_CONFIG defaults to a fresh temporary file name), the
-// key store keys, stdin in, and buffers for stdout and stderr.
-func acctEnv(t *testing.T, vars map[string]string, keys keyStore, in string) (e *env, stdout, stderr *bytes.Buffer) {
+// resolver is a Resolver for tests: environment variables from vars
+// (EXMAIL_CONFIG defaults to a fresh temporary file name) and the key
+// store keys.
+func resolver(t *testing.T, vars map[string]string, keys KeyStore) *Resolver {
 	t.Helper()
 	if _, ok := vars["EXMAIL_CONFIG"]; !ok {
 		if vars == nil {
@@ -27,22 +25,14 @@ func acctEnv(t *testing.T, vars map[string]string, keys keyStore, in string) (e 
 		}
 		vars["EXMAIL_CONFIG"] = filepath.Join(t.TempDir(), "exmail-notifier", "config.json")
 	}
-	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
-	e = &env{
-		stdin:  strings.NewReader(in),
-		stdout: stdout,
-		stderr: stderr,
-		getenv: func(k string) string { return vars[k] },
-		keys:   keys,
-	}
-	return e, stdout, stderr
+	return &Resolver{Getenv: func(k string) string { return vars[k] }, Keys: keys}
 }
 
-// writeConfig saves c (version filled in) where e looks for it.
-func writeConfig(t *testing.T, e *env, c config.Config) {
+// writeConfig saves c (version filled in) where r looks for it.
+func writeConfig(t *testing.T, r *Resolver, c config.Config) {
 	t.Helper()
 	c.Version = config.Version
-	path, err := e.configPath()
+	path, err := r.ConfigPath()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +73,13 @@ func TestAccountResolution(t *testing.T) {
 		config *config.Config // nil: no file
 		vars   map[string]string
 		keys   *creds.Memory
-		want   account // ConfigPath is not compared
+		want   Account // ConfigPath is not compared
 	}{
 		{
 			name:   "stored account: config file and keyring",
 			config: &storedConfig,
 			keys:   keysWith(t, "admin", storedKey),
-			want: account{Agent: "admin", Secret: storedKey, Alias: "bob@example.com",
+			want: Account{Agent: "admin", Secret: storedKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
 		{
@@ -97,7 +87,7 @@ func TestAccountResolution(t *testing.T) {
 			vars: map[string]string{"EXMAIL_AGENT": " admin ", "EXMAIL_SECRET": envKey, "EXMAIL_ALIAS": "eve@example.com",
 				"EXMAIL_API_URL": "http://127.0.0.1:1/openapi/"},
 			keys: &creds.Memory{Err: errors.New("the keyring must not be asked")},
-			want: account{Agent: "admin", Secret: envKey, Alias: "eve@example.com", APIURL: "http://127.0.0.1:1/openapi/"},
+			want: Account{Agent: "admin", Secret: envKey, Alias: "eve@example.com", APIURL: "http://127.0.0.1:1/openapi/"},
 		},
 		{
 			name:   "each variable overrides its stored value",
@@ -105,7 +95,7 @@ func TestAccountResolution(t *testing.T) {
 			vars: map[string]string{"EXMAIL_ALIAS": "eve@example.com", "EXMAIL_TOKEN_URL": "http://env/token",
 				"EXMAIL_API_URL": "http://env/openapi/", "EXMAIL_LOGIN_URL": "http://env/login"},
 			keys: keysWith(t, "admin", storedKey),
-			want: account{Agent: "admin", Secret: storedKey, Alias: "eve@example.com",
+			want: Account{Agent: "admin", Secret: storedKey, Alias: "eve@example.com",
 				TokenURL: "http://env/token", APIURL: "http://env/openapi/", LoginURL: "http://env/login"},
 		},
 		{
@@ -113,7 +103,7 @@ func TestAccountResolution(t *testing.T) {
 			config: &storedConfig,
 			vars:   map[string]string{"EXMAIL_SECRET": envKey},
 			keys:   &creds.Memory{Err: errors.New("the keyring must not be asked")},
-			want: account{Agent: "admin", Secret: envKey, Alias: "bob@example.com",
+			want: Account{Agent: "admin", Secret: envKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
 		{
@@ -121,28 +111,28 @@ func TestAccountResolution(t *testing.T) {
 			config: &storedConfig,
 			vars:   map[string]string{"EXMAIL_AGENT": "other"},
 			keys:   keysWith(t, "admin", storedKey, "other", envKey),
-			want: account{Agent: "other", Secret: envKey, Alias: "bob@example.com",
+			want: Account{Agent: "other", Secret: envKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
 		{
 			name:   "config without endpoints: Tencent's defaults (empty)",
 			config: &config.Config{Agent: "admin"},
 			keys:   keysWith(t, "admin", storedKey),
-			want:   account{Agent: "admin", Secret: storedKey},
+			want:   Account{Agent: "admin", Secret: storedKey},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, _, _ := acctEnv(t, tt.vars, tt.keys, "")
+			r := resolver(t, tt.vars, tt.keys)
 			if tt.config != nil {
-				writeConfig(t, e, *tt.config)
+				writeConfig(t, r, *tt.config)
 			}
-			got, err := e.account(t.Context())
+			got, err := r.Resolve(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want, _ := e.configPath(); got.ConfigPath != want {
+			if want, _ := r.ConfigPath(); got.ConfigPath != want {
 				t.Errorf("ConfigPath = %q, want %q", got.ConfigPath, want)
 			}
 			got.ConfigPath = ""
@@ -169,14 +159,14 @@ func TestAccountErrors(t *testing.T) {
 		{
 			name: "nothing configured",
 			keys: &creds.Memory{},
-			is:   []error{errNoAccount},
+			is:   []error{ErrNoAccount},
 			text: []string{"exmail-notifier login"},
 		},
 		{
 			name:   "an alias but no admin account",
 			vars:   map[string]string{"EXMAIL_ALIAS": "bob@example.com", "EXMAIL_SECRET": envKey},
 			keys:   &creds.Memory{},
-			is:     []error{errNoAccount},
+			is:     []error{ErrNoAccount},
 			isNot:  []error{creds.ErrNotFound},
 			config: nil,
 		},
@@ -184,7 +174,7 @@ func TestAccountErrors(t *testing.T) {
 			name:   "an admin account without a key",
 			config: &storedConfig,
 			keys:   keysWith(t, "someone-else", storedKey),
-			is:     []error{errNoAccount, creds.ErrNotFound},
+			is:     []error{ErrNoAccount, creds.ErrNotFound},
 			text:   []string{`"admin"`, "exmail-notifier login", "EXMAIL_SECRET"},
 		},
 		{
@@ -192,7 +182,7 @@ func TestAccountErrors(t *testing.T) {
 			config: &storedConfig,
 			keys:   &creds.Memory{Err: locked},
 			is:     []error{creds.ErrLocked},
-			isNot:  []error{errNoAccount},
+			isNot:  []error{ErrNoAccount},
 			text:   []string{"locked"},
 		},
 		{
@@ -200,19 +190,19 @@ func TestAccountErrors(t *testing.T) {
 			rawConfig: `{"version": 1, "agnet": "admin"}`,
 			vars:      map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey},
 			keys:      &creds.Memory{},
-			isNot:     []error{errNoAccount, config.ErrNotExist},
+			isNot:     []error{ErrNoAccount, config.ErrNotExist},
 			text:      []string{"config.json", `unknown field "agnet"`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, _, _ := acctEnv(t, tt.vars, tt.keys, "")
+			r := resolver(t, tt.vars, tt.keys)
 			if tt.config != nil {
-				writeConfig(t, e, *tt.config)
+				writeConfig(t, r, *tt.config)
 			}
 			if tt.rawConfig != "" {
-				path, _ := e.configPath()
+				path, _ := r.ConfigPath()
 				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 					t.Fatal(err)
 				}
@@ -220,7 +210,7 @@ func TestAccountErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			a, err := e.account(t.Context())
+			a, err := r.Resolve(t.Context())
 			if err == nil {
 				t.Fatalf("account() = %+v, want an error", a)
 			}
@@ -248,22 +238,21 @@ func TestAccountErrors(t *testing.T) {
 
 func TestClientUsesAccount(t *testing.T) {
 	t.Parallel()
-	e, _, _ := acctEnv(t, map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey}, &creds.Memory{}, "")
-	c, a, err := e.client(t.Context())
+	a, err := resolver(t, map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey}, &creds.Memory{}).Resolve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.NewClient(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ClientID() != "admin" || a.Agent != "admin" {
 		t.Errorf("client for %q, account %q; want admin", c.ClientID(), a.Agent)
 	}
-	if err := a.needAlias(); err == nil {
-		t.Error("needAlias: no error without an alias")
+	if err := a.NeedAlias(); err == nil {
+		t.Error("NeedAlias: no error without an alias")
 	}
-	_, _, err = (func() (*api.Client, account, error) {
-		e, _, _ := acctEnv(t, nil, &creds.Memory{}, "")
-		return e.client(context.Background())
-	})()
-	if !errors.Is(err, errNoAccount) {
-		t.Errorf("client without an account: err = %v, want errNoAccount", err)
+	if _, err := resolver(t, nil, &creds.Memory{}).Resolve(t.Context()); !errors.Is(err, ErrNoAccount) {
+		t.Errorf("Resolve without an account: err = %v, want ErrNoAccount", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func shortDir(t *testing.T) string {
 func TestSecondLaunchHandsOverAndExits(t *testing.T) {
 	t.Parallel()
 	dir := shortDir(t)
-	first, err := acquireInstance(t.Context(), dir, "tray")
+	first, err := AcquireInstance(t.Context(), dir, "tray")
 	if err != nil {
 		t.Fatalf("first launch: %v", err)
 	}
@@ -33,12 +33,12 @@ func TestSecondLaunchHandsOverAndExits(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan struct{})
 	go func() {
-		first.serve(ctx, slog.New(slog.DiscardHandler), func() { opened <- struct{}{} })
+		first.Serve(ctx, slog.New(slog.DiscardHandler), func() { opened <- struct{}{} })
 		close(served)
 	}()
 
-	if _, err := acquireInstance(t.Context(), dir, "tray"); !errors.Is(err, errAlreadyRunning) {
-		t.Fatalf("second launch: err = %v, want errAlreadyRunning", err)
+	if _, err := AcquireInstance(t.Context(), dir, "tray"); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second launch: err = %v, want ErrAlreadyRunning", err)
 	}
 	select {
 	case <-opened:
@@ -47,7 +47,7 @@ func TestSecondLaunchHandsOverAndExits(t *testing.T) {
 	}
 
 	// Another name is another lock: the demo may run beside the tray.
-	demo, err := acquireInstance(t.Context(), dir, "demo")
+	demo, err := AcquireInstance(t.Context(), dir, "demo")
 	if err != nil {
 		t.Errorf("demo beside tray: %v", err)
 	} else {
@@ -57,7 +57,7 @@ func TestSecondLaunchHandsOverAndExits(t *testing.T) {
 	cancel()
 	<-served
 	first.Close()
-	again, err := acquireInstance(t.Context(), dir, "tray")
+	again, err := AcquireInstance(t.Context(), dir, "tray")
 	if err != nil {
 		t.Fatalf("launch after the first quit: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("stale socket file missing: %v", err)
 	}
-	l, err := acquireInstance(t.Context(), dir, "tray")
+	l, err := AcquireInstance(t.Context(), dir, "tray")
 	if err != nil {
 		t.Fatalf("launch over a stale socket: %v", err)
 	}

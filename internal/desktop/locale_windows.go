@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// platformLocale returns the user's first preferred UI language, e.g.
+// PlatformLocale returns the user's first preferred UI language, e.g.
 // "zh-CN" (GetUserPreferredUILanguages, MUI_LANGUAGE_NAME): the language
 // Windows itself is shown in, which is what the menu should follow.
-func platformLocale(context.Context) string {
+func PlatformLocale(context.Context) string {
 	langs, err := windows.GetUserPreferredUILanguages(windows.MUI_LANGUAGE_NAME)
 	if err != nil || len(langs) == 0 {
 		return ""

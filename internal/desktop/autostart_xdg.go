@@ -1,12 +1,10 @@
 //go:build !windows && !darwin
 
-package main
-
-import "github.com/exmail-notifier/exmail-notifier/app"
+package desktop
 
 // newAutostart returns the XDG autostart backend, or nil (the menu item is
 // hidden) when it cannot work.
-func newAutostart(getenv func(string) string) (app.Autostart, error) {
+func newAutostart(getenv func(string) string) (autostarter, error) {
 	exe, err := autostartExe()
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package trayapp
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestConfigPrefsKeepTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
-	if err := (&configPrefs{path: path}).SavePrefs(app.Prefs{ShowContent: false, PausedUntil: until}); err != nil {
+	if err := (&ConfigPrefs{Path: path}).SavePrefs(app.Prefs{ShowContent: false, PausedUntil: until}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := config.Load(path)
@@ -39,7 +39,7 @@ func TestConfigPrefsKeepTheAccount(t *testing.T) {
 func TestConfigPrefsWithoutAFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "config.json")
-	if err := (&configPrefs{path: path}).SavePrefs(app.Prefs{ShowContent: true}); err != nil {
+	if err := (&ConfigPrefs{Path: path}).SavePrefs(app.Prefs{ShowContent: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := config.Load(path)
@@ -61,9 +61,6 @@ func TestTermViewPrintsChangesOnly(t *testing.T) {
 	}
 }
 
-// The bus check is bounded by the caller's context: a hung bus (here: a
-// context that has already ended) means no desktop, with the reason, and
-// never a wait.
 // A bus check that cannot complete (here its context has already ended)
 // means no desktop, and the reason names the bus. The time bound itself is
 // tested in tray (TestBusChecksAreBoundedByCtx) against a bus that never
@@ -73,10 +70,10 @@ func TestHasDesktopUnfinishedBusCheckMeansNoDesktop(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("Windows and macOS always have a desktop")
 	}
-	e := &env{getenv: func(k string) string { return map[string]string{"DISPLAY": ":0"}[k] }}
+	getenv := func(k string) string { return map[string]string{"DISPLAY": ":0"}[k] }
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if ok, why := e.hasDesktop(ctx); ok || !strings.Contains(why, "no D-Bus session bus") {
+	if ok, why := hasDesktop(ctx, getenv); ok || !strings.Contains(why, "no D-Bus session bus") {
 		t.Errorf("hasDesktop with the check's context ended = %v, %q; want false and the missing bus", ok, why)
 	}
 }
@@ -86,8 +83,7 @@ func TestHasDesktopNeedsADisplay(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("Windows and macOS always have a desktop")
 	}
-	e := &env{getenv: func(string) string { return "" }}
-	if ok, why := e.hasDesktop(t.Context()); ok || why == "" {
+	if ok, why := hasDesktop(t.Context(), func(string) string { return "" }); ok || why == "" {
 		t.Errorf("hasDesktop with no DISPLAY = %v, %q; want false and a reason", ok, why)
 	}
 }

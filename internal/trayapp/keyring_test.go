@@ -1,4 +1,4 @@
-package main
+package trayapp
 
 import (
 	"context"
@@ -72,12 +72,12 @@ func startKeyringFixture(t *testing.T, ctx context.Context, f *keyringFixture, f
 			}
 			return f.changes, nil
 		},
-		open: func(context.Context) (keyedSession, error) {
+		open: func(context.Context) (Backend, error) {
 			n := int(f.opens.Add(1))
 			if n <= len(reads) {
-				return keyedSession{}, reads[n-1]
+				return Backend{}, reads[n-1]
 			}
-			return keyedSession{source: fakeSession{}, counter: fakeSession{}, linker: fakeSession{}}, nil
+			return Backend{Source: fakeSession{}, Counter: fakeSession{}, Linker: fakeSession{}}, nil
 		},
 		log: slog.New(slog.DiscardHandler),
 	}
@@ -120,7 +120,7 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 		{"locked, then unlocked", locked, nil, []string{"keyring locked", "online"}},
 		{"a timeout is shown as locked", &creds.Error{Op: "get", Kind: creds.ErrTimeout}, nil, []string{"keyring locked", "online"}},
 		{"no keyring, then one without the key, then the key is stored", missing,
-			[]error{&noKeyError{agent: "admin"}}, []string{"no keyring", "no key: run login", "online"}},
+			[]error{fmt.Errorf("no interface key for %q: %w", "admin", creds.ErrNotFound)}, []string{"no keyring", "no key: run login", "online"}},
 		{"a change that did not unlock it", locked, []error{locked}, []string{"keyring locked", "keyring locked", "online"}},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"bufio"
@@ -13,8 +13,8 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/config"
 )
 
-// Start at login, per user. Each platform has its own mechanism, all
-// implementing app.Autostart (Enabled, SetEnabled):
+// Start at login, per user. Each platform has its own mechanism behind
+// Autostart:
 //
 //   - Linux and the BSDs: an XDG autostart entry,
 //     $XDG_CONFIG_HOME/autostart/exmail-notifier.desktop (mode 0644);
@@ -138,6 +138,34 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
+// Autostart reads and changes "start at login" for this program and user
+// (it fits app.Autostart).
+type Autostart struct{ impl autostarter }
+
+// autostarter is one platform's mechanism.
+type autostarter interface {
+	Enabled() (bool, error)
+	SetEnabled(on bool) error
+}
+
+// NewAutostart returns this platform's start-at-login backend, found
+// through getenv (HOME, XDG_CONFIG_HOME, XDG_CONFIG_DIRS). It fails when
+// start at login cannot work, e.g. in a temporary `go run` build: the menu
+// item should then be hidden.
+func NewAutostart(getenv func(string) string) (*Autostart, error) {
+	impl, err := newAutostart(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Autostart{impl: impl}, nil
+}
+
+// Enabled reports whether the program starts at login.
+func (a *Autostart) Enabled() (bool, error) { return a.impl.Enabled() }
+
+// SetEnabled turns start at login on or off.
+func (a *Autostart) SetEnabled(on bool) error { return a.impl.SetEnabled(on) }
+
 // xdgAutostart is start-at-login through XDG autostart entries.
 type xdgAutostart struct {
 	userDir    string   // $XDG_CONFIG_HOME/autostart
@@ -206,7 +234,7 @@ func (a *xdgAutostart) SetEnabled(on bool) error {
 	if err := os.MkdirAll(a.userDir, 0o755); err != nil {
 		return fmt.Errorf("autostart: %w", err)
 	}
-	return writeFileAtomic(a.userFile(), desktopEntry(a.exe, !on), 0o644)
+	return WriteFileAtomic(a.userFile(), desktopEntry(a.exe, !on), 0o644)
 }
 
 // entryEnabled reads a .desktop file: Hidden=true or
@@ -269,12 +297,12 @@ func (a *fileAutostart) SetEnabled(on bool) error {
 	if err := os.MkdirAll(filepath.Dir(a.path), 0o755); err != nil {
 		return fmt.Errorf("autostart: %w", err)
 	}
-	return writeFileAtomic(a.path, a.content, 0o644)
+	return WriteFileAtomic(a.path, a.content, 0o644)
 }
 
-// writeFileAtomic is config.WriteFileAtomic with errors that say what
+// WriteFileAtomic is config.WriteFileAtomic with errors that say what
 // was being written.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+func WriteFileAtomic(path string, b []byte, mode os.FileMode) error {
 	if err := config.WriteFileAtomic(path, b, mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// platformLocale returns the user's locale from `defaults read -g
+// PlatformLocale returns the user's locale from `defaults read -g
 // AppleLocale` (e.g. "zh_CN"), bounded by a short timeout.
-func platformLocale(ctx context.Context) string {
+func PlatformLocale(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "defaults", "read", "-g", "AppleLocale").Output()

@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"bufio"
@@ -14,26 +14,26 @@ import (
 	"time"
 )
 
-// errAlreadyRunning: another instance of the tray app runs for this user;
+// ErrAlreadyRunning: another instance of the tray app runs for this user;
 // it was asked to open the mailbox, and this one should exit 0.
-var errAlreadyRunning = errors.New("the notifier is already running; asked it to open the mailbox")
+var ErrAlreadyRunning = errors.New("the notifier is already running; asked it to open the mailbox")
 
 // instanceTimeout bounds the talk between a second launch and the first.
 const instanceTimeout = 3 * time.Second
 
-// instanceLock makes the tray app a single instance per user. The lock is
+// Instance makes the tray app a single instance per user. The lock is
 // a Unix-domain socket (Windows 10 and later have them too) in a directory
 // only the user can reach: whoever listens on it is the running instance.
 // A second launch connects, asks the running one to open the mailbox, and
 // exits; a socket file nobody answers on is stale and replaced.
-type instanceLock struct {
+type Instance struct {
 	ln   net.Listener
 	path string
 }
 
-// instanceDir is the directory of the lock socket: $XDG_RUNTIME_DIR (a
+// InstanceDir is the directory of the lock socket: $XDG_RUNTIME_DIR (a
 // per-user 0700 tmpfs) when set, else the user's cache directory.
-func instanceDir(getenv func(string) string) (string, error) {
+func InstanceDir(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return d, nil
 	}
@@ -44,10 +44,10 @@ func instanceDir(getenv func(string) string) (string, error) {
 	return filepath.Join(d, "exmail-notifier"), nil
 }
 
-// acquireInstance takes the lock named name ("tray", "demo") in dir. If
+// AcquireInstance takes the lock named name ("tray", "demo") in dir. If
 // another process holds it, it sends that process "open" and returns
-// errAlreadyRunning.
-func acquireInstance(ctx context.Context, dir, name string) (*instanceLock, error) {
+// ErrAlreadyRunning.
+func AcquireInstance(ctx context.Context, dir, name string) (*Instance, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -56,14 +56,14 @@ func acquireInstance(ctx context.Context, dir, name string) (*instanceLock, erro
 		ln, err := net.Listen("unix", path)
 		if err == nil {
 			os.Chmod(path, 0o600)
-			return &instanceLock{ln: ln, path: path}, nil
+			return &Instance{ln: ln, path: path}, nil
 		}
 		if attempt > 0 {
 			return nil, fmt.Errorf("single-instance lock %s: %w", path, err)
 		}
 		// Taken: is somebody home?
 		if herr := askRunning(ctx, path, "open"); herr == nil {
-			return nil, errAlreadyRunning
+			return nil, ErrAlreadyRunning
 		}
 		// Nobody answers: a stale socket from a crashed run.
 		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
@@ -98,7 +98,7 @@ func askRunning(ctx context.Context, path, cmd string) error {
 }
 
 // serve answers later launches until ctx is done: "open" calls onOpen.
-func (l *instanceLock) serve(ctx context.Context, log *slog.Logger, onOpen func()) {
+func (l *Instance) Serve(ctx context.Context, log *slog.Logger, onOpen func()) {
 	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
 	defer stop()
 	for {
@@ -125,7 +125,7 @@ func (l *instanceLock) serve(ctx context.Context, log *slog.Logger, onOpen func(
 }
 
 // Close releases the lock.
-func (l *instanceLock) Close() error {
+func (l *Instance) Close() error {
 	err := l.ln.Close()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

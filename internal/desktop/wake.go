@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"context"
@@ -28,11 +28,11 @@ const (
 	wakeJump = 20 * time.Second
 )
 
-// watchWake calls woke after every wake-up until ctx ends. It blocks only
+// WatchWake calls woke after every wake-up until ctx ends. It blocks only
 // as long as it uses the wall clock; with logind it returns at once and
 // follows the signal on a goroutine of its own. woke must not block (it is
 // the Watcher's Reconnect).
-func watchWake(ctx context.Context, log *slog.Logger, woke func()) {
+func WatchWake(ctx context.Context, log *slog.Logger, woke func()) {
 	err := watchLogind(ctx, log, woke)
 	if err == nil {
 		return

@@ -1,4 +1,4 @@
-package main
+package trayapp
 
 import (
 	"context"
@@ -15,13 +15,6 @@ import (
 // errNoKeyYet: the mailbox cannot be used before the interface key has
 // been read from the keyring.
 var errNoKeyYet = errors.New("the interface key cannot be read yet: the keyring is locked or missing")
-
-// keyedSession is what the tray talks to once the interface key is known.
-type keyedSession struct {
-	source  app.Source
-	counter app.Counter
-	linker  app.Linker
-}
 
 // keyringSource is the tray's Source, Counter and Linker when the
 // interface key could not be read at start (the keyring is locked or not
@@ -43,16 +36,16 @@ type keyringSource struct {
 	usable func(ctx context.Context) (bool, error)
 	// open reads the key (bounded by the keyring's own timeout) and builds
 	// the session.
-	open func(ctx context.Context) (keyedSession, error)
+	open func(ctx context.Context) (Backend, error)
 	log  *slog.Logger
 
 	mu   sync.Mutex
-	sess *keyedSession
+	sess *Backend
 }
 
-// keyringError reports whether err means the key cannot be read (yet):
+// cannotReadKey reports whether err means the key cannot be read (yet):
 // the keyring is locked, missing or silent, or holds no key.
-func keyringError(err error) bool {
+func cannotReadKey(err error) bool {
 	return errors.Is(err, creds.ErrLocked) || errors.Is(err, creds.ErrUnavailable) ||
 		errors.Is(err, creds.ErrTimeout) || errors.Is(err, creds.ErrNotFound)
 }
@@ -129,7 +122,7 @@ func (k *keyringSource) Run(ctx context.Context, out chan<- api.Event) error {
 		startup = false
 		sess, err := k.open(ctx)
 		if err != nil {
-			if !keyringError(err) {
+			if !cannotReadKey(err) {
 				return err
 			}
 			k.log.Info("the keyring changed, but the key cannot be read yet", "err", err)
@@ -143,7 +136,7 @@ func (k *keyringSource) Run(ctx context.Context, out chan<- api.Event) error {
 		k.mu.Lock()
 		k.sess = &sess
 		k.mu.Unlock()
-		return sess.source.Run(ctx, out)
+		return sess.Source.Run(ctx, out)
 	}
 }
 
@@ -157,7 +150,7 @@ func (k *keyringSource) waitForRestart(ctx context.Context, why error, send func
 	return ctx.Err()
 }
 
-func (k *keyringSource) session() (*keyedSession, error) {
+func (k *keyringSource) session() (*Backend, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.sess == nil {
@@ -172,7 +165,7 @@ func (k *keyringSource) NewCount(ctx context.Context, alias string) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	return s.counter.NewCount(ctx, alias)
+	return s.Counter.NewCount(ctx, alias)
 }
 
 // LoginURL is app.Linker.
@@ -181,5 +174,5 @@ func (k *keyringSource) LoginURL(ctx context.Context, alias, mailID string) (api
 	if err != nil {
 		return "", err
 	}
-	return s.linker.LoginURL(ctx, alias, mailID)
+	return s.Linker.LoginURL(ctx, alias, mailID)
 }

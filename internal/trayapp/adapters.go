@@ -1,0 +1,106 @@
+package trayapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/assets"
+	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
+)
+
+// browserOpener is app.Opener: the desktop's browser through a one-time
+// loopback link (handoff.Open), so the URL never reaches the opener's
+// argv; bounded by handoff.OpenerTimeout.
+type browserOpener struct{ log *slog.Logger }
+
+func (o browserOpener) Open(ctx context.Context, url api.Secret) error {
+	_, err := handoff.Open(ctx, url, o.log)
+	return err
+}
+
+// ConfigPrefs is app.PrefsSaver: it saves the menu's choices into the
+// config file at Path, re-reading it first so that a concurrent "login"
+// is kept.
+type ConfigPrefs struct{ Path string }
+
+func (c *ConfigPrefs) SavePrefs(p app.Prefs) error {
+	cfg, err := config.Load(c.Path)
+	if errors.Is(err, config.ErrNotExist) {
+		cfg, err = config.New(), nil
+	}
+	if err != nil {
+		return err
+	}
+	show := p.ShowContent
+	cfg.ShowContent = &show
+	cfg.PausedUntil = p.PausedUntil
+	return config.Save(c.Path, cfg)
+}
+
+// memAutostart is the demo's "Start at login": it only remembers the
+// choice, so that trying the demo never changes the login items.
+type memAutostart struct {
+	mu sync.Mutex
+	on bool
+}
+
+func (m *memAutostart) Enabled() (bool, error) { m.mu.Lock(); defer m.mu.Unlock(); return m.on, nil }
+func (m *memAutostart) SetEnabled(on bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.on = on
+	return nil
+}
+
+// termView is the View without a desktop: one line per change of the
+// tooltip (which carries the mailbox, the count and any problem).
+type termView struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last string
+}
+
+func newTermView(w io.Writer) *termView { return &termView{w: w} }
+
+func (v *termView) Render(m app.Model) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	line := m.Tooltip
+	if line == v.last {
+		return
+	}
+	v.last = line
+	fmt.Fprintf(v.w, "[tray] %s\n", line)
+}
+
+// writeAppIcon writes the app icon PNG for notifications to the cache
+// directory once, and returns its absolute path (notify wants a path that
+// lives as long as the process).
+func writeAppIcon() (string, error) {
+	dir, err := desktop.LogDir()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "icon.png")
+	b := assets.AppIconPNG(128)
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(b) {
+		return path, nil
+	}
+	if err := desktop.WriteFileAtomic(path, b, 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
+}

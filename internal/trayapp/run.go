@@ -1,0 +1,226 @@
+package trayapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/notify"
+	"github.com/exmail-notifier/exmail-notifier/tray"
+)
+
+const (
+	appName = "Exmail Notifier" // the tray item's title and the toasts' app name
+
+	// exitGrace bounds the wait for background goroutines after Quit.
+	exitGrace = 3 * time.Second
+)
+
+// Run runs the tray app for s until Quit or a signal (SIGINT, SIGTERM).
+// It must run on the main goroutine (systray needs it).
+//
+// Steps: take the single-instance lock (a second launch asks the first to
+// open the mailbox and returns nil), choose the notifier (native toasts
+// on a desktop, printed lines without one) and the autostart backend,
+// then show the tray, or, with no desktop session, print the state in the
+// terminal until a signal. Quit or a signal ends every goroutine it
+// started, waiting at most exitGrace.
+func Run(ctx context.Context, env Env, s Session) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r := &runner{env: env, s: s, log: env.logger(), stop: stop, actions: make(chan app.Action, 16)}
+
+	lock, err := r.acquireLock(ctx)
+	if errors.Is(err, desktop.ErrAlreadyRunning) {
+		fmt.Fprintln(env.Stderr, "exmail-notifier: already running; asked it to open the mailbox")
+		return nil
+	}
+	if lock != nil {
+		defer lock.Close()
+		r.lock = lock
+	}
+	r.auto = r.autostart()
+
+	onDesktop, why := hasDesktop(ctx, env.Getenv)
+	if onDesktop {
+		r.useNotifier()
+		if err := r.showTray(ctx); errors.Is(err, tray.ErrNoSessionBus) {
+			// The bus went away between the check and now: carry on
+			// without an icon.
+			onDesktop, why = false, err.Error()
+		} else if err != nil {
+			r.log.Error("tray", "err", err)
+		}
+	}
+	if !onDesktop {
+		r.runHeadless(ctx, why)
+	}
+	stop()
+	if !waitTimeout(&r.wg, exitGrace) {
+		r.log.Warn("some background work did not stop in time")
+	}
+	r.log.Info("exit")
+	return nil
+}
+
+// runner is one run of the tray app: what Run chose, and what it started.
+type runner struct {
+	env     Env
+	s       Session
+	log     *slog.Logger
+	stop    context.CancelFunc // ends the run (Quit, signals)
+	actions chan app.Action
+
+	lock     *desktop.Instance // nil: no single-instance lock
+	auto     app.Autostart
+	toaster  app.Toaster
+	notifier *notify.Notifier // nil without a desktop session
+	wg       sync.WaitGroup
+}
+
+// send passes a user's request to the app without ever blocking the
+// caller (a D-Bus callback, the instance lock): a busy app drops it.
+func (r *runner) send(a app.Action) {
+	select {
+	case r.actions <- a:
+	default:
+		r.log.Warn("action dropped: the app is busy")
+	}
+}
+
+// acquireLock takes the single-instance lock. It returns
+// desktop.ErrAlreadyRunning when another run answered; any other failure
+// is logged and the app runs without a lock (nil).
+func (r *runner) acquireLock(ctx context.Context) (*desktop.Instance, error) {
+	dir, err := desktop.InstanceDir(r.env.Getenv)
+	if err != nil {
+		r.log.Warn("no single-instance lock", "err", err)
+		return nil, nil
+	}
+	lock, err := desktop.AcquireInstance(ctx, dir, r.s.Lock)
+	switch {
+	case errors.Is(err, desktop.ErrAlreadyRunning):
+		return nil, err
+	case err != nil:
+		r.log.Warn("no single-instance lock", "err", err)
+		return nil, nil
+	}
+	return lock, nil
+}
+
+// autostart is the "Start at login" backend: the platform's for a real
+// session, nil (the item hidden) when that cannot work, and an in-memory
+// one for the demo.
+func (r *runner) autostart() app.Autostart {
+	if !r.s.Autostart {
+		return &memAutostart{}
+	}
+	a, err := desktop.NewAutostart(r.env.Getenv)
+	if err != nil {
+		r.log.Info("start at login is not available", "err", err)
+		return nil
+	}
+	return a
+}
+
+// useNotifier shows toasts through the desktop's notification service; a
+// click on a toast opens that mail.
+func (r *runner) useNotifier() {
+	iconPath, err := writeAppIcon()
+	if err != nil {
+		r.log.Warn("no icon for notifications", "err", err)
+	}
+	r.notifier = notify.New(notify.Options{
+		AppName:  appName,
+		IconPath: iconPath,
+		OnClick:  func(key string) { r.send(app.OpenMail{MailID: key}) },
+		Logger:   r.log,
+	})
+	r.toaster = r.notifier
+}
+
+// showTray shows the icon until ctx ends or Quit, starting the app once
+// the menu exists. It returns tray.ErrNoSessionBus, having started
+// nothing, when the session bus is gone.
+func (r *runner) showTray(ctx context.Context) error {
+	r.wg.Go(func() { watchTrayHost(ctx, r.log, r.env.Getenv("XDG_CURRENT_DESKTOP"), r.notifier, r.s.Lang) })
+	return tray.Run(ctx, tray.Options{Name: appName, Actions: r.actions, Logger: r.log}, func(v *tray.View) {
+		r.start(ctx, v)
+	})
+}
+
+// runHeadless runs the app without an icon: toasts and the tooltip are
+// printed, until a signal.
+func (r *runner) runHeadless(ctx context.Context, why string) {
+	r.log.Warn("no desktop session: no tray icon; toasts are printed", "why", why)
+	fmt.Fprintf(r.env.Stderr, "exmail-notifier: no desktop session (%s): no tray icon; notifications are printed here. Ctrl-C quits.\n", why)
+	if r.s.HeadlessNote != "" {
+		fmt.Fprintln(r.env.Stderr, r.s.HeadlessNote)
+	}
+	r.notifier = nil
+	r.toaster = notify.NewPrinter(r.env.Stdout)
+	r.start(ctx, newTermView(r.env.Stdout))
+	<-ctx.Done()
+}
+
+// start launches everything that runs beside the view: the app, the
+// notifier's queue, the instance lock's listener and the session's extra.
+// The app's end (Quit) ends them all.
+func (r *runner) start(ctx context.Context, view app.View) {
+	a := app.New(app.Config{
+		Alias:   r.s.Alias,
+		Version: r.env.Version,
+		Lang:    r.s.Lang,
+		Prefs:   r.s.Prefs,
+		Problem: r.s.Problem,
+	}, app.Deps{
+		Source:    r.s.Backend.Source,
+		Counter:   r.s.Backend.Counter,
+		Linker:    r.s.Backend.Linker,
+		Opener:    browserOpener{log: r.log},
+		Toaster:   r.toaster,
+		View:      view,
+		Autostart: r.auto,
+		Prefs:     r.s.Saver,
+		Actions:   r.actions,
+		Log:       r.log,
+	})
+	r.wg.Go(func() {
+		err := a.Run(ctx)
+		r.log.Info("app ended", "err", err)
+		r.stop()
+	})
+	if r.notifier != nil {
+		n := r.notifier
+		r.wg.Go(func() { n.Run(ctx) })
+	}
+	if r.lock != nil {
+		r.wg.Go(func() { r.lock.Serve(ctx, r.log, func() { r.send(app.OpenMailbox{}) }) })
+	}
+	if r.s.Extra != nil {
+		toaster := r.toaster
+		r.wg.Go(func() { r.s.Extra(ctx, toaster) })
+	}
+}
+
+// waitTimeout waits for wg at most d and reports whether it finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}

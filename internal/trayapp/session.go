@@ -1,0 +1,97 @@
+// Package trayapp is the tray app's wiring: it takes a Session (which
+// mailbox, which backend, which preferences) and runs the display-free
+// core (app) with the desktop adapters (tray, notify, desktop, handoff)
+// until Quit or a signal. It knows no command line: main parses flags,
+// resolves the account and hands over explicit values.
+package trayapp
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+)
+
+// Env is what the tray app may touch of the outside world besides the
+// desktop: the standard streams, the environment and the logger.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Log            *slog.Logger // nil: discard
+	Version        string       // shown in About
+}
+
+func (e Env) logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
+// Session is what differs between one run of the tray app and another
+// (the real account, the demo).
+type Session struct {
+	// Lock names the single-instance lock ("tray", "demo"): one run per
+	// user and name.
+	Lock    string
+	Alias   string // the mailbox shown; "" is the setup state
+	Problem app.Problem
+	Lang    app.Lang
+	Prefs   app.Prefs
+	// Autostart offers the real "Start at login"; false gives an
+	// in-memory one that changes nothing on the machine (the demo).
+	Autostart bool
+	Saver     app.PrefsSaver // nil: preferences are forgotten at exit
+	Backend   Backend
+	// Extra runs beside the app (the demo's colleague) until ctx is done.
+	Extra func(ctx context.Context, toast app.Toaster)
+	// HeadlessNote is printed when there is no desktop session.
+	HeadlessNote string
+}
+
+// Backend is what the tray talks to for one mailbox: events, the unread
+// count and the sign-in link.
+type Backend struct {
+	Source  app.Source
+	Counter app.Counter
+	Linker  app.Linker
+}
+
+// Connect returns the Backend of an API client: the listen Watcher for
+// alias (reconnecting at once after the machine wakes), mail/newcount and
+// the SSO URL.
+func Connect(c *api.Client, alias string, o api.WatchOptions, log *slog.Logger) Backend {
+	o.Alias, o.Logger = alias, log
+	return Backend{
+		Source:  watcherSource{w: api.NewWatcher(c, o), log: log},
+		Counter: c.Mail,
+		Linker:  c.Mail,
+	}
+}
+
+// WaitForKeyring returns the Backend for a key that could not be read at
+// start (first says why): the app shows the problem until the keyring
+// changes and open, reading the key again, succeeds (see keyringSource).
+func WaitForKeyring(first error, open func(context.Context) (Backend, error), log *slog.Logger) Backend {
+	k := &keyringSource{first: first, watch: creds.WatchChanges, usable: creds.Usable, open: open, log: log}
+	return Backend{Source: k, Counter: k, Linker: k}
+}
+
+// watcherSource adapts api.Watcher to app.Source (from version 0: the
+// address book version is not used by the tray). After the machine wakes
+// from sleep it makes the Watcher reconnect at once (desktop.WatchWake).
+type watcherSource struct {
+	w   *api.Watcher
+	log *slog.Logger
+}
+
+func (s watcherSource) Run(ctx context.Context, out chan<- api.Event) error {
+	wake, stop := context.WithCancel(ctx)
+	defer stop()
+	go desktop.WatchWake(wake, s.log, s.w.Reconnect)
+	return s.w.Run(ctx, "", out)
+}
