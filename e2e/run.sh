@@ -15,8 +15,8 @@ mkdir -p "$OUT"
 # on a desktop; bare: nothing is activatable; none: no bus at all)
 declare -A BUSES=([demo]=std [login]=std [nohost]=bare [nonotify]=bare
                   [nokeyring]=bare [lockedkeyring]=bare [promptkeyring]=std
-                  [promptcancel]=std [nobus]=none)
-ORDER=(demo login nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus)
+                  [promptcancel]=std [nobus]=none [latency]=std)
+ORDER=(demo login nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency)
 (( $# )) && ORDER=("$@")
 
 P=0; F=0

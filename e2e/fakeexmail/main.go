@@ -9,6 +9,12 @@
 //	GET $FAKE_CTL/markread?alias=A                       → marks all read
 //
 // The test passes them to "exmail-notifier login". It stops on SIGINT/SIGTERM.
+//
+// Every delivery is logged on stdout, with the wall-clock time just before
+// the mail is handed to the listen stream, for the push→toast latency
+// measurement (compare with the bus monitor's timestamp-realtime):
+//
+//	delivered UNIX_MICROSECONDS MAILID SUBJECT
 package main
 
 import (
@@ -44,8 +50,10 @@ func main() {
 		if sender == "" {
 			sender = `"张伟" <zhangwei@` + srv.Domain() + `>`
 		}
+		now := time.Now()
 		id := srv.Deliver(alias, exmailtest.Mail{Sender: sender, Subject: q.Get("subject"),
-			Summary: q.Get("summary"), Time: time.Now()})
+			Summary: q.Get("summary"), Time: now})
+		fmt.Printf("delivered %d %s %s\n", now.UnixMicro(), id, q.Get("subject"))
 		fmt.Fprintln(w, id)
 	})
 	mux.HandleFunc("/unread", func(w http.ResponseWriter, r *http.Request) {
