@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 )
@@ -71,7 +74,61 @@ func TestHandoffRedirectsOnceThenIsGone(t *testing.T) {
 	}
 }
 
-func TestHandoffRefusesAnotherUser(t *testing.T) {
+// A request that fails the peer check, because another user made it or
+// because its owner cannot be determined, is refused and cancels the link
+// for everyone: whoever made it has the link, and retrying must not help.
+func TestHandoffRefusalCancelsTheLink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		peerOK func(net.Addr, net.Addr) (bool, error)
+	}{
+		{"another user", func(net.Addr, net.Addr) (bool, error) { return false, nil }},
+		{"owner unknown", func(net.Addr, net.Addr) (bool, error) { return false, errors.New("no socket in /proc/net/tcp") }},
+		{"owner unknown, though the lookup leaned yes", func(net.Addr, net.Addr) (bool, error) { return true, errors.New("2 sockets") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &syncBuffer{}
+			h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.NewTextHandler(logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			h.peerOK = tc.peerOK
+			if resp := get(t, h.URL()); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
+				t.Fatalf("refused visit: %d Location=%q, want 403 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if err := waitBriefly(t, h); !errors.Is(err, ErrRefused) {
+				t.Errorf("Wait = %v, want ErrRefused", err)
+			}
+			// The user's own browser, arriving next, is told why.
+			h.peerOK = func(net.Addr, net.Addr) (bool, error) { return true, nil }
+			resp, err := noRedirect.Get(h.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusGone || resp.Header.Get("Location") != "" || !strings.Contains(string(body), "open the mailbox again") {
+				t.Errorf("the user's visit after a refusal: %d Location=%q %q, want 410 saying to open the mailbox again", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			if head, err := noRedirect.Head(h.URL()); err != nil || head.StatusCode != http.StatusGone {
+				t.Errorf("HEAD after a refusal: %v %v, want 410", head, err)
+			}
+			log := logs.String()
+			if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "refused") {
+				t.Errorf("the refusal was not logged at Warn:\n%s", log)
+			}
+			if strings.Contains(log, "SECRET-TICKET") || strings.Contains(log, h.path) {
+				t.Errorf("the log names the ticket or the link:\n%s", log)
+			}
+		})
+	}
+}
+
+// A request for another path does not know the link: it cancels nothing.
+func TestHandoffWrongPathCancelsNothing(t *testing.T) {
 	t.Parallel()
 	h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -79,13 +136,12 @@ func TestHandoffRefusesAnotherUser(t *testing.T) {
 	}
 	defer h.Close()
 	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return false, nil }
-	if resp := get(t, h.URL()); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
-		t.Fatalf("another user's visit: %d Location=%q, want 403 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+	if resp := get(t, h.URL()+"0"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a guessed path from another user: %d, want 404", resp.StatusCode)
 	}
-	// The refusal did not use the link up: this user still gets in.
 	h.peerOK = func(net.Addr, net.Addr) (bool, error) { return true, nil }
 	if resp := get(t, h.URL()); resp.StatusCode != http.StatusFound {
-		t.Fatalf("the user's own visit after a refusal: %d, want 302", resp.StatusCode)
+		t.Fatalf("the user's visit after a guessed path: %d, want 302", resp.StatusCode)
 	}
 }
 
@@ -103,4 +159,32 @@ func TestHandoffUnusedEndsWithItsContext(t *testing.T) {
 	if _, err := noRedirect.Get(h.URL()); err == nil {
 		t.Errorf("the link still answers after the handoff closed")
 	}
+}
+
+// waitBriefly is h.Wait for a handoff that should be over already: a
+// regression fails in seconds instead of waiting out Lifetime.
+func waitBriefly(t *testing.T, h *Link) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	return h.Wait(ctx)
+}
+
+// syncBuffer is a log sink that the server's goroutines and the test can
+// use at the same time.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
