@@ -11,6 +11,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 const (
@@ -78,9 +79,11 @@ func (f *flags) usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...), usage: f.help()}
 }
 
-// oneLine folds an error message onto one line for stderr.
+// oneLine is a message for stderr: safetext's rule for a terminal line,
+// since error messages carry server text (one line, nothing that can drive
+// the terminal).
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return safetext.Line(s, 0)
 }
 
 // describe turns an error into the sentence a user reads: it adds the fix
@@ -117,4 +120,42 @@ func (e *env) client(ctx context.Context) (*api.Client, account.Account, error) 
 	}
 	c, err := a.NewClient(e.logger())
 	return c, a, err
+}
+
+// maxSecretInput bounds what a --…-stdin flag reads.
+const maxSecretInput = 4096
+
+// readStdinSecret is the one reader of secrets piped to a --…-stdin flag
+// (flag, e.g. "--secret-stdin"; what, e.g. "interface key"): the first
+// line of r without its line ending, at most maxSecretInput bytes. Nothing
+// but white space may follow that line, so that a wrong file piped in is
+// refused rather than half used. oneWord (the interface key) also trims
+// white space around the secret and refuses white space inside it; a
+// password is kept exactly as typed. Errors never contain the input.
+func readStdinSecret(r io.Reader, flag, what string, oneWord bool) (api.Secret, error) {
+	if r == nil {
+		return "", fmt.Errorf("no %s on standard input", what)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
+	defer clear(b)
+	if err != nil {
+		return "", fmt.Errorf("reading the %s from standard input: %w", what, err)
+	}
+	if len(b) > maxSecretInput {
+		return "", fmt.Errorf("standard input is too long for the %s (over %d bytes)", what, maxSecretInput)
+	}
+	line, rest, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if oneWord {
+		line = strings.TrimSpace(line)
+	}
+	switch {
+	case strings.TrimSpace(line) == "":
+		return "", fmt.Errorf("no %s on standard input", what)
+	case strings.TrimSpace(rest) != "":
+		return "", fmt.Errorf("standard input holds more than one line; %s wants the %s alone", flag, what)
+	case oneWord && strings.ContainsAny(line, " \t"):
+		return "", fmt.Errorf("standard input holds more than one word; %s wants the %s alone", flag, what)
+	}
+	return api.Secret(line), nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"io"
 	"regexp"
 	"strings"
@@ -270,7 +271,7 @@ Example:
 		return f.usageErrorf("--md5 needs --password-stdin")
 	}
 	if *passwordStdin {
-		pw, err := readPassword(e.stdin)
+		pw, err := readStdinSecret(e.stdin, "--password-stdin", "password", false)
 		if err != nil {
 			return err
 		}
@@ -284,23 +285,7 @@ Example:
 		return err
 	}
 	past := map[api.Action]string{api.ActionAdd: "created", api.ActionModify: "changed"}[action]
-	return done(e, "member %s %s", cleanCell(req.Alias), past)
-}
-
-// readPassword reads the first line of r.
-func readPassword(r io.Reader) (api.Secret, error) {
-	if r == nil {
-		return "", errors.New("--password-stdin: nothing on stdin")
-	}
-	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("--password-stdin: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", errors.New("--password-stdin: the first line of stdin is empty")
-	}
-	return api.Secret(pw), nil
+	return done(e, "member %s %s", safetext.Cell(req.Alias), past)
 }
 
 var digits = regexp.MustCompile(`^[0-9]+$`)
@@ -415,7 +400,7 @@ member ALIAS (openapi/user/openwxtoken, openapi/user/closewxtoken).
 	if err := call(ctx, pos[1]); err != nil {
 		return err
 	}
-	return done(e, "WeChat one-time password %s for %s", pos[0], cleanCell(pos[1]))
+	return done(e, "WeChat one-time password %s for %s", pos[0], safetext.Cell(pos[1]))
 }
 
 // --- party -----------------------------------------------------------
@@ -510,7 +495,7 @@ Example:
 	if err := c.Party.Add(ctx, pos[0]); err != nil {
 		return err
 	}
-	return done(e, "department %s created", cleanCell(pos[0]))
+	return done(e, "department %s created", safetext.Cell(pos[0]))
 }
 
 func partySyncMove(ctx context.Context, e *env, args []string) error {
@@ -535,7 +520,7 @@ Example:
 	if err := c.Party.Move(ctx, pos[0], pos[1]); err != nil {
 		return err
 	}
-	return done(e, "department %s moved to %s", cleanCell(pos[0]), cleanCell(pos[1]))
+	return done(e, "department %s moved to %s", safetext.Cell(pos[0]), safetext.Cell(pos[1]))
 }
 
 // --- group -----------------------------------------------------------
@@ -578,7 +563,7 @@ Example:
 	if err := c.Groups.Add(ctx, g); err != nil {
 		return err
 	}
-	return done(e, "group %s created", cleanCell(pos[0]))
+	return done(e, "group %s created", safetext.Cell(pos[0]))
 }
 
 // deletion is the shape shared by the three deletions (member,
@@ -604,13 +589,13 @@ func (d deletion) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := confirm(e, *yes, d.ask, cleanCell(pos[0])); err != nil {
+	if err := confirm(e, *yes, d.ask, safetext.Cell(pos[0])); err != nil {
 		return err
 	}
 	if err := d.call(ctx, c, pos[0]); err != nil {
 		return err
 	}
-	return done(e, d.past, cleanCell(pos[0]))
+	return done(e, d.past, safetext.Cell(pos[0]))
 }
 
 func userSyncDelete(ctx context.Context, e *env, args []string) error {
@@ -687,16 +672,16 @@ func (g groupList) run(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	group, addrs := pos[0], pos[1:]
-	list := cleanCell(strings.Join(addrs, ", "))
+	list := safetext.Cell(strings.Join(addrs, ", "))
 	if g.ask != "" {
-		if err := confirm(e, *yes, g.ask, list, cleanCell(group)); err != nil {
+		if err := confirm(e, *yes, g.ask, list, safetext.Cell(group)); err != nil {
 			return err
 		}
 	}
 	if err := g.call(c)(ctx, group, addrs...); err != nil {
 		return err
 	}
-	return done(e, g.past, list, cleanCell(group))
+	return done(e, g.past, list, safetext.Cell(group))
 }
 
 func groupAddMember(ctx context.Context, e *env, args []string) error {

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"io"
 	"os"
 	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/term"
 
@@ -38,9 +38,6 @@ user = the admin account) and the rest to the config file.
 // longer than creds.DefaultTimeout: a person at the terminal may have to
 // answer an unlock prompt first.
 const loginKeyringTimeout = 2 * time.Minute
-
-// maxSecretInput bounds what --secret-stdin reads.
-const maxSecretInput = 4096
 
 func cmdLogin(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "login", loginUsage)
@@ -113,7 +110,7 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	if tty != nil {
 		key, err = p.secret("Interface key (接口key, not shown)")
 	} else {
-		key, err = readSecret(e.stdin)
+		key, err = readStdinSecret(e.stdin, "--secret-stdin", "interface key", true)
 	}
 	if err != nil {
 		return err
@@ -148,7 +145,7 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	who := a.Alias
-	if name := printable(user.Name); name != "" {
+	if name := safetext.Line(user.Name, 64); name != "" {
 		who = fmt.Sprintf("%s (%s)", a.Alias, name)
 	}
 	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, a.Agent)
@@ -178,21 +175,6 @@ func (e *env) interactiveKeyStore() account.KeyStore {
 		keys = &creds.Keyring{Timeout: loginKeyringTimeout}
 	}
 	return keys
-}
-
-// printable keeps a server-supplied name from driving the terminal:
-// control and format characters are dropped, the length is capped.
-func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > 64 {
-		s = string(r[:64]) + "…"
-	}
-	return strings.TrimSpace(s)
 }
 
 // verify checks the account against the server: a token (the admin
@@ -268,27 +250,6 @@ func (p *prompter) secret(label string) (api.Secret, error) {
 	clear(b)
 	if s == "" {
 		return "", errors.New("login cancelled: no interface key given")
-	}
-	return api.Secret(s), nil
-}
-
-// readSecret reads the key from r (--secret-stdin): one line; surrounding
-// white space is dropped.
-func readSecret(r io.Reader) (api.Secret, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
-	if err != nil {
-		return "", fmt.Errorf("reading the interface key from standard input: %w", err)
-	}
-	if len(b) > maxSecretInput {
-		return "", errors.New("standard input is too long to be an interface key")
-	}
-	s := strings.TrimSpace(string(b))
-	clear(b)
-	switch {
-	case s == "":
-		return "", errors.New("no interface key on standard input")
-	case strings.ContainsAny(s, " \t\r\n"):
-		return "", errors.New("standard input holds more than one word; --secret-stdin wants the interface key alone")
 	}
 	return api.Secret(s), nil
 }

@@ -202,7 +202,8 @@ func TestLoginSecretStdinInput(t *testing.T) {
 	}{
 		{"empty", "", "no interface key"},
 		{"blank", " \n", "no interface key"},
-		{"two words", exmailtest.DefaultClientSecret + "\nmore\n", "more than one word"},
+		{"two lines", exmailtest.DefaultClientSecret + "\nmore\n", "more than one line"},
+		{"two words", exmailtest.DefaultClientSecret + " more\n", "more than one word"},
 		{"huge", strings.Repeat("a", 5000), "too long"},
 	}
 	for _, tt := range tests {
@@ -376,7 +377,7 @@ func TestLoginPrintsNameSafely(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 	first := strings.SplitN(stdout.String(), "\n", 2)[0]
-	if want := "Logged in: watching eve@example.com (Eve]0;pwnedX) as admin account \"admin\"."; first != want {
+	if want := "Logged in: watching eve@example.com (Eve]0;pwned X) as admin account \"admin\"."; first != want {
 		t.Errorf("first line %q\nwant       %q", first, want)
 	}
 }

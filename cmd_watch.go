@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"strings"
@@ -69,8 +68,6 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	go func() { done <- w.Run(ctx, api.Version(*from), out) }()
 	go desktop.WatchWake(ctx, e.logger(), w.Reconnect) // a dead connection after sleep is replaced at once
 
-	enc := json.NewEncoder(e.stdout)
-	enc.SetEscapeHTML(false)
 	scrub := scrubber(a.Secret)
 	for {
 		select {
@@ -82,7 +79,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 			if !ok {
 				continue
 			}
-			if err := enc.Encode(line); err != nil {
+			if err := encodeJSON(e.stdout, line, ""); err != nil {
 				cancel()
 				<-done
 				return fmt.Errorf("watch: writing to stdout: %w", err)

@@ -189,24 +189,6 @@ func TestTable(t *testing.T) {
 
 func sp(n int) string { return strings.Repeat(" ", n) }
 
-func TestDisplayWidth(t *testing.T) {
-	t.Parallel()
-	for s, want := range map[string]int{
-		"":            0,
-		"bob":         3,
-		"张伟":          4,
-		"研发中心/运维组":    15,
-		"ｆｕｌｌ":        8,
-		"e\u0301":     1, // e + combining acute
-		"한국":          4,
-		"Emma Wilson": 11,
-	} {
-		if got := displayWidth(s); got != want {
-			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
-		}
-	}
-}
-
 func TestParseAll(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -1,18 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // table prints rows in aligned columns for people; --json output is for
 // scripts. It measures display width, so that columns after Chinese text
 // stay aligned (text/tabwriter counts runes, and a CJK character takes
-// two terminal cells). Cells are cleaned of control and bidi characters:
-// they come from the server and must not drive the terminal.
+// two terminal cells). Cells come from the server and get safetext.Cell:
+// they must not drive the terminal.
 type table struct {
 	header []string
 	rows   [][]string
@@ -23,7 +24,7 @@ func newTable(header ...string) *table { return &table{header: header} }
 func (t *table) add(cells ...string) {
 	row := make([]string, len(cells))
 	for i, c := range cells {
-		row[i] = cleanCell(c)
+		row[i] = safetext.Cell(c)
 	}
 	t.rows = append(t.rows, row)
 }
@@ -41,7 +42,7 @@ func (t *table) write(w io.Writer) error {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], displayWidth(c))
+			widths[i] = max(widths[i], safetext.Width(c))
 		}
 	}
 	var b strings.Builder
@@ -52,7 +53,7 @@ func (t *table) write(w io.Writer) error {
 			}
 			b.WriteString(c)
 			if i < len(row)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)))
+				b.WriteString(strings.Repeat(" ", widths[i]-safetext.Width(c)))
 			}
 		}
 		trimTrailingSpaces(&b)
@@ -71,62 +72,22 @@ func trimTrailingSpaces(b *strings.Builder) {
 	}
 }
 
-// cleanCell replaces control characters (tabs, newlines, escapes) and
-// bidirectional overrides with a space or U+FFFD.
-func cleanCell(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			return ' '
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
-
-// displayWidth approximates the terminal cells s takes: 2 for East Asian
-// wide and fullwidth characters, 0 for combining marks, 1 otherwise.
-func displayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Mn, r), unicode.Is(unicode.Me, r), r == '\u200b':
-		case wide(r):
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
-}
-
-func wide(r rune) bool {
-	if r < 0x1100 || r == utf8.RuneError {
-		return false
-	}
-	return r <= 0x115F || // Hangul Jamo
-		(r >= 0x2E80 && r <= 0x303E) || // CJK radicals, punctuation
-		(r >= 0x3041 && r <= 0x33FF) || // kana, CJK symbols
-		(r >= 0x3400 && r <= 0x4DBF) || // CJK extension A
-		(r >= 0x4E00 && r <= 0x9FFF) || // CJK unified ideographs
-		(r >= 0xA000 && r <= 0xA4CF) || // Yi
-		(r >= 0xAC00 && r <= 0xD7A3) || // Hangul syllables
-		(r >= 0xF900 && r <= 0xFAFF) || // CJK compatibility
-		(r >= 0xFE30 && r <= 0xFE4F) || // CJK compatibility forms
-		(r >= 0xFF00 && r <= 0xFF60) || // fullwidth forms
-		(r >= 0xFFE0 && r <= 0xFFE6) ||
-		(r >= 0x1F300 && r <= 0x1F64F) || // emoji
-		(r >= 0x1F900 && r <= 0x1F9FF) ||
-		(r >= 0x20000 && r <= 0x3FFFD) // CJK extensions B…
-}
-
-// writeJSON prints v as indented JSON, without HTML escaping (addresses
-// keep their "<" and ">").
+// writeJSON prints v as indented JSON for scripts, without HTML escaping
+// (addresses keep their "<" and ">"), with safetext's rule for JSON: server
+// text that could drive a terminal is \u-escaped, never changed.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	return encodeJSON(w, v, "  ")
+}
+
+// encodeJSON is writeJSON with an indent ("" for one line per value).
+func encodeJSON(w io.Writer, v any, indent string) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", indent)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(safetext.JSON(b.Bytes()))
+	return err
 }

@@ -3,10 +3,9 @@ package app
 import (
 	"net/mail"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // Length limits, in runes, for text that reaches the tray and toasts.
@@ -18,79 +17,10 @@ const (
 	maxRecentT = 60  // subject part of a recent-mail item
 )
 
-// sanitize makes untrusted text (mail subjects, senders, summaries) safe
-// for a menu item, a toast and the macOS AppleScript fallback: it drops
-// control runes (ESC, NUL, …), bidi overrides and invisible format runes,
-// turns every kind of white space and line break (\r, \n, U+2028) into a
-// space, collapses runs of white space, trims, and cuts the result to at
-// most max runes, ending in "…" when cut. Invalid UTF-8 is dropped. It
-// stops reading as soon as the limit is reached, so a megabyte of text
-// costs no more than the runes it keeps. max must be ≥ 1.
-func sanitize(s string, max int) string {
-	if max < 1 {
-		max = 1
-	}
-	var b strings.Builder
-	n := 0         // runes written
-	space := false // a space is pending before the next visible rune
-	cut := false   // visible input remained beyond max runes
-	for i, w := 0, 0; i < len(s); i += w {
-		var r rune
-		r, w = utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && w <= 1:
-			continue // invalid UTF-8
-		case unicode.IsSpace(r): // includes \r \n \t NEL NBSP U+2028
-			space = n > 0
-			continue
-		case invisible(r) || unicode.IsControl(r):
-			continue
-		}
-		need := 1
-		if space {
-			need = 2
-		}
-		if n+need > max {
-			cut = true
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			n++
-			space = false
-		}
-		b.WriteRune(r)
-		n++
-	}
-	if !cut {
-		return b.String()
-	}
-	// Make room for the ellipsis. The output never ends in a space: a
-	// space is written only together with the rune after it.
-	out := b.String()
-	if n >= max {
-		_, w := utf8.DecodeLastRuneInString(out)
-		out = out[:len(out)-w]
-	}
-	return strings.TrimRight(out, " ") + "…"
-}
-
-// invisible reports runes that are dropped outright: bidi embeddings,
-// overrides, isolates and marks, zero-width spaces, the word joiner family
-// and the BOM. ZWJ and ZWNJ (U+200D, U+200C) stay: emoji sequences and some
-// scripts need them.
-func invisible(r rune) bool {
-	switch {
-	case r >= 0x202A && r <= 0x202E, // LRE RLE PDF LRO RLO
-		r >= 0x2066 && r <= 0x2069,            // LRI RLI FSI PDI
-		r == 0x200E, r == 0x200F, r == 0x061C, // LRM RLM ALM
-		r == 0x200B, r == 0xFEFF, // ZWSP, BOM
-		r >= 0x2060 && r <= 0x2064, // word joiner, invisible operators
-		r >= 0xFFF9 && r <= 0xFFFB: // interlinear annotation
-		return true
-	}
-	return false
-}
+// sanitize is safetext.Line, the one rule for one line of untrusted text
+// (mail subjects, senders, summaries), named for this package's many
+// callers. max must be ≥ 1.
+func sanitize(s string, max int) string { return safetext.Line(s, max) }
 
 // parseSender splits the Sender display form `"Name" <addr>` into the
 // display name and the address. It accepts `Name <addr>`, `<addr>`, a bare

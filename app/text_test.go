@@ -3,58 +3,10 @@ package app
 import (
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 )
-
-func TestSanitize(t *testing.T) {
-	t.Parallel()
-	megabyte := strings.Repeat("长", 1<<20/3) // about 1 MB of CJK
-	tests := []struct {
-		name string
-		in   string
-		max  int
-		want string
-	}{
-		{"plain", "Quarterly report", 40, "Quarterly report"},
-		{"empty", "", 10, ""},
-		{"only space and controls", " \t\r\n\x00\x1b ", 10, ""},
-		{"crlf becomes one space", "line one\r\nline two", 40, "line one line two"},
-		{"runs of white space collapse", "  a \t\t b\u00a0\u3000c  ", 40, "a b c"},
-		{"terminal escape loses its ESC", "\x1b[31mred\x1b[0m", 40, "[31mred[0m"},
-		{"NEL and line separators are breaks", "a\u0085b\u2028c\u2029d", 40, "a b c d"},
-		{"NUL dropped", "a\x00b", 40, "ab"},
-		{"RLO is dropped", "invoice\u202Egpj.exe", 40, "invoicegpj.exe"},
-		{"all bidi controls dropped", "\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200E\u200F\u061Cx", 40, "x"},
-		{"zero width space and BOM dropped", "a\u200Bb\uFEFFc\u2060d", 40, "abcd"},
-		{"ZWJ emoji sequence kept", "👩\u200D💻 done", 40, "👩\u200D💻 done"},
-		{"CJK", "关于下周的会议安排", 40, "关于下周的会议安排"},
-		{"CJK truncated on a rune", "关于下周的会议安排", 5, "关于下周…"},
-		{"emoji truncated on a rune", "🎉🎉🎉🎉🎉🎉", 3, "🎉🎉…"},
-		{"exactly max is not cut", "abcde", 5, "abcde"},
-		{"one over max is cut", "abcdef", 5, "abcd…"},
-		{"no space before the ellipsis", "abc defgh", 5, "abc…"},
-		{"trailing white space does not count", "abcde   \n", 5, "abcde"},
-		{"invalid UTF-8 dropped", "a\xffb\xc3", 10, "ab"},
-		{"max 1", "hello", 1, "…"},
-		{"max below 1 acts as 1", "hello", 0, "…"},
-		{"1 MB input", megabyte, 10, strings.Repeat("长", 9) + "…"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got := sanitize(tt.in, tt.max)
-			if got != tt.want {
-				t.Errorf("sanitize(%.40q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
-			}
-			if n := utf8.RuneCountInString(got); n > max(tt.max, 1) {
-				t.Errorf("sanitize(%.40q, %d) has %d runes", tt.in, tt.max, n)
-			}
-		})
-	}
-}
 
 func TestParseSender(t *testing.T) {
 	t.Parallel()
@@ -138,29 +90,3 @@ func TestToastText(t *testing.T) {
 // FuzzSanitize checks the promises of sanitize on any input: valid UTF-8,
 // at most max runes, no control, bidi or invisible runes, single spaces,
 // nothing to trim.
-func FuzzSanitize(f *testing.F) {
-	for _, s := range []string{"", "a\r\nb", "\u202Eevil", "长长长长", "👩\u200D💻", "\xff\xfe", " a  b "} {
-		f.Add(s, 5)
-	}
-	f.Fuzz(func(t *testing.T, s string, max int) {
-		max = max%200 + 1
-		if max < 1 {
-			max += 200
-		}
-		got := sanitize(s, max)
-		if !utf8.ValidString(got) {
-			t.Fatalf("sanitize(%q, %d) = %q: invalid UTF-8", s, max, got)
-		}
-		if n := utf8.RuneCountInString(got); n > max {
-			t.Fatalf("sanitize(%q, %d) = %q: %d runes", s, max, got, n)
-		}
-		if strings.TrimSpace(got) != got || strings.Contains(got, "  ") {
-			t.Fatalf("sanitize(%q, %d) = %q: stray spaces", s, max, got)
-		}
-		for _, r := range got {
-			if r != ' ' && (unicode.IsSpace(r) || unicode.IsControl(r) || invisible(r)) {
-				t.Fatalf("sanitize(%q, %d) = %q: keeps %U", s, max, got, r)
-			}
-		}
-	})
-}

@@ -2,47 +2,14 @@ package notify
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // capText is the second line of defence for toast text (app cleans it
-// first): it makes s valid UTF-8, turns control characters other than '\n'
-// into spaces, removes bidi overrides and isolates, trims, and cuts it to at
-// most max runes, ending in "…" when cut.
-func capText(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	b.Grow(min(len(s), 4*max+4))
-	n := 0
-	for _, r := range strings.ReplaceAll(s, "\r\n", "\n") {
-		switch {
-		case r == '\n':
-		case isBidiControl(r):
-			continue
-		case unicode.IsControl(r):
-			r = ' '
-		}
-		b.WriteRune(r)
-		n++
-		if n > max { // enough to know it must be cut
-			break
-		}
-	}
-	out := strings.TrimSpace(b.String())
-	if utf8.RuneCountInString(out) <= max {
-		return out
-	}
-	runes := []rune(out)[:max-1]
-	return strings.TrimRightFunc(string(runes), unicode.IsSpace) + "…"
-}
-
-// isBidiControl reports the explicit directional formatting characters
-// (U+202A–U+202E, U+2066–U+2069) that can make text read differently from
-// what it is.
-func isBidiControl(r rune) bool {
-	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
-}
+// first): safetext.Lines, the one rule for a notification body, which keeps
+// line breaks and cuts s to at most max runes, ending in "…" when cut.
+func capText(s string, max int) string { return safetext.Lines(s, max) }
 
 // escapeMarkup escapes text for servers that announce "body-markup": the
 // Desktop Notifications spec then treats the body as a small XML-like
