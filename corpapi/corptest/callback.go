@@ -37,7 +37,11 @@ const (
 )
 
 func (f Fault) String() string {
-	return [...]string{"none", "bad signature", "stale timestamp", "repeated nonce", "wrong CorpID", "garbage ciphertext"}[f]
+	names := [...]string{"none", "bad signature", "stale timestamp", "repeated nonce", "wrong CorpID", "garbage ciphertext"}
+	if f < 0 || int(f) >= len(names) {
+		return fmt.Sprintf("Fault(%d)", int(f))
+	}
+	return names[f]
 }
 
 type callbackState struct {
