@@ -206,7 +206,7 @@ func (c *Client) getToken(ctx context.Context, app App, secret api.Secret) (api.
 		ExpiresIn   *api.Int `json:"expires_in"`
 	}
 	err := c.retry(ctx, opGetToken, func() error {
-		return c.do(ctx, opGetToken, q, nil, &out, secret)
+		return c.do(ctx, opGetToken, q, &out, secret)
 	})
 	if err != nil {
 		return "", 0, err
@@ -222,12 +222,11 @@ func (c *Client) getToken(ctx context.Context, app App, secret api.Secret) (api.
 	return api.Secret(out.AccessToken), life, nil
 }
 
-// call performs an authenticated request of app's token: GET op?query
-// (body nil) or POST op?access_token= with a JSON body, and decodes the
-// reply into out. A refused token (ErrInvalidToken) is dropped, a new one
+// call performs an authenticated GET op?query&access_token= with app's
+// token and decodes the reply into out. A refused token (ErrInvalidToken) is dropped, a new one
 // fetched and the call retried once; transient failures are retried up
 // to c.retries times.
-func (c *Client) call(ctx context.Context, app App, op string, query url.Values, body, out any) error {
+func (c *Client) call(ctx context.Context, app App, op string, query url.Values, out any) error {
 	tc := c.tokens[app]
 	if tc == nil {
 		return &argError{op: op, msg: "needs the secret of the " + app.String() + " application", noSecret: true}
@@ -243,7 +242,7 @@ func (c *Client) call(ctx context.Context, app App, op string, query url.Values,
 			q[k] = v
 		}
 		q.Set("access_token", tok.Reveal())
-		err = c.retry(ctx, op, func() error { return c.do(ctx, op, q, body, out, tok) })
+		err = c.retry(ctx, op, func() error { return c.do(ctx, op, q, out, tok) })
 		if err == nil {
 			return nil
 		}
@@ -283,30 +282,20 @@ func (c *Client) retry(ctx context.Context, op string, try func() error) error {
 	}
 }
 
-// do performs one request and decodes the reply. secrets are scrubbed
-// from anything the server sends back before it reaches an error.
-func (c *Client) do(ctx context.Context, op string, q url.Values, body, out any, secrets ...api.Secret) error {
+// do performs one GET op?q and decodes the reply. Every call the client
+// makes is a GET with its parameters in the query (protocol.md §5).
+// secrets are scrubbed from anything the server sends back before it
+// reaches an error.
+func (c *Client) do(ctx context.Context, op string, q url.Values, out any, secrets ...api.Secret) error {
 	u, err := c.base.Parse(op)
 	if err != nil {
 		return fmt.Errorf("exmail corpapi %s: %w", op, err)
 	}
 	u.RawQuery = q.Encode()
-	method := http.MethodGet
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("exmail corpapi %s: %w", op, err)
-		}
-		method, rd = http.MethodPost, bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		// The message of a URL parse error may quote the URL.
 		return fmt.Errorf("exmail corpapi %s: cannot build the request", op)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", "exmail-notifier")
 	resp, err := c.hc.Do(req)

@@ -552,3 +552,26 @@ func slogText(v any) string {
 	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "url", v)
 	return b.String()
 }
+
+func TestConcurrentCallsShareOneToken(t *testing.T) {
+	s := newFake(t, corptest.Options{})
+	c := newClient(t, config(s, nil))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := c.Mail.NewCount(t.Context(), "bob@example.com")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.RequestsTo("gettoken")); n != 1 {
+		t.Errorf("%d gettoken requests for 20 concurrent calls, want 1", n)
+	}
+}

@@ -35,7 +35,7 @@ func (s *UserService) Get(ctx context.Context, userid string) (*User, error) {
 		return nil, err
 	}
 	var u User
-	if err := s.c.call(ctx, AppContacts, op, url.Values{"userid": {userid}}, nil, &u); err != nil {
+	if err := s.c.call(ctx, AppContacts, op, url.Values{"userid": {userid}}, &u); err != nil {
 		return nil, err
 	}
 	if u.UserID == "" {
@@ -68,7 +68,7 @@ func (s *UserService) SimpleList(ctx context.Context, departmentID int, fetchChi
 	var out struct {
 		UserList []Member `json:"userlist"`
 	}
-	if err := s.c.call(ctx, AppContacts, op, q, nil, &out); err != nil {
+	if err := s.c.call(ctx, AppContacts, op, q, &out); err != nil {
 		return nil, err
 	}
 	return out.UserList, nil
@@ -101,7 +101,7 @@ func (s *DepartmentService) List(ctx context.Context, id int) ([]Department, err
 	var out struct {
 		Department []Department `json:"department"`
 	}
-	if err := s.c.call(ctx, AppContacts, op, q, nil, &out); err != nil {
+	if err := s.c.call(ctx, AppContacts, op, q, &out); err != nil {
 		return nil, err
 	}
 	return out.Department, nil

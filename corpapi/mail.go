@@ -68,7 +68,7 @@ func (s *MailService) newCount(ctx context.Context, userid string, dates *[2]tim
 	var out struct {
 		Count *api.Int `json:"count"`
 	}
-	if err := s.c.call(ctx, AppNewMail, op, q, nil, &out); err != nil {
+	if err := s.c.call(ctx, AppNewMail, op, q, &out); err != nil {
 		return 0, err
 	}
 	if out.Count == nil || *out.Count < 0 {
@@ -97,7 +97,7 @@ func (s *MailService) LoginURL(ctx context.Context, userid, mailID string) (api.
 		LoginURL  string   `json:"login_url"`
 		ExpiresIn *api.Int `json:"expires_in"`
 	}
-	if err := s.c.call(ctx, AppSSO, op, url.Values{"userid": {userid}}, nil, &out); err != nil {
+	if err := s.c.call(ctx, AppSSO, op, url.Values{"userid": {userid}}, &out); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(out.LoginURL)
