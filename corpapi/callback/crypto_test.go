@@ -10,8 +10,9 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 )
 
-// Tencent's published WXBizMsgCrypt sample (the same values appear in the
-// official C#, PHP, Python and Java samples):
+// Tencent's published WXBizMsgCrypt sample values (Token "QDG6eK", the
+// EncodingAESKey and corpid below), as shipped in the official sample code
+// and copied into many repositories. Verified here from two copies:
 //
 //   - URL verification: the PHP sample Sample.php as copied in the GitHub
 //     repository ming820214/oa, path api/Sample.php (commit 293da58a); the
