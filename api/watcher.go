@@ -180,8 +180,70 @@ type attempt struct {
 	duration time.Duration
 }
 
+// verdict is what a finished attempt means for the Watcher: whether to
+// tell consumers, what state comes next and how to wait.
+type verdict struct {
+	kind  verdictKind
+	err   error // the failure (kind failed), after the empty-reply rule
+	next  State // kind failed: StateRetrying or StateAuthFailed
+	reset bool  // the backoff starts afresh
+	// kind failed: the wait is the backoff's next, at most upTo; or, when
+	// fixed is set, fixed with jitter (the allow list: only an admin can
+	// fix it, so doubling means nothing).
+	upTo, fixed time.Duration
+}
+
+type verdictKind int
+
+const (
+	// quiet: a normal end (long poll, token rotation) or a silent but
+	// acknowledged connection. Reconnect without a state change.
+	quiet verdictKind = iota
+	// reconnect: Reconnect asked. Connect again at once, through
+	// StateConnecting, so consumers refresh what they hold.
+	reconnect
+	// failed: publish next with the error and the wait; Kick cuts the
+	// wait short.
+	failed
+)
+
+// classify decides what attempt a means; it is pure. An attempt that got
+// nothing at all and ended sooner than MinBackoff is a failure
+// (ErrEmptyReply), so that a server answering at once cannot make the
+// Watcher spin. A failure after a connection that was online for
+// stableAfter starts the backoff afresh; rejected credentials on a
+// connection that never came online mean StateAuthFailed and the longer
+// AuthMaxBackoff.
+func classify(a attempt, now time.Time, o WatchOptions) verdict {
+	err := a.err
+	if err == nil && a.events+a.others == 0 && a.duration < o.MinBackoff {
+		err = ErrEmptyReply
+	}
+	switch {
+	case errors.Is(err, errReconnect):
+		return verdict{kind: reconnect, reset: true}
+	case err == nil, errors.Is(err, ErrStalled) && !a.online.IsZero():
+		return verdict{kind: quiet, reset: true}
+	}
+	v := verdict{
+		kind:  failed,
+		err:   err,
+		next:  StateRetrying,
+		reset: !a.online.IsZero() && now.Sub(a.online) >= stableAfter,
+		upTo:  o.MaxBackoff,
+	}
+	switch {
+	case errors.Is(err, ErrIPNotAllowed):
+		v.fixed = o.BlockedWait
+	case IsAuth(err) && a.online.IsZero():
+		v.next, v.upTo = StateAuthFailed, o.AuthMaxBackoff
+	}
+	return v
+}
+
+// run is the Watcher's loop: listen, classify what the attempt means,
+// publish it, wait.
 func (r *runner) run(ctx context.Context) error {
-	opts := r.w.opts
 	if !r.setState(ctx, StateChanged{State: StateConnecting}) {
 		return ctx.Err()
 	}
@@ -198,67 +260,57 @@ func (r *runner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := a.err
-		if err == nil && a.events+a.others == 0 && a.duration < opts.MinBackoff {
-			err = ErrEmptyReply
-		}
-		var (
-			wait   time.Duration
-			failed bool
-			next   State
-		)
-		switch {
-		case errors.Is(err, errReconnect):
-			r.bo.reset()
-			r.log.Info("exmail listen: reconnecting", "reason", err.Error())
-			if err := sleep(ctx, time.Until(r.lastStart.Add(opts.MinBackoff)), nil); err != nil {
-				return err
-			}
-			if !r.setState(ctx, StateChanged{State: StateConnecting}) {
-				return ctx.Err()
-			}
-			continue
-		case err == nil, errors.Is(err, ErrStalled) && !a.online.IsZero():
-			// A normal end (long poll, token rotation) or a silent but
-			// acknowledged connection: reconnect quietly.
-			r.bo.reset()
-			r.log.Debug("exmail listen: reconnecting", "reason", reason(err), "ver", r.ver.String())
-		default:
-			if !a.online.IsZero() && time.Since(a.online) >= stableAfter {
-				r.bo.reset()
-			}
-			failed, next = true, StateRetrying
-			switch {
-			case errors.Is(err, ErrIPNotAllowed):
-				wait = r.bo.jitter(opts.BlockedWait)
-			case IsAuth(err) && a.online.IsZero():
-				next = StateAuthFailed
-				wait = r.bo.next(opts.AuthMaxBackoff)
-			default:
-				wait = r.bo.next(opts.MaxBackoff)
-			}
-		}
-		wait = max(wait, time.Until(r.lastStart.Add(opts.MinBackoff)))
-		if !failed {
-			if err := sleep(ctx, wait, nil); err != nil {
-				return err
-			}
-			continue
-		}
-		if !r.setState(ctx, StateChanged{State: next, Err: err, RetryIn: wait}) {
-			return ctx.Err()
-		}
-		if err := sleep(ctx, wait, r.w.kick); err != nil {
+		v := classify(a, time.Now(), r.w.opts)
+		if err := r.follow(ctx, v); err != nil {
 			return err
-		}
-		// Even after a Kick, keep requests MinBackoff apart.
-		if err := sleep(ctx, time.Until(r.lastStart.Add(opts.MinBackoff)), nil); err != nil {
-			return err
-		}
-		if !r.setState(ctx, StateChanged{State: StateConnecting}) {
-			return ctx.Err()
 		}
 	}
+}
+
+// follow publishes v and waits as it says, never starting two requests
+// less than MinBackoff apart. It returns ctx.Err() when ctx ends.
+func (r *runner) follow(ctx context.Context, v verdict) error {
+	if v.reset {
+		r.bo.reset()
+	}
+	sinceStart := func() time.Duration { return time.Until(r.lastStart.Add(r.w.opts.MinBackoff)) }
+	switch v.kind {
+	case quiet:
+		r.log.Debug("exmail listen: reconnecting", "reason", reason(v.err), "ver", r.ver.String())
+		return sleep(ctx, sinceStart(), nil)
+	case reconnect:
+		r.log.Info("exmail listen: reconnecting", "reason", errReconnect.Error())
+		if err := sleep(ctx, sinceStart(), nil); err != nil {
+			return err
+		}
+		return r.connecting(ctx)
+	}
+	var wait time.Duration
+	if v.fixed > 0 {
+		wait = r.bo.jitter(v.fixed)
+	} else {
+		wait = r.bo.next(v.upTo)
+	}
+	wait = max(wait, sinceStart())
+	if !r.setState(ctx, StateChanged{State: v.next, Err: v.err, RetryIn: wait}) {
+		return ctx.Err()
+	}
+	if err := sleep(ctx, wait, r.w.kick); err != nil {
+		return err
+	}
+	// Even after a Kick, keep requests MinBackoff apart.
+	if err := sleep(ctx, sinceStart(), nil); err != nil {
+		return err
+	}
+	return r.connecting(ctx)
+}
+
+// connecting publishes StateConnecting before the next attempt.
+func (r *runner) connecting(ctx context.Context) error {
+	if !r.setState(ctx, StateChanged{State: StateConnecting}) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 func reason(err error) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"strings"
@@ -308,18 +309,22 @@ func TestWatcherNeverSpins(t *testing.T) {
 		name    string
 		step    step
 		maxCall int // per virtual minute
-		minCall int // in the last minute of the run
+		// minLast10 is the least number of requests in the last ten
+		// minutes of the run: however it backs off, the Watcher keeps
+		// trying (at MaxBackoff, 2 min with jitter up to 2.5 min, that
+		// is at least 4).
+		minLast10 int
 	}{
 		// an instant, empty answer backs off up to MaxBackoff
-		{name: "instant {\"Ret\":0}", step: step{events: []Event{Ack{}}}, maxCall: 7, minCall: 0},
-		{name: "instant empty body", step: step{}, maxCall: 7, minCall: 0},
-		{name: "instant error", step: step{err: err503}, maxCall: 7, minCall: 0},
+		{name: "instant {\"Ret\":0}", step: step{events: []Event{Ack{}}}, maxCall: 7, minLast10: 4},
+		{name: "instant empty body", step: step{}, maxCall: 7, minLast10: 4},
+		{name: "instant error", step: step{err: err503}, maxCall: 7, minLast10: 4},
 		// long poll with an event per request: reconnect at once, but at
 		// most one request a second
-		{name: "long poll, an event per answer", step: step{events: []Event{UnreadChanged{User: "a", Unread: 1}}}, maxCall: 60, minCall: 60},
-		{name: "long poll, another mailbox's event per answer", step: step{events: []Event{Skipped{}}}, maxCall: 60, minCall: 60},
+		{name: "long poll, an event per answer", step: step{events: []Event{UnreadChanged{User: "a", Unread: 1}}}, maxCall: 60, minLast10: 600},
+		{name: "long poll, another mailbox's event per answer", step: step{events: []Event{Skipped{}}}, maxCall: 60, minLast10: 600},
 		// answered after 1.5 s with nothing: healthy, reconnect at once
-		{name: "long poll timing out", step: step{events: []Event{Ack{}}, after: 1500 * time.Millisecond}, maxCall: 40, minCall: 40},
+		{name: "long poll timing out", step: step{events: []Event{Ack{}}, after: 1500 * time.Millisecond}, maxCall: 40, minLast10: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,8 +339,12 @@ func TestWatcherNeverSpins(t *testing.T) {
 						t.Errorf("minute %d: %d requests, want at most %d", minute, n, tt.maxCall)
 					}
 				}
-				if pm[29] < tt.minCall {
-					t.Errorf("last minute: %d requests, want at least %d", pm[29], tt.minCall)
+				last10 := 0
+				for minute := 20; minute < 30; minute++ {
+					last10 += pm[minute]
+				}
+				if last10 < tt.minLast10 {
+					t.Errorf("last ten minutes: %d requests, want at least %d", last10, tt.minLast10)
 				}
 			})
 		})
@@ -1075,4 +1084,67 @@ func TestWatcherReconnect(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestClassify is the Watcher's decision table: what each kind of ended
+// attempt means, before any waiting or publishing.
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	o := WatchOptions{}.withDefaults()
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	longAgo := now.Add(-stableAfter - time.Second) // online long enough to count as healthy
+	justNow := now.Add(-time.Second)
+	authErr := fmt.Errorf("token: %w", ErrAuth)
+	tests := []struct {
+		name string
+		a    attempt
+		want verdict
+	}{
+		{"a long poll that ended with an event: quiet, backoff reset",
+			attempt{events: 1, online: justNow, duration: 3 * time.Second},
+			verdict{kind: quiet, reset: true}},
+		{"a reply with only other mailboxes' objects is not empty",
+			attempt{others: 2, online: justNow, duration: time.Millisecond},
+			verdict{kind: quiet, reset: true}},
+		{"an instant empty reply is a failure, so it cannot spin",
+			attempt{duration: time.Millisecond},
+			verdict{kind: failed, err: ErrEmptyReply, next: StateRetrying, upTo: o.MaxBackoff}},
+		{"an empty reply after a long wait is a normal end",
+			attempt{duration: 2 * o.MinBackoff},
+			verdict{kind: quiet, reset: true}},
+		{"silence on an acknowledged connection: quiet",
+			attempt{err: ErrStalled, online: justNow},
+			verdict{kind: quiet, reset: true}},
+		{"silence before any acknowledgement: a failure",
+			attempt{err: ErrStalled},
+			verdict{kind: failed, err: ErrStalled, next: StateRetrying, upTo: o.MaxBackoff}},
+		{"Reconnect asked: at once, through connecting",
+			attempt{err: errReconnect, online: justNow},
+			verdict{kind: reconnect, reset: true}},
+		{"a network error right after coming online keeps the backoff growing",
+			attempt{err: io.ErrUnexpectedEOF, online: justNow},
+			verdict{kind: failed, err: io.ErrUnexpectedEOF, next: StateRetrying, upTo: o.MaxBackoff}},
+		{"a network error after a healthy connection starts the backoff afresh",
+			attempt{err: io.ErrUnexpectedEOF, online: longAgo},
+			verdict{kind: failed, err: io.ErrUnexpectedEOF, next: StateRetrying, reset: true, upTo: o.MaxBackoff}},
+		{"rejected credentials: auth failed, the longer cap",
+			attempt{err: authErr},
+			verdict{kind: failed, err: authErr, next: StateAuthFailed, upTo: o.AuthMaxBackoff}},
+		{"rejected credentials on a connection that was online: an ordinary retry",
+			attempt{err: authErr, online: justNow},
+			verdict{kind: failed, err: authErr, next: StateRetrying, upTo: o.MaxBackoff}},
+		{"the IP is not on the allow list: the fixed wait",
+			attempt{err: ErrIPNotAllowed},
+			verdict{kind: failed, err: ErrIPNotAllowed, next: StateRetrying, upTo: o.MaxBackoff, fixed: o.BlockedWait}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := classify(tt.a, now, o)
+			if got.kind != tt.want.kind || got.next != tt.want.next || got.reset != tt.want.reset ||
+				got.upTo != tt.want.upTo || got.fixed != tt.want.fixed || !errors.Is(got.err, tt.want.err) {
+				t.Errorf("classify = %+v\nwant       %+v", got, tt.want)
+			}
+		})
+	}
 }
