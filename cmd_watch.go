@@ -72,9 +72,9 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	for {
 		select {
 		case ev := <-out:
-			if !api.Concerns(ev, alias) { // the Watcher filters already
-				continue
-			}
+			// No filter here: the Watcher was given the alias, and its
+			// Listen drops other mailboxes' objects before decoding them
+			// (api.Concerns' rule, in one place).
 			line, ok := watchLine(ev, time.Now(), scrub)
 			if !ok {
 				continue
