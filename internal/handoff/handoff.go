@@ -14,6 +14,14 @@
 //   - On other systems there is no such lookup: the link is served to any
 //     local process, and relies on being random (128 bits), single-use and
 //     short-lived ([Lifetime]).
+//
+// The opener's environment. On Linux, [Open] runs the opener (xdg-open,
+// else x-www-browser, else www-browser) itself, with the environment
+// stripped of EXMAIL_* variables and of anything named like a secret
+// (*SECRET*, *TOKEN*, *PASSWORD*, *PASSWD*), so that the browser and its
+// helpers do not inherit, say, EXMAIL_SECRET. Elsewhere (Windows, macOS,
+// the BSDs) it uses github.com/pkg/browser, whose opener inherits the
+// whole environment.
 package handoff
 
 import (
