@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os/user"
 	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
@@ -158,4 +163,102 @@ func readStdinSecret(r io.Reader, flag, what string, oneWord bool) (api.Secret, 
 		return "", fmt.Errorf("standard input holds more than one word; %s wants the %s alone", flag, what)
 	}
 	return api.Secret(line), nil
+}
+
+// parseAll parses args allowing flags after positional arguments
+// ("user get bob@example.com --json"), which the flag package alone does
+// not. Everything after "--" is positional.
+func (f *flags) parseAll(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.parse(args); err != nil {
+			return nil, err
+		}
+		rest := f.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// confirm asks on stderr and reads the answer from stdin. Anything but
+// y/yes, including end of input (no terminal), refuses.
+func confirm(e *env, yes bool, format string, args ...any) error {
+	if yes {
+		return nil
+	}
+	fmt.Fprintf(e.stderr, format+" [y/N] ", args...)
+	var line string
+	var err error = io.EOF
+	if e.stdin != nil {
+		line, err = bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	case "":
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return errors.New("not confirmed: no answer on stdin; pass --yes to run without asking")
+		}
+	}
+	return errors.New("not confirmed; nothing was changed")
+}
+
+// done prints the confirmation line of a write.
+func done(e *env, format string, args ...any) error {
+	_, err := fmt.Fprintf(e.stdout, format+"\n", args...)
+	return err
+}
+
+// needArgs checks the number of positional arguments.
+func needArgs(f *flags, pos []string, min, max int, what string) error {
+	switch {
+	case len(pos) < min:
+		return f.usageErrorf("missing %s", what)
+	case max >= 0 && len(pos) > max:
+		return f.usageErrorf("too many arguments: want %s", what)
+	}
+	return nil
+}
+
+// changed reports an administrative write that succeeded: one line on
+// stdout for the person, and one audit line in the log file (who: the
+// admin account and the OS user; what: the same sentence; when: the log's
+// time). The sentence never holds a password or a key. An audit line that
+// cannot be written is a warning, not a failure: the write is done.
+func changed(e *env, c *api.Client, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if err := e.audit(c.ClientID(), what); err != nil {
+		e.logger().Warn("could not write the audit line to the log file", "err", err)
+	}
+	_, err := fmt.Fprintln(e.stdout, what)
+	return err
+}
+
+// audit appends one line about an administrative write to the log file
+// (desktop.OpenLogFile, shared with the tray app).
+func (e *env) audit(agent, what string) error {
+	f, _, err := desktop.OpenLogFile()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	who := cmp.Or(e.getenv("USER"), e.getenv("USERNAME"))
+	if u, err := user.Current(); who == "" && err == nil {
+		who = u.Username
+	}
+	slog.New(slog.NewTextHandler(f, nil)).Info("audit: administrative write", "agent", agent, "os_user", who, "change", what)
+	return nil
 }

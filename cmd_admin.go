@@ -6,12 +6,9 @@ package main
 // Destructive writes ask first unless --yes.
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
-	"io"
 	"regexp"
 	"strings"
 
@@ -82,78 +79,10 @@ func dispatch(ctx context.Context, e *env, prefix, about string, subs []subcomma
 	return &usageError{msg: fmt.Sprintf("%s: unknown command %q", prefix, args[0]), usage: help()}
 }
 
-// parseAll parses args allowing flags after positional arguments
-// ("user get bob@example.com --json"), which the flag package alone does
-// not. Everything after "--" is positional.
-func (f *flags) parseAll(args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := f.parse(args); err != nil {
-			return nil, err
-		}
-		rest := f.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 // adminClient builds the client; administration needs no mailbox alias.
 func adminClient(ctx context.Context, e *env) (*api.Client, error) {
 	c, _, err := e.client(ctx)
 	return c, err
-}
-
-// confirm asks on stderr and reads the answer from stdin. Anything but
-// y/yes, including end of input (no terminal), refuses.
-func confirm(e *env, yes bool, format string, args ...any) error {
-	if yes {
-		return nil
-	}
-	fmt.Fprintf(e.stderr, format+" [y/N] ", args...)
-	var line string
-	var err error = io.EOF
-	if e.stdin != nil {
-		line, err = bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	case "":
-		fmt.Fprintln(e.stderr)
-		if err != nil {
-			return errors.New("not confirmed: no answer on stdin; pass --yes to run without asking")
-		}
-	}
-	return errors.New("not confirmed; nothing was changed")
-}
-
-// done prints the confirmation line of a write.
-func done(e *env, format string, args ...any) error {
-	_, err := fmt.Fprintf(e.stdout, format+"\n", args...)
-	return err
-}
-
-// needArgs checks the number of positional arguments.
-func needArgs(f *flags, pos []string, min, max int, what string) error {
-	switch {
-	case len(pos) < min:
-		return f.usageErrorf("missing %s", what)
-	case max >= 0 && len(pos) > max:
-		return f.usageErrorf("too many arguments: want %s", what)
-	}
-	return nil
 }
 
 // --- user ------------------------------------------------------------
@@ -238,6 +167,7 @@ Example:
 	f.Var(&slaves, "slave", "alias `ADDR` of the member, at most 5 (repeatable)")
 	enable := f.Bool("enable", false, "enable the account")
 	disable := f.Bool("disable", false, "disable the account")
+	yes := f.Bool("yes", false, "do not ask for confirmation (modify with --password-stdin or --disable asks)")
 	pos, err := f.parseAll(args)
 	if err != nil {
 		return err
@@ -270,6 +200,13 @@ Example:
 	if req.PasswordMD5 && !*passwordStdin {
 		return f.usageErrorf("--md5 needs --password-stdin")
 	}
+	// Changing a password or disabling an account locks a person out:
+	// confirm it. Standard input carries the password, so with
+	// --password-stdin the answer can only be --yes.
+	risky := action == api.ActionModify && (*passwordStdin || *disable)
+	if risky && *passwordStdin && !*yes {
+		return f.usageErrorf("changing a password: pass --yes to confirm (standard input carries the password, so it cannot carry an answer)")
+	}
 	if *passwordStdin {
 		pw, err := readStdinSecret(e.stdin, "--password-stdin", "password", false)
 		if err != nil {
@@ -281,11 +218,25 @@ Example:
 	if err != nil {
 		return err
 	}
+	if risky && !*passwordStdin {
+		if err := confirm(e, *yes, "Disable the account %s? They can no longer sign in.", safetext.Cell(req.Alias)); err != nil {
+			return err
+		}
+	}
 	if err := c.Users.Sync(ctx, req); err != nil {
 		return err
 	}
-	past := map[api.Action]string{api.ActionAdd: "created", api.ActionModify: "changed"}[action]
-	return done(e, "member %s %s", safetext.Cell(req.Alias), past)
+	what := map[api.Action]string{api.ActionAdd: "created", api.ActionModify: "changed"}[action]
+	switch {
+	case action != api.ActionModify:
+	case *passwordStdin && *disable:
+		what += " (password set, account disabled)"
+	case *passwordStdin:
+		what += " (password set)"
+	case *disable:
+		what += " (account disabled)"
+	}
+	return changed(e, c, "member %s %s", safetext.Cell(req.Alias), what)
 }
 
 var digits = regexp.MustCompile(`^[0-9]+$`)
@@ -372,11 +323,13 @@ Example:
 }
 
 func userWxToken(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "user wxtoken", `Usage: exmail-notifier user wxtoken on|off ALIAS
+	f := newFlags(e, "user wxtoken", `Usage: exmail-notifier user wxtoken [--yes] on|off ALIAS
 
 Forces (on) or lifts (off) the WeChat one-time password for logins of the
-member ALIAS (openapi/user/openwxtoken, openapi/user/closewxtoken).
+member ALIAS (openapi/user/openwxtoken, openapi/user/closewxtoken). Lifting
+it asks for confirmation unless --yes.
 `)
+	yes := f.Bool("yes", false, "do not ask for confirmation (off asks)")
 	pos, err := f.parseAll(args)
 	if err != nil {
 		return err
@@ -397,10 +350,15 @@ member ALIAS (openapi/user/openwxtoken, openapi/user/closewxtoken).
 	default:
 		return f.usageErrorf("want on or off, not %q", pos[0])
 	}
+	if pos[0] == "off" {
+		if err := confirm(e, *yes, "Lift the WeChat one-time password of %s? Their sign-in is then protected by the password alone.", safetext.Cell(pos[1])); err != nil {
+			return err
+		}
+	}
 	if err := call(ctx, pos[1]); err != nil {
 		return err
 	}
-	return done(e, "WeChat one-time password %s for %s", pos[0], safetext.Cell(pos[1]))
+	return changed(e, c, "WeChat one-time password %s for %s", pos[0], safetext.Cell(pos[1]))
 }
 
 // --- party -----------------------------------------------------------
@@ -495,17 +453,19 @@ Example:
 	if err := c.Party.Add(ctx, pos[0]); err != nil {
 		return err
 	}
-	return done(e, "department %s created", safetext.Cell(pos[0]))
+	return changed(e, c, "department %s created", safetext.Cell(pos[0]))
 }
 
 func partySyncMove(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "party sync move", `Usage: exmail-notifier party sync move SRC DST
+	f := newFlags(e, "party sync move", `Usage: exmail-notifier party sync move [--yes] SRC DST
 
 Renames or moves the department SRC to DST; its members move with it.
+Asks for confirmation unless --yes.
 
 Example:
-  exmail-notifier party sync move 研发中心/后端组 研发中心/服务端组
+  exmail-notifier party sync move --yes 研发中心/后端组 研发中心/服务端组
 `)
+	yes := f.Bool("yes", false, "do not ask for confirmation")
 	pos, err := f.parseAll(args)
 	if err != nil {
 		return err
@@ -517,10 +477,13 @@ Example:
 	if err != nil {
 		return err
 	}
+	if err := confirm(e, *yes, "Move the department %s to %s? Its members move with it.", safetext.Cell(pos[0]), safetext.Cell(pos[1])); err != nil {
+		return err
+	}
 	if err := c.Party.Move(ctx, pos[0], pos[1]); err != nil {
 		return err
 	}
-	return done(e, "department %s moved to %s", safetext.Cell(pos[0]), safetext.Cell(pos[1]))
+	return changed(e, c, "department %s moved to %s", safetext.Cell(pos[0]), safetext.Cell(pos[1]))
 }
 
 // --- group -----------------------------------------------------------
@@ -563,7 +526,7 @@ Example:
 	if err := c.Groups.Add(ctx, g); err != nil {
 		return err
 	}
-	return done(e, "group %s created", safetext.Cell(pos[0]))
+	return changed(e, c, "group %s created", safetext.Cell(pos[0]))
 }
 
 // deletion is the shape shared by the three deletions (member,
@@ -595,7 +558,7 @@ func (d deletion) run(ctx context.Context, e *env, args []string) error {
 	if err := d.call(ctx, c, pos[0]); err != nil {
 		return err
 	}
-	return done(e, d.past, safetext.Cell(pos[0]))
+	return changed(e, c, d.past, safetext.Cell(pos[0]))
 }
 
 func userSyncDelete(ctx context.Context, e *env, args []string) error {
@@ -681,19 +644,21 @@ func (g groupList) run(ctx context.Context, e *env, args []string) error {
 	if err := g.call(c)(ctx, group, addrs...); err != nil {
 		return err
 	}
-	return done(e, g.past, list, safetext.Cell(group))
+	return changed(e, c, g.past, list, safetext.Cell(group))
 }
 
 func groupAddMember(ctx context.Context, e *env, args []string) error {
 	return groupList{
 		name: "add-member",
-		usage: `Usage: exmail-notifier group add-member GROUP ADDR...
+		usage: `Usage: exmail-notifier group add-member [--yes] GROUP ADDR...
 
-Adds members to the mail group GROUP (openapi/group/addmember).
+Adds members to the mail group GROUP (openapi/group/addmember). Asks for
+confirmation unless --yes.
 
 Example:
-  exmail-notifier group add-member all@example.com carol@example.com dave@example.com
+  exmail-notifier group add-member --yes all@example.com carol@example.com dave@example.com
 `,
+		ask:  "Add %s to the mail group %s? They will receive its mail.",
 		call: func(c *api.Client) func(context.Context, string, ...string) error { return c.Groups.AddMembers },
 		past: "added %s to %s",
 	}.run(ctx, e, args)
@@ -716,15 +681,16 @@ Asks for confirmation unless --yes.
 func groupAllow(ctx context.Context, e *env, args []string) error {
 	return groupList{
 		name: "allow",
-		usage: `Usage: exmail-notifier group allow GROUP ADDR...
+		usage: `Usage: exmail-notifier group allow [--yes] GROUP ADDR...
 
 Adds senders to the allow list of the mail group GROUP
 (openapi/group/addallowlist). Only groups created with --status list
-have one.
+have one. Asks for confirmation unless --yes.
 
 Example:
-  exmail-notifier group allow board@example.com ceo@example.com
+  exmail-notifier group allow --yes board@example.com ceo@example.com
 `,
+		ask:  "Allow %s to send to the mail group %s?",
 		call: func(c *api.Client) func(context.Context, string, ...string) error { return c.Groups.Allow },
 		past: "allowed %s to send to %s",
 	}.run(ctx, e, args)

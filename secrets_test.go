@@ -232,7 +232,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		{name: "party users", args: []string{"party", "users", "研发中心/后端组"}},
 		{name: "group add", args: []string{"group", "add", "--name", "项目组", "--status", "list", "--member", "bob@example.com", "team@example.com"}},
 		{name: "group add fails", args: []string{"group", "add", "--name", "X", "--status", "all", "--member", "nobody@example.com", "x@example.com"}, code: exitFail},
-		{name: "group add-member", args: []string{"group", "add-member", "all@example.com", "bob@example.com"}},
+		{name: "group add-member", args: []string{"group", "add-member", "--yes", "all@example.com", "bob@example.com"}},
 		{
 			name: "doctor", args: []string{"doctor", "--timeout", "5s"}, code: -1,
 			issues: []string{"access token", "auth key"},
@@ -287,7 +287,7 @@ func TestSecretsNeverShown(t *testing.T) {
 			issues: []string{"access token"},
 		},
 		{
-			name: "token rejected on a write", args: []string{"group", "add-member", "all@example.com", "bob@example.com"}, code: exitFail,
+			name: "token rejected on a write", args: []string{"group", "add-member", "--yes", "all@example.com", "bob@example.com"}, code: exitFail,
 			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
 				p.fake.FailNext("group/addmember", exmailtest.CodeInvalidToken, "invalid_token", -1)
 			},
