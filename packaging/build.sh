@@ -20,16 +20,24 @@
 #                      and its public half is left in dist/TEST-ONLY-signing-cert.pem.
 #   PKG_MAINTAINER     "Name <email>" for the .deb/.rpm
 #   PKG_LICENSE        SPDX id for the packages (default: guessed from LICENSE)
-#   NO_INSTALL=1       fail instead of installing missing tools
+#   NO_INSTALL=1       fail (saying what is missing) instead of installing tools:
+#                      no apt-get, and no Go module downloads (GOPROXY=off)
 #   Debian package version: a tag v1.2.3 gives 1.2.3; v1.2.3-rc.1 gives 1.2.3~rc.1;
 #   commits after a tag add +N.gHASH, a dirty tree .dirty; no tag yet gives
 #   0.0.0+<commits>.g<hash>. The MSI and Windows file versions are numeric
 #   (1.2.3 and 1.2.3.N; 0.0.<commits> before the first tag).
 #
-# Tools: go, git, python3, openssl, osslsigncode (preinstalled on the CI image);
-# installed when missing: nfpm v2.45.0 and go-winres v0.3.3 (go install),
-# wixl, msitools, help2man, faketime (apt).
-set -euo pipefail
+# Tools: go (1.26+) and python3 must be there; git if built from a checkout.
+# nfpm and go-winres are pinned in packaging/tools/go.mod (hashes in go.sum)
+# and run with `go tool -modfile=packaging/tools/go.mod …`: nothing is looked
+# up in PATH, GOPATH or GOBIN, and the Go module proxy is needed only when the
+# module cache lacks them. Installed with apt-get when missing (as root):
+# help2man; wixl, msitools, faketime, osslsigncode, openssl.
+#
+# Every failure says why on stderr: a "build.sh: …" line naming what is
+# missing and how to fix it, or, for anything unforeseen, the failing command
+# and its line.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PKG=$ROOT/packaging
@@ -37,47 +45,89 @@ DIST=${DIST:-$ROOT/dist}
 ONLY=${ONLY:-all}
 NAME=exmail-notifier
 UPGRADE_CODE=CFE5C52A-F583-4FFF-90D7-3F0E6B51960A # never change: MSI major upgrades key on it
+TOOLS_MOD=$PKG/tools/go.mod
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
+# Anything that fails without a die() of its own still names itself. With -E
+# the trap also runs in subshells and command substitutions, so a failure
+# there is reported where it happened and again where its caller stopped.
+on_err() {
+	local rc=$1 line=$2 cmd=$3 where=main i
+	for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do where+=" <- ${FUNCNAME[i]}"; done
+	[[ $where == main ]] || where=${where#main <- }
+	printf 'build.sh: failed (exit %s) at line %s in %s: %s\n' "$rc" "$line" "$where" "$cmd" >&2
+}
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+
 # ---------------------------------------------------------------- tools
 
-GOBIN_DIR=$(go env GOPATH)/bin
-export PATH="$GOBIN_DIR:$PATH"
-
-apt_install() {
-	local missing=()
-	for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
-	((${#missing[@]})) || return 0
-	[[ ${NO_INSTALL:-} != 1 ]] || die "missing Debian packages: ${missing[*]}"
-	log "apt-get install ${missing[*]}"
-	if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null; then
-		apt-get -o DPkg::Lock::Timeout=600 update >/dev/null
-		apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null
-	fi
+# gotool NAME ARGS...: run a tool pinned in packaging/tools/go.mod. go builds
+# it from the module cache (fetching it through the proxy if need be, checked
+# against go.sum) and caches the binary in GOCACHE.
+# It runs in packaging/tools, so the root module's state does not matter;
+# every path handed to a tool is absolute.
+gotool() {
+	local env=(GOFLAGS= GOWORK=off)
+	[[ ${NO_INSTALL:-} == 1 ]] && env+=(GOPROXY=off)
+	(cd "$PKG/tools" && env "${env[@]}" go tool -modfile="$TOOLS_MOD" "$@")
 }
 
-go_install() { # go_install BINARY MODULE@VERSION
-	local have
-	have=$(go version -m "$(command -v "$1" 2>/dev/null || echo /nonexistent)" 2>/dev/null | awk '$1=="mod"{print $3}')
-	[[ $have == "${2##*@}" ]] && return 0
-	[[ ${NO_INSTALL:-} != 1 ]] || die "missing $1 (${2})"
-	log "go install $2"
-	GOFLAGS='' go install "$2"
+# need_gotool NAME MODULE TEST-ARGS...: make sure NAME builds and runs, or say why not.
+need_gotool() {
+	local name=$1 mod=$2 ver out
+	shift 2
+	[[ -f $TOOLS_MOD ]] || die "missing $TOOLS_MOD, which pins $name: restore it from git"
+	ver=$(awk -v m="$mod" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$TOOLS_MOD")
+	[[ -n $ver ]] || die "packaging/tools/go.mod does not require $mod: run (cd packaging/tools && go get -tool $mod/...@VERSION)"
+	if ! out=$(gotool "$name" "$@" 2>&1 </dev/null); then
+		if [[ ${NO_INSTALL:-} == 1 ]]; then
+			die "$name $ver (pinned in packaging/tools/go.mod) could not be built with NO_INSTALL=1, which forbids downloading it; is it in the module cache ($(go env GOMODCACHE))? Run once without NO_INSTALL=1, or: (cd packaging/tools && go mod download). go said: $out"
+		fi
+		die "$name $ver (pinned in packaging/tools/go.mod) could not be built or run; it needs the Go module proxy ($(go env GOPROXY)) or a module cache that has it. go said: $out"
+	fi
+	log "$name $ver (packaging/tools/go.mod)"
+}
+
+# need_cmds COMMAND:DEBIAN-PACKAGE...: install the packages of the missing commands with apt-get.
+need_cmds() {
+	local missing=() pkgs=() c out
+	for c in "$@"; do
+		command -v "${c%%:*}" >/dev/null 2>&1 && continue
+		missing+=("${c%%:*}")
+		[[ " ${pkgs[*]} " == *" ${c#*:} "* ]] || pkgs+=("${c#*:}")
+	done
+	((${#missing[@]} == 0)) && return 0
+	local why="missing ${missing[*]} (Debian/Ubuntu package: ${pkgs[*]})"
+	((${#pkgs[@]} == 1)) || why="missing ${missing[*]} (Debian/Ubuntu packages: ${pkgs[*]})"
+	[[ ${NO_INSTALL:-} != 1 ]] || die "$why; NO_INSTALL=1 is set, so install them yourself: sudo apt-get install --no-install-recommends ${pkgs[*]}"
+	command -v apt-get >/dev/null 2>&1 || die "$why, and there is no apt-get here: install them with the system's package manager"
+	[[ $(id -u) == 0 ]] || die "$why; run build.sh as root to have them apt-get installed, or: sudo apt-get install --no-install-recommends ${pkgs[*]}"
+	log "apt-get install ${pkgs[*]} (for ${missing[*]})"
+	local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600)
+	if ! out=$("${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" 2>&1); then
+		log "apt-get install failed; apt-get update and retrying"
+		out=$({ "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}"; } 2>&1) ||
+			die "apt-get install ${pkgs[*]} failed (needed for ${missing[*]}): $(tail -n 5 <<<"$out")"
+	fi
+	for c in "$@"; do
+		command -v "${c%%:*}" >/dev/null 2>&1 || die "${c%%:*} is still missing after installing ${c#*:}"
+	done
 }
 
 need_tools() {
-	local debs=()
 	case $ONLY in
-	all | linux) debs+=(help2man) ;;
+	all | linux | windows) ;;
+	*) die "ONLY=$ONLY: use ONLY=linux, ONLY=windows, or leave it unset for both" ;;
 	esac
-	case $ONLY in
-	all | windows) debs+=(wixl msitools faketime osslsigncode openssl) ;;
-	esac
-	((${#debs[@]})) && apt_install "${debs[@]}"
-	case $ONLY in all | linux) go_install nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.0 ;; esac
-	case $ONLY in all | windows) go_install go-winres github.com/tc-hib/go-winres@v0.3.3 ;; esac
+	command -v go >/dev/null 2>&1 || die "go not found on PATH: install Go 1.26 or later (https://go.dev/dl/) and put its bin directory on PATH"
+	local cmds=(python3:python3-minimal)
+	case $ONLY in all | linux) cmds+=(help2man:help2man) ;; esac
+	case $ONLY in all | windows) cmds+=(wixl:wixl msibuild:msitools faketime:faketime osslsigncode:osslsigncode openssl:openssl) ;; esac
+	need_cmds "${cmds[@]}"
+	case $ONLY in all | linux) need_gotool nfpm github.com/goreleaser/nfpm/v2 --version ;; esac
+	case $ONLY in all | windows) need_gotool go-winres github.com/tc-hib/go-winres help ;; esac
 }
 
 # ---------------------------------------------------------------- version
@@ -252,7 +302,7 @@ build_linux() {
 			"$PKG/linux/nfpm.yaml" >"$WORK/nfpm-$arch.yaml"
 		for fmt in deb rpm; do
 			log "linux/$arch .$fmt"
-			nfpm package --config "$WORK/nfpm-$arch.yaml" --packager $fmt --target "$DIST/" >/dev/null
+			gotool nfpm package --config "$WORK/nfpm-$arch.yaml" --packager $fmt --target "$DIST/" >/dev/null
 		done
 	done
 }
@@ -266,9 +316,11 @@ signing_setup() {
 		SIGN_ARGS+=(-certs "$SIGN_CERT" -key "$SIGN_KEY")
 	else
 		log "signing with a throw-away self-signed certificate (set SIGN_PKCS12 or SIGN_CERT/SIGN_KEY for a real one)"
-		openssl req -x509 -newkey rsa:3072 -nodes -days 30 -subj "/CN=Exmail Notifier TEST ONLY/O=Exmail Notifier" \
+		local out
+		out=$(openssl req -x509 -newkey rsa:3072 -nodes -days 30 -subj "/CN=Exmail Notifier TEST ONLY/O=Exmail Notifier" \
 			-addext "extendedKeyUsage=codeSigning" -addext "keyUsage=digitalSignature" \
-			-keyout "$WORK/sign.key" -out "$WORK/sign.crt" 2>/dev/null
+			-keyout "$WORK/sign.key" -out "$WORK/sign.crt" 2>&1) ||
+			die "openssl could not make the throw-away signing certificate: $out"
 		SIGN_ARGS+=(-certs "$WORK/sign.crt" -key "$WORK/sign.key")
 		install -m 0644 "$WORK/sign.crt" "$DIST/TEST-ONLY-signing-cert.pem"
 	fi
@@ -294,7 +346,7 @@ build_windows() {
 	mkdir -p "$w"
 	for size in 16 24 32 48 64 256; do cp "$WORK/icons/$NAME-$size.png" "$w/icon-$size.png"; done
 	sed -e "s/@FILE_VERSION@/$FILE_VERSION/g" -e "s/@VERSION@/$VERSION/g" "$PKG/windows/winres.json.in" >"$w/winres.json"
-	go-winres make --in "$w/winres.json" --arch amd64 --out "$WORK/src/rsrc"
+	gotool go-winres make --in "$w/winres.json" --arch amd64 --out "$WORK/src/rsrc"
 
 	log "windows/amd64 exe"
 	gobuild windows amd64 "$WORK/win/$NAME.exe" "-H=windowsgui"

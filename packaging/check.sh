@@ -10,7 +10,9 @@
 # alone, SIGN_CAFILE to verify signatures made with a certificate from a
 # private CA (default: dist/TEST-ONLY-signing-cert.pem if build.sh made one,
 # else the system CA bundle), NO_INSTALL=1 to skip installing missing tools
-# (lintian, rpm, msitools, desktop-file-utils, appstream, file, binutils, man-db).
+# (lintian, rpm, msitools, osslsigncode, desktop-file-utils, appstream, file,
+# binutils, man-db).
+# go-winres runs pinned from packaging/tools/go.mod (go tool -modfile=…).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +46,21 @@ one() { # one GLOB: the single file matching GLOB in DIST, or nothing
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
-command -v go >/dev/null && PATH="$(go env GOPATH)/bin:$PATH"
+# dpkg_wait DPKG-COMMAND...: run it, waiting up to 10 minutes while another
+# dpkg or apt holds the dpkg lock; prints its output.
+dpkg_wait() {
+	local out i
+	for ((i = 0; i < 120; i++)); do
+		out=$("$@" 2>&1) && { printf '%s\n' "$out"; return 0; }
+		grep -q 'lock' <<<"$out" || { printf '%s\n' "$out"; return 1; }
+		((i % 12)) || echo "      (waiting for the dpkg lock: $(grep -m1 lock <<<"$out"))" >&2
+		sleep 5
+	done
+	printf '%s\ngave up waiting for the dpkg lock\n' "$out"
+	return 1
+}
+# gotool NAME ARGS...: a tool pinned in packaging/tools/go.mod, as build.sh runs it.
+gotool() { (cd "$PKG/tools" && GOFLAGS='' GOWORK=off go tool -modfile="$PKG/tools/go.mod" "$@"); }
 
 if [[ ${NO_INSTALL:-} != 1 && $(id -u) == 0 ]]; then
 	missing=()
@@ -70,6 +86,10 @@ for s in "$PKG/build.sh" "$PKG/check.sh" "$PKG/macos/build-macos.sh"; do
 	check "bash -n ${s#"$ROOT"/}" bash -n "$s"
 done
 check "SHA256SUMS matches dist/" bash -c "cd '$DIST' && sha256sum --quiet -c SHA256SUMS"
+if have go; then
+	check "pinned build tools match packaging/tools/go.sum (go mod verify)" \
+		bash -c "cd '$PKG/tools' && GOFLAGS= GOWORK=off go mod verify"
+else fail "go is needed to check the tools pinned in packaging/tools (not on PATH)"; fi
 
 # ---------------------------------------------------------------- Linux packages
 
@@ -121,14 +141,14 @@ else
 	else skip "lintian (not installed)"; fi
 
 	if [[ ${SKIP_DPKG_INSTALL:-} == 1 || $(id -u) != 0 || $(dpkg --print-architecture) != amd64 ]]; then
-		skip "dpkg -i the amd64 .deb (needs root on amd64; SKIP_DPKG_INSTALL=$SKIP_DPKG_INSTALL)"
+		skip "dpkg -i the amd64 .deb (needs root on amd64; SKIP_DPKG_INSTALL=${SKIP_DPKG_INSTALL:-})"
 	else
-		if out=$(dpkg -i "$deb_amd64" 2>&1); then
+		if out=$(dpkg_wait dpkg -i "$deb_amd64"); then
 			pass "dpkg -i $(basename "$deb_amd64")"
 			want="$NAME $VERSION ($COMMIT, $DATE)"
 			got=$(/usr/bin/$NAME --version 2>&1)
 			if [[ $got == "$want" ]]; then pass "installed --version: $got"; else fail "installed --version" "want: $want"$'\n'"got:  $got"; fi
-			check "dpkg --purge" dpkg --purge $NAME
+			check "dpkg --purge" dpkg_wait dpkg --purge $NAME
 		else
 			fail "dpkg -i $(basename "$deb_amd64")" "$out"
 		fi
@@ -170,11 +190,10 @@ else
 	ver=$(strings -el "$exe" | grep -A1 -x 'FileVersion' | tail -1)
 	check "exe version resource FileVersion = $FILE_VERSION" test "$ver" = "$FILE_VERSION"
 	contains "exe version resource names the product" "Exmail Notifier" "$(strings -el "$exe" | grep -A1 -x 'ProductName')"
-	if have go-winres; then
-		go-winres extract --dir "$WORK/res" "$exe" >/dev/null 2>&1
+	if out=$(gotool go-winres extract --dir "$WORK/res" "$exe" 2>&1); then
 		check "exe has the app icon (16…256 px)" bash -c "[[ -s '$WORK/res/APP_0000.ico' ]]"
 		contains "exe manifest: per-monitor-v2 DPI awareness" '"dpi-awareness": "per monitor v2"' "$(cat "$WORK/res/winres.json" 2>/dev/null)"
-	else skip "exe resources (go-winres not installed)"; fi
+	else fail "go-winres extract (pinned in packaging/tools/go.mod)" "$out"; fi
 fi
 
 if [[ -z $msi ]]; then

@@ -14,7 +14,10 @@
 #     NOTARY_APPLE_ID, NOTARY_TEAM_ID, NOTARY_PASSWORD (an app-specific password), or
 #     NOTARY_KEY (path to AuthKey_XXXX.p8), NOTARY_KEY_ID, NOTARY_ISSUER (App Store Connect API key)
 #   MACOSX_DEPLOYMENT_TARGET     default 11.0 (matches LSMinimumSystemVersion)
-set -euo pipefail
+#
+# Every failure says why: a "build-macos.sh: …" line, or for anything
+# unforeseen the failing command and its line.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DIST=${DIST:-$ROOT/dist}
@@ -24,11 +27,16 @@ export MACOSX_DEPLOYMENT_TARGET=${MACOSX_DEPLOYMENT_TARGET:-11.0}
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-macos.sh: %s\n' "$*" >&2; exit 1; }
+trap 'printf "build-macos.sh: failed (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 [[ $(uname -s) == Darwin ]] || die "run this on macOS (cgo + the macOS SDK are needed for the tray)"
-for t in go git lipo codesign ditto xcrun plutil; do command -v $t >/dev/null || die "missing $t"; done
+command -v go >/dev/null || die "go not found on PATH: install Go 1.26 or later (https://go.dev/dl/)"
+for t in git lipo codesign ditto xcrun plutil; do
+	command -v $t >/dev/null || die "missing $t: install the Xcode command line tools (xcode-select --install)"
+done
 
 cd "$ROOT"
+git rev-parse --git-dir >/dev/null 2>&1 || die "$ROOT is not a git checkout: the version comes from git describe"
 VERSION=${VERSION:-$(git describe --tags --always --dirty)}
 COMMIT=$(git rev-parse --short=12 HEAD)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
@@ -80,9 +88,14 @@ notary=()
 if [[ -n ${NOTARY_PROFILE:-} ]]; then
 	notary=(--keychain-profile "$NOTARY_PROFILE")
 elif [[ -n ${NOTARY_APPLE_ID:-} ]]; then
-	notary=(--apple-id "$NOTARY_APPLE_ID" --team-id "${NOTARY_TEAM_ID:?}" --password "${NOTARY_PASSWORD:?}")
+	# notarytool takes this password only as an argument, so it is visible in
+	# the process list while notarytool runs; prefer NOTARY_PROFILE or NOTARY_KEY.
+	log "warning: NOTARY_PASSWORD goes on notarytool's command line; NOTARY_PROFILE or NOTARY_KEY keep it off"
+	[[ -n ${NOTARY_TEAM_ID:-} && -n ${NOTARY_PASSWORD:-} ]] || die "NOTARY_APPLE_ID needs NOTARY_TEAM_ID and NOTARY_PASSWORD (an app-specific password) too"
+	notary=(--apple-id "$NOTARY_APPLE_ID" --team-id "$NOTARY_TEAM_ID" --password "$NOTARY_PASSWORD")
 elif [[ -n ${NOTARY_KEY:-} ]]; then
-	notary=(--key "$NOTARY_KEY" --key-id "${NOTARY_KEY_ID:?}" --issuer "${NOTARY_ISSUER:?}")
+	[[ -n ${NOTARY_KEY_ID:-} && -n ${NOTARY_ISSUER:-} ]] || die "NOTARY_KEY needs NOTARY_KEY_ID and NOTARY_ISSUER too"
+	notary=(--key "$NOTARY_KEY" --key-id "$NOTARY_KEY_ID" --issuer "$NOTARY_ISSUER")
 fi
 if ((${#notary[@]})); then
 	[[ -n ${MACOS_SIGN_IDENTITY:-} ]] || die "notarisation needs a Developer ID signature (MACOS_SIGN_IDENTITY)"
