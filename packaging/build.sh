@@ -19,7 +19,6 @@
 #                      Without SIGN_* a throw-away self-signed certificate is made,
 #                      and its public half is left in dist/TEST-ONLY-signing-cert.pem.
 #   PKG_MAINTAINER     "Name <email>" for the .deb/.rpm
-#   PKG_LICENSE        SPDX id for the packages (default: guessed from LICENSE)
 #   NO_INSTALL=1       fail (saying what is missing) instead of installing tools:
 #                      no apt-get, and no Go module downloads (GOPROXY=off)
 #   Debian package version: a tag v1.2.3 gives 1.2.3; v1.2.3-rc.1 gives 1.2.3~rc.1;
@@ -44,6 +43,7 @@ PKG=$ROOT/packaging
 DIST=${DIST:-$ROOT/dist}
 ONLY=${ONLY:-all}
 NAME=exmail-notifier
+LICENSE_ID=Apache-2.0 # SPDX; LICENSE at the top of the repository holds its text
 UPGRADE_CODE=CFE5C52A-F583-4FFF-90D7-3F0E6B51960A # never change: MSI major upgrades key on it
 TOOLS_MOD=$PKG/tools/go.mod
 
@@ -122,6 +122,9 @@ need_tools() {
 	*) die "ONLY=$ONLY: use ONLY=linux, ONLY=windows, or leave it unset for both" ;;
 	esac
 	command -v go >/dev/null 2>&1 || die "go not found on PATH: install Go 1.26 or later (https://go.dev/dl/) and put its bin directory on PATH"
+	[[ -f $ROOT/LICENSE ]] || die "no LICENSE at the top of the repository: the packages declare $LICENSE_ID and ship its text from there"
+	grep -q 'Apache License' "$ROOT/LICENSE" && grep -q 'Version 2.0, January 2004' "$ROOT/LICENSE" ||
+		die "LICENSE is not the Apache License 2.0, but the packages declare $LICENSE_ID: fix LICENSE or LICENSE_ID in build.sh"
 	local cmds=(python3:python3-minimal)
 	case $ONLY in all | linux) cmds+=(help2man:help2man) ;; esac
 	case $ONLY in all | windows) cmds+=(wixl:wixl msibuild:msitools faketime:faketime osslsigncode:osslsigncode openssl:openssl) ;; esac
@@ -201,26 +204,14 @@ icons() {
 	(cd "$WORK/src" && GOFLAGS='' go run ./assets/cmd/render -out "$WORK/icons")
 }
 
-license_id() {
-	if [[ -n ${PKG_LICENSE:-} ]]; then echo "$PKG_LICENSE"; return; fi
-	local f=$ROOT/LICENSE
-	[[ -f $f ]] || { echo LicenseRef-unspecified; return; }
-	if grep -q 'MIT License\|Permission is hereby granted, free of charge' "$f"; then echo MIT
-	elif grep -q 'Apache License' "$f" && grep -q 'Version 2.0' "$f"; then echo Apache-2.0
-	elif grep -q 'Redistribution and use in source and binary forms' "$f"; then
-		if grep -q 'Neither the name' "$f"; then echo BSD-3-Clause; else echo BSD-2-Clause; fi
-	elif grep -q 'Mozilla Public License' "$f"; then echo MPL-2.0
-	else echo LicenseRef-see-LICENSE; fi
-}
-
 stage_linux_share() {
-	local s=$WORK/share license
-	license=$(license_id)
+	local s=$WORK/share
 	mkdir -p "$s"
+	install -m 0644 "$ROOT/LICENSE" "$s/LICENSE"
 	install -m 0644 "$PKG/linux/exmail-notifier.desktop" "$s/"
 	install -m 0644 "$PKG/linux/README.Linux" "$s/"
 	install -m 0644 "$PKG/linux/lintian-overrides" "$s/"
-	sed -e "s/@VERSION@/$PKG_VERSION/" -e "s/@DATE@/${DATE%%T*}/" -e "s/@LICENSE@/$license/" \
+	sed -e "s/@VERSION@/$PKG_VERSION/" -e "s/@DATE@/${DATE%%T*}/" -e "s/@LICENSE@/$LICENSE_ID/" \
 		"$PKG/linux/exmail-notifier.metainfo.xml.in" >"$s/io.github.exmail_notifier.metainfo.xml"
 
 	for size in 16 22 24 32 48 64 128 256 512; do
@@ -228,22 +219,35 @@ stage_linux_share() {
 	done
 	install -D -m 0644 "$WORK/icons/$NAME.svg" "$s/icons/hicolor/scalable/apps/$NAME.svg"
 
-	# Debian copyright file (machine-readable format).
+	# Debian copyright file (machine-readable format, Debian policy 12.5): the
+	# licence by its SPDX name, its text by reference to common-licenses.
 	{
 		echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
 		echo "Upstream-Name: $NAME"
+		echo "Upstream-Contact: https://github.com/exmail-notifier/exmail-notifier/issues"
 		echo "Source: https://github.com/exmail-notifier/exmail-notifier"
 		echo
 		echo "Files: *"
 		echo "Copyright: ${DATE%%-*} The Exmail Notifier authors"
-		echo "License: $license"
-		if [[ -f $ROOT/LICENSE ]]; then
-			sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$ROOT/LICENSE"
-		else
-			echo " No license file was present when this package was built."
-		fi
+		echo "License: $LICENSE_ID"
 		echo "Comment: The binary is statically linked with Go modules listed by"
 		echo " 'go version -m /usr/bin/$NAME', under their own licenses."
+		echo
+		echo "License: $LICENSE_ID"
+		echo " Licensed under the Apache License, Version 2.0 (the \"License\");"
+		echo " you may not use this file except in compliance with the License."
+		echo " You may obtain a copy of the License at"
+		echo " ."
+		echo "     http://www.apache.org/licenses/LICENSE-2.0"
+		echo " ."
+		echo " Unless required by applicable law or agreed to in writing, software"
+		echo " distributed under the License is distributed on an \"AS IS\" BASIS,"
+		echo " WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied."
+		echo " See the License for the specific language governing permissions and"
+		echo " limitations under the License."
+		echo " ."
+		echo " On Debian systems, the complete text of the Apache License, Version 2.0"
+		echo " can be found in '/usr/share/common-licenses/Apache-2.0'."
 	} >"$s/copyright"
 
 	# nfpm changelog (chglog format) → changelog.Debian.gz / rpm %changelog.
@@ -296,7 +300,7 @@ build_linux() {
 	stage_linux_share
 	man_page
 	for arch in amd64 arm64; do
-		sed -e "s|@ARCH@|$arch|" -e "s|@PKG_VERSION@|$PKG_VERSION|" -e "s|@LICENSE@|$(license_id)|" \
+		sed -e "s|@ARCH@|$arch|" -e "s|@PKG_VERSION@|$PKG_VERSION|" -e "s|@LICENSE@|$LICENSE_ID|" \
 			-e "s|@MAINTAINER@|${PKG_MAINTAINER:-Exmail Notifier maintainers <exmail-notifier@users.noreply.github.com>}|" \
 			-e "s|@VENDOR@|Exmail Notifier|" -e "s|@BIN@|$WORK/linux-$arch/$NAME|" -e "s|@SHARE@|$WORK/share|g" \
 			"$PKG/linux/nfpm.yaml" >"$WORK/nfpm-$arch.yaml"
@@ -362,13 +366,15 @@ build_windows() {
 	local fake=() stamp
 	stamp=$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')
 	command -v faketime >/dev/null && fake=(env TZ=UTC faketime "$stamp")
-	touch -d "@$SOURCE_DATE_EPOCH" "$exe" "$WORK/icons/$NAME.ico" "$WORK/icons/$NAME-256.png"
+	install -m 0644 "$ROOT/LICENSE" "$WORK/LICENSE.txt"
+	touch -d "@$SOURCE_DATE_EPOCH" "$exe" "$WORK/icons/$NAME.ico" "$WORK/icons/$NAME-256.png" "$WORK/LICENSE.txt"
 	msi=$WORK/$NAME.msi
 	# wixl wants source paths relative to the working directory.
 	(cd "$WORK" && "${fake[@]}" wixl --arch x64 \
 		-D Version="$MSI_VERSION" -D DisplayVersion="$VERSION" \
 		-D ProductCode="$(guid "product:$VERSION:$COMMIT")" -D PackageCode="$(guid "package:$VERSION:$COMMIT")" \
 		-D ExeFile="win-signed/$NAME.exe" -D IconFile="icons/$NAME.ico" -D PngFile="icons/$NAME-256.png" \
+		-D LicenseFile=LICENSE.txt -D License="$LICENSE_ID" \
 		-o "$msi" "$PKG/windows/$NAME.wxs")
 	local q
 	while IFS= read -r q; do

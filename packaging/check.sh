@@ -10,9 +10,12 @@
 # alone, SIGN_CAFILE to verify signatures made with a certificate from a
 # private CA (default: dist/TEST-ONLY-signing-cert.pem if build.sh made one,
 # else the system CA bundle), NO_INSTALL=1 to skip installing missing tools
-# (lintian, rpm, msitools, osslsigncode, desktop-file-utils, appstream, file,
-# binutils, man-db).
+# (lintian, rpm, rpm2cpio, cpio, msitools, osslsigncode, desktop-file-utils,
+# appstream, file, binutils, man-db).
 # go-winres runs pinned from packaging/tools/go.mod (go tool -modfile=…).
+#
+# Every artefact must declare the Apache-2.0 licence (deb control and
+# copyright, rpm License tag and %license file, AppStream, MSI, exe, plist).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,10 +64,13 @@ dpkg_wait() {
 }
 # gotool NAME ARGS...: a tool pinned in packaging/tools/go.mod, as build.sh runs it.
 gotool() { (cd "$PKG/tools" && GOFLAGS='' GOWORK=off go tool -modfile="$PKG/tools/go.mod" "$@"); }
+LICENSE_ID=Apache-2.0
+# sha256 of the Apache License 2.0 text as published (apache.org/licenses/LICENSE-2.0.txt).
+APACHE_SHA256=cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30
 
 if [[ ${NO_INSTALL:-} != 1 && $(id -u) == 0 ]]; then
 	missing=()
-	for p in lintian rpm msitools osslsigncode desktop-file-utils appstream file binutils man-db; do
+	for p in lintian rpm rpm2cpio cpio msitools osslsigncode desktop-file-utils appstream file binutils man-db; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
@@ -86,6 +92,7 @@ for s in "$PKG/build.sh" "$PKG/check.sh" "$PKG/macos/build-macos.sh"; do
 	check "bash -n ${s#"$ROOT"/}" bash -n "$s"
 done
 check "SHA256SUMS matches dist/" bash -c "cd '$DIST' && sha256sum --quiet -c SHA256SUMS"
+check "LICENSE is the Apache License 2.0 text, unchanged" test "$(sha256sum <"$ROOT/LICENSE" 2>&1 | cut -d' ' -f1)" = "$APACHE_SHA256"
 if have go; then
 	check "pinned build tools match packaging/tools/go.sum (go mod verify)" \
 		bash -c "cd '$PKG/tools' && GOFLAGS= GOWORK=off go mod verify"
@@ -115,6 +122,9 @@ else
 	if grep -q '^/etc/xdg/autostart' <<<"$contents"; then fail "deb has no system-wide autostart entry"; else pass "deb has no system-wide autostart entry"; fi
 
 	check "deb version is $PKG_VERSION-1" test "$(dpkg-deb -f "$deb_amd64" Version)" = "$PKG_VERSION-1"
+	for d in "$deb_amd64" "$deb_arm64"; do
+		check "deb control License: $LICENSE_ID ($(basename "$d"))" test "$(dpkg-deb -f "$d" License)" = "$LICENSE_ID"
+	done
 	rec=$(dpkg-deb -f "$deb_amd64" Recommends)
 	contains "deb recommends a Secret Service" "gnome-keyring" "$rec"
 	contains "deb recommends a notification daemon" "notification-daemon" "$rec"
@@ -130,6 +140,41 @@ else
 	if have appstreamcli; then
 		check "appstreamcli validate" appstreamcli validate --no-net "$WORK/deb/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml"
 	else skip "appstreamcli validate (not installed)"; fi
+	check "deb copyright: machine-readable, Files: * under $LICENSE_ID, licence paragraph points to common-licenses" \
+		python3 - "$WORK/deb/usr/share/doc/$NAME/copyright" "$LICENSE_ID" <<'EOF'
+import sys
+text = open(sys.argv[1], encoding="utf-8").read()
+want = sys.argv[2]
+paras = [p for p in text.strip().split("\n\n")]
+def fields(p):
+    out, key = {}, None
+    for line in p.splitlines():
+        if line[:1] in " \t" and key:
+            out[key] += "\n" + line.strip()
+        else:
+            key, _, val = line.partition(":")
+            out[key] = val.strip()
+    return out
+ps = [fields(p) for p in paras]
+bad = []
+if not ps[0].get("Format", "").startswith("https://www.debian.org/doc/packaging-manuals/copyright-format/1.0"):
+    bad.append("first paragraph has no copyright-format 1.0 Format: field")
+files = [p for p in ps if p.get("Files") == "*"]
+if not files or files[0].get("License", "").split("\n")[0] != want:
+    bad.append(f"Files: * paragraph has License: {files[0].get('License') if files else None!r}, want {want!r}")
+lic = [p for p in ps if "License" in p and "Files" not in p and "Format" not in p]
+if not lic or lic[0]["License"].split("\n")[0] != want or f"/usr/share/common-licenses/{want}" not in lic[0]["License"]:
+    bad.append(f"no stand-alone 'License: {want}' paragraph naming /usr/share/common-licenses/{want}")
+if "LicenseRef" in text:
+    bad.append("a LicenseRef- id is left in the copyright file")
+sys.exit("\n".join(bad) or None)
+EOF
+	check "AppStream project_license is $LICENSE_ID" python3 -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+got = (r.findtext("project_license"), r.findtext("metadata_license"))
+sys.exit(None if got[0] == sys.argv[2] and got[1] else f"project_license, metadata_license = {got}")' \
+		"$WORK/deb/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml" "$LICENSE_ID"
 	check "man page renders" bash -c "LC_ALL=C.UTF-8 MANWIDTH=80 man -l '$WORK/deb/usr/share/man/man1/$NAME.1.gz' 2>&1 | grep -q 'new-mail notifier'"
 
 	if have lintian; then
@@ -168,6 +213,16 @@ elif have rpm; then
 		contains "rpm -qpl: $p" "$p" "$list"
 	done
 	check "rpm -K digests" rpm -K --nosignature "$rpm_x86" "$rpm_arm"
+	for r in "$rpm_x86" "$rpm_arm"; do
+		check "rpm License: $LICENSE_ID ($(basename "$r"))" test "$(rpm -qp --qf '%{LICENSE}' "$r" 2>&1)" = "$LICENSE_ID"
+	done
+	contains "rpm marks /usr/share/licenses/$NAME/LICENSE as %license" "/usr/share/licenses/$NAME/LICENSE" "$(rpm -qpL "$rpm_x86" 2>&1)"
+	if have rpm2cpio && have cpio; then
+		# nfpm writes absolute names into the cpio archive: strip the leading /
+		# so nothing lands outside $WORK/rpm.
+		mkdir -p "$WORK/rpm" && (cd "$WORK/rpm" && rpm2cpio "$rpm_x86" | cpio -idm --quiet --no-absolute-filenames 2>/dev/null)
+		check "rpm %license file is LICENSE byte for byte" cmp "$WORK/rpm/usr/share/licenses/$NAME/LICENSE" "$ROOT/LICENSE"
+	else skip "rpm %license contents (rpm2cpio or cpio not installed)"; fi
 	contains "rpm recommends gnome-keyring" "gnome-keyring" "$(rpm -qp --recommends "$rpm_x86" 2>/dev/null)"
 else
 	pass "one .rpm per architecture (x86_64, aarch64) in dist/"
@@ -190,6 +245,7 @@ else
 	ver=$(strings -el "$exe" | grep -A1 -x 'FileVersion' | tail -1)
 	check "exe version resource FileVersion = $FILE_VERSION" test "$ver" = "$FILE_VERSION"
 	contains "exe version resource names the product" "Exmail Notifier" "$(strings -el "$exe" | grep -A1 -x 'ProductName')"
+	contains "exe version resource LegalCopyright names the Apache License 2.0" "Apache License 2.0" "$(strings -el "$exe" | grep -A1 -x 'LegalCopyright')"
 	if out=$(gotool go-winres extract --dir "$WORK/res" "$exe" 2>&1); then
 		check "exe has the app icon (16…256 px)" bash -c "[[ -s '$WORK/res/APP_0000.ico' ]]"
 		contains "exe manifest: per-monitor-v2 DPI awareness" '"dpi-awareness": "per monitor v2"' "$(cat "$WORK/res/winres.json" 2>/dev/null)"
@@ -207,6 +263,9 @@ else
 	contains "MSI installs per user (LocalAppDataFolder\\Programs)" $'UserProgramsFolder\tLocalAppDataFolder\tPrograms' "$(t Directory)"
 	contains "MSI needs no elevation (word count bit 8)" "Source: 10 " "$(msiinfo suminfo "$msi")"
 	contains "MSI ProductVersion $MSI_VERSION" $'ProductVersion\t'"$MSI_VERSION" "$(t Property)"
+	contains "MSI File: LICENSE.txt" $'\tLICENSE.txt\t' "$(t File)"
+	contains "MSI ARPCOMMENTS (Apps & features) names License: $LICENSE_ID" $'ARPCOMMENTS\t'"New-mail notifications for Tencent Enterprise Mail. License: $LICENSE_ID " "$(t Property)"
+	contains "MSI summary Comments names License: $LICENSE_ID" "License: $LICENSE_ID" "$(msiinfo suminfo "$msi" 2>&1 | grep '^Comments:')"
 	contains "MSI public properties are secure" "EXMAIL_API_URL;EXMAIL_TOKEN_URL;EXMAIL_LOGIN_URL;AUTOSTART" "$(t Property)"
 	contains "MSI Start-menu shortcut" $'ExmailNotifierShortcut\tProgramMenuFolder\tExmail Notifier\tStartMenuShortcut\t[INSTALLDIR]exmail-notifier.exe' "$(t Shortcut)"
 	contains "MSI shortcut AppUserModelID = exmail-notifier" $'\tExmailNotifierShortcut\tSystem.AppUserModel.ID\texmail-notifier' "$(t MsiShortcutProperty)"
@@ -225,6 +284,8 @@ else
 		mkdir -p "$WORK/msi" && (cd "$WORK/msi" && msiextract "$msi" >/dev/null 2>&1)
 		x=$(find "$WORK/msi" -name "$NAME.exe" | head -1)
 		check "MSI carries the signed exe byte for byte" cmp "$x" "$exe"
+		x=$(find "$WORK/msi" -name LICENSE.txt | head -1)
+		check "MSI LICENSE.txt is LICENSE byte for byte" cmp "$x" "$ROOT/LICENSE"
 	fi
 fi
 
@@ -245,6 +306,8 @@ want = {
     "LSUIElement": True,
     "NSHighResolutionCapable": True,
 }
+if "Apache License 2.0" not in p.get("NSHumanReadableCopyright", ""):
+    want["NSHumanReadableCopyright"] = "… Apache License 2.0 …"
 bad = [f"{k}={p.get(k)!r}, want {v!r}" for k, v in want.items() if p.get(k) != v]
 for k in ("CFBundleShortVersionString", "CFBundleVersion", "LSMinimumSystemVersion"):
     if not p.get(k) or "@" in str(p.get(k)):

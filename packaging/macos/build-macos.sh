@@ -34,6 +34,7 @@ command -v go >/dev/null || die "go not found on PATH: install Go 1.26 or later 
 for t in git lipo codesign ditto xcrun plutil; do
 	command -v $t >/dev/null || die "missing $t: install the Xcode command line tools (xcode-select --install)"
 done
+[[ -f $ROOT/LICENSE ]] || die "no LICENSE at the top of the repository: the app ships it in Contents/Resources"
 
 cd "$ROOT"
 git rev-parse --git-dir >/dev/null 2>&1 || die "$ROOT is not a git checkout: the version comes from git describe"
@@ -74,6 +75,7 @@ plutil -lint "$APP/Contents/Info.plist"
 printf 'APPL????' >"$APP/Contents/PkgInfo"
 go run ./assets/cmd/render -out "$WORK/icons"
 cp "$WORK/icons/$NAME.icns" "$APP/Contents/Resources/$NAME.icns"
+cp LICENSE "$APP/Contents/Resources/LICENSE"
 
 log "codesign (${MACOS_SIGN_IDENTITY:-ad-hoc})"
 sign_args=(--force --options runtime --sign "${MACOS_SIGN_IDENTITY:--}")
