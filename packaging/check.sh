@@ -88,7 +88,7 @@ source "$DIST/build-info.txt" 2>/dev/null || { echo "no $DIST/build-info.txt"; e
 
 # ---------------------------------------------------------------- scripts and checksums
 
-for s in "$PKG/build.sh" "$PKG/check.sh" "$PKG/macos/build-macos.sh"; do
+for s in "$PKG/build.sh" "$PKG/check.sh" "$PKG/selftest.sh" "$PKG/macos/build-macos.sh"; do
 	check "bash -n ${s#"$ROOT"/}" bash -n "$s"
 done
 check "SHA256SUMS matches dist/" bash -c "cd '$DIST' && sha256sum --quiet -c SHA256SUMS"
