@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // Default endpoints of the legacy OpenApi v1.4 (protocol.md §1).
@@ -229,7 +231,7 @@ func (c *Client) roundTrip(ctx context.Context, op string, form url.Values) ([]b
 		return nil, tok, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "reply larger than 1 MiB"}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &Error{Op: op, HTTPStatus: resp.StatusCode, Message: truncate(string(body), 200)}
+		e := &Error{Op: op, HTTPStatus: resp.StatusCode, Message: safetext.Line(string(body), 200)}
 		// An errcode inside an error status still says more than the status.
 		if env, ok := parseEnvelope(body); ok {
 			e.Code, e.Name = int(env.Code), env.Name
@@ -312,13 +314,13 @@ func decodeReply(op string, body []byte, out any) error {
 		return nil
 	}
 	if env, ok := parseEnvelope(trimmed); ok {
-		return &Error{Op: op, HTTPStatus: http.StatusOK, Code: int(env.Code), Name: env.Name}
+		return &Error{Op: op, HTTPStatus: http.StatusOK, Code: int(env.Code), Name: safetext.Line(env.Name, 80)}
 	}
 	if out == nil {
 		return nil
 	}
 	if err := json.Unmarshal(trimmed, out); err != nil {
-		return &Error{Op: op, HTTPStatus: http.StatusOK, Message: "malformed reply: " + truncate(err.Error(), 120)}
+		return &Error{Op: op, HTTPStatus: http.StatusOK, Message: "malformed reply: " + safetext.Line(err.Error(), 120)}
 	}
 	return nil
 }
@@ -365,16 +367,3 @@ func redactURLString(raw string) string {
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	return u.String()
 }
-
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.TrimSpace(s), "")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // The tests in this package run the client against the fake server of
@@ -686,6 +687,67 @@ func TestTokenReplies(t *testing.T) {
 			}
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestServerTextCannotDriveTheTerminal: the API host is plain HTTP, so
+// anyone on the path can answer. Whatever the server puts in an error
+// (an errcode's name, an HTTP error body, a malformed reply, the token
+// endpoint's error) reaches the error string cleaned by safetext's rule:
+// no ESC, BEL, C1 or bidi control survives to retitle or clear a terminal.
+func TestServerTextCannotDriveTheTerminal(t *testing.T) {
+	t.Parallel()
+	const hostile = "user_not_found\x1b]0;PWNED\x07\x1b[2J\u009b2J\u202e"
+	tests := []struct {
+		name        string
+		tokenStatus int
+		token, api  string // reply bodies ("" : a good token)
+		apiStatus   int
+	}{
+		{name: "errcode name", api: `{"errcode":1301,"error":"` + "user_not_found\\u001b]0;PWNED\\u0007\\u001b[2J\\u009b2J\\u202e" + `"}`},
+		{name: "HTTP error body", apiStatus: http.StatusBadGateway, api: hostile},
+		{name: "malformed reply", api: `{"NewCount":` + hostile},
+		{name: "token endpoint error", tokenStatus: http.StatusBadRequest, token: `{"error":"` + "invalid_client\\u001b]0;PWNED\\u0007\\u009b2J" + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /cgi-bin/token", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if tt.tokenStatus != 0 {
+					w.WriteHeader(tt.tokenStatus)
+					io.WriteString(w, tt.token)
+					return
+				}
+				io.WriteString(w, `{"access_token":"tok","token_type":"Bearer","expires_in":86400}`)
+			})
+			mux.HandleFunc("POST /openapi/mail/newcount", func(w http.ResponseWriter, r *http.Request) {
+				if tt.apiStatus != 0 {
+					w.WriteHeader(tt.apiStatus)
+				}
+				io.WriteString(w, tt.api)
+			})
+			ts := httptest.NewServer(mux)
+			t.Cleanup(ts.Close)
+			c, err := api.New(api.Config{ClientID: "admin", ClientSecret: "563a8c6a89d2368194c1c7889c508b34",
+				BaseURL: ts.URL + "/openapi/", TokenURL: ts.URL + "/cgi-bin/token", ReadRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Mail.NewCount(t.Context(), bob)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, r := range err.Error() {
+				if safetext.Hidden(r) {
+					t.Fatalf("the error keeps %U: %q", r, err)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "exmail") {
+				t.Errorf("the error does not say where it came from: %q", err)
 			}
 		})
 	}

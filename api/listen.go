@@ -7,6 +7,8 @@ import (
 	"iter"
 	"net/url"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 const opListen = "listen"
@@ -96,7 +98,7 @@ func (c *Client) listenOnce(ctx context.Context, ver Version, alias string, firs
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		e := &Error{Op: opListen, HTTPStatus: resp.StatusCode, Message: truncate(string(body), 200)}
+		e := &Error{Op: opListen, HTTPStatus: resp.StatusCode, Message: safetext.Line(string(body), 200)}
 		if env, ok := parseEnvelope(body); ok {
 			e.Code, e.Name = int(env.Code), env.Name
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // MaxFrame is the largest JSON object accepted on the listen stream
@@ -551,7 +553,7 @@ func parseFields(frame []byte, f *fields) (Event, error) {
 			name = text(f.errname)
 		}
 		if code != 0 || name != "" {
-			return nil, &Error{Op: "listen", HTTPStatus: 200, Code: int(code), Name: truncate(name, 80)}
+			return nil, &Error{Op: "listen", HTTPStatus: 200, Code: int(code), Name: safetext.Line(name, 80)}
 		}
 	}
 	var count Int

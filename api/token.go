@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // tokenCache holds the one access token the Client shares between calls
@@ -99,12 +101,12 @@ func tokenError(ctx context.Context, err error) error {
 	const op = "token"
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		e := &Error{Op: op, Name: re.ErrorCode}
+		e := &Error{Op: op, Name: safetext.Line(re.ErrorCode, 80)}
 		if re.Response != nil {
 			e.HTTPStatus = re.Response.StatusCode
 		}
 		if env, ok := parseEnvelope(re.Body); ok {
-			e.Code, e.Name = int(env.Code), env.Name
+			e.Code, e.Name = int(env.Code), safetext.Line(env.Name, 80)
 		}
 		if e.Is(ErrIPNotAllowed) || e.Is(ErrUnavailable) {
 			return e

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // Listener is what a Watcher needs: one listen round trip. *Client
@@ -422,7 +424,7 @@ func keysOf(raw []byte) string {
 		if !ok {
 			break
 		}
-		keys = append(keys, truncate(text(k), 40))
+		keys = append(keys, safetext.Line(text(k), 40))
 	}
 	return strings.Join(keys, ",")
 }
