@@ -18,6 +18,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test.
@@ -213,5 +214,38 @@ func TestWatchUsage(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(ue.msg, tt.want) {
 			t.Errorf("watch %v: %v, want a usage error saying %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestJSONOutputCannotDriveTheTerminal: watch and --json print server
+// text for scripts. encoding/json escapes C0 controls only; DEL, C1
+// (U+009B is a one-character CSI) and bidi overrides must be escaped too,
+// with the value unchanged for the script that reads it.
+func TestJSONOutputCannotDriveTheTerminal(t *testing.T) {
+	t.Parallel()
+	subject := "build\u009b2J\x7f\u202efdp.exe\x1b]0;x\x07"
+	line, ok := watchLine(api.NewMail{User: "bob@example.com", MailID: "m1", Subject: subject}, time.Unix(0, 0).UTC(), func(s string) string { return s })
+	if !ok {
+		t.Fatal("no line for a new mail")
+	}
+	for name, write := range map[string]func(io.Writer, any) error{
+		"watch line":    func(w io.Writer, v any) error { return encodeJSON(w, v, "") },
+		"--json output": writeJSON,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := write(&b, line); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range b.String() {
+				if r != '\n' && safetext.Hidden(r) {
+					t.Fatalf("%q keeps %U raw", b.String(), r)
+				}
+			}
+			var back struct{ Subject string }
+			if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Subject != subject {
+				t.Errorf("decoded subject %q (%v), want %q unchanged", back.Subject, err, subject)
+			}
+		})
 	}
 }
