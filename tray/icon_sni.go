@@ -4,6 +4,9 @@ package tray
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/adler32"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -28,17 +31,69 @@ func sniIcon(b []byte) []byte {
 	}
 	r := img.Bounds()
 	out := image.NewNRGBA64(r)
+	nrgba, _ := img.(*image.NRGBA) // what png.Decode gives for the assets' icons
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			var c color.NRGBA
+			if nrgba != nil {
+				c = nrgba.NRGBAAt(x, y) // without boxing each pixel
+			} else {
+				c = color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			}
 			out.SetNRGBA64(x, y, sniPixel(c))
 		}
 	}
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, out); err != nil {
-		return b
+	return storedPNG(out)
+}
+
+// storedPNG encodes img as a PNG whose image data is not compressed
+// (deflate "stored" blocks). systray decodes it again at once, in this
+// process, so compression would buy nothing; and every compress/flate
+// writer, whatever its level, allocates about 650 kB of tables, garbage
+// the heap had to absorb at each icon change. (BenchmarkSNIIcon.)
+func storedPNG(img *image.NRGBA64) []byte {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	row := 1 + 8*w // filter byte "none", then RGBA, 16 bits each, big-endian: NRGBA64's own layout
+	raw := make([]byte, 0, row*h)
+	for y := range h {
+		raw = append(raw, 0)
+		raw = append(raw, img.Pix[y*img.Stride:y*img.Stride+8*w]...)
 	}
-	return buf.Bytes()
+	// zlib (RFC 1950) around deflate stored blocks (RFC 1951 §3.2.4).
+	z := make([]byte, 0, len(raw)+len(raw)/0xffff*5+16)
+	z = append(z, 0x78, 0x01)
+	for rest := raw; ; {
+		n := min(len(rest), 0xffff)
+		final := byte(0)
+		if n == len(rest) {
+			final = 1
+		}
+		z = append(z, final, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		z = append(z, rest[:n]...)
+		rest = rest[n:]
+		if final == 1 {
+			break
+		}
+	}
+	z = binary.BigEndian.AppendUint32(z, adler32.Checksum(raw))
+
+	out := make([]byte, 0, len(z)+64)
+	out = append(out, "\x89PNG\r\n\x1a\n"...)
+	chunk := func(typ string, data []byte) {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
+		start := len(out)
+		out = append(out, typ...)
+		out = append(out, data...)
+		out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(out[start:]))
+	}
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6 // 16 bits per channel, RGBA; deflate, no filter method, no interlace
+	chunk("IHDR", ihdr[:])
+	chunk("IDAT", z)
+	chunk("IEND", nil)
+	return out
 }
 
 // sniPixel picks 16-bit channels v16 such that the low byte of

@@ -65,3 +65,14 @@ func TestSNIPixelExhaustive(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSNIIcon is the cost of one icon change on Linux (before
+// systray decodes the result): run with -benchmem. Its garbage is what
+// the heap has to absorb at start, when the icon changes a few times.
+func BenchmarkSNIIcon(b *testing.B) {
+	src := assets.Tray(assets.LookOnline, 7)
+	b.ReportAllocs()
+	for b.Loop() {
+		sniIcon(src)
+	}
+}
