@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // Lang is the language of every text the notifier shows.
@@ -350,81 +350,24 @@ func (l Lang) when(t, now time.Time) string {
 	return t.Format(l.t().dateAndTime)
 }
 
-// Widths, in display columns (see DisplayWidth), of what the tray shows.
+// Widths, in display columns (safetext.Width: CJK counts two), of what
+// the tray shows.
 const (
 	menuColumns    = 60  // one menu line
 	tooltipColumns = 120 // the tooltip: a line or two
 	senderColumns  = 24  // the sender part of a recent-mail line
 )
 
-// DisplayWidth is the number of columns s takes on screen, as terminals
-// and menus lay it out: 2 for East Asian wide and fullwidth runes (CJK,
-// kana, Hangul, fullwidth forms, most emoji), 0 for combining marks and
-// zero-width runes, 1 otherwise.
-func DisplayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		n += runeWidth(r)
-	}
-	return n
-}
-
-func runeWidth(r rune) int {
-	switch {
-	case r < 0x300:
-		return 1
-	case unicode.Is(unicode.Mn, r), unicode.Is(unicode.Me, r), unicode.Is(unicode.Cf, r), r == 0x200B:
-		return 0
-	case wide(r):
-		return 2
-	}
-	return 1
-}
-
-func wide(r rune) bool {
-	return (r >= 0x1100 && r <= 0x115F) || // Hangul Jamo
-		(r >= 0x2E80 && r <= 0x303E) || // CJK radicals, punctuation
-		(r >= 0x3041 && r <= 0x33FF) || // kana, CJK symbols
-		(r >= 0x3400 && r <= 0x4DBF) || // CJK extension A
-		(r >= 0x4E00 && r <= 0x9FFF) || // CJK unified ideographs
-		(r >= 0xA000 && r <= 0xA4CF) || // Yi
-		(r >= 0xAC00 && r <= 0xD7A3) || // Hangul syllables
-		(r >= 0xF900 && r <= 0xFAFF) || // CJK compatibility
-		(r >= 0xFE30 && r <= 0xFE4F) || // CJK compatibility forms
-		(r >= 0xFF00 && r <= 0xFF60) || // fullwidth forms
-		(r >= 0xFFE0 && r <= 0xFFE6) ||
-		(r >= 0x1F300 && r <= 0x1F64F) || // emoji
-		(r >= 0x1F900 && r <= 0x1F9FF) ||
-		(r >= 0x20000 && r <= 0x3FFFD) // CJK extensions B…
-}
-
-// fitWidth shortens s to at most w display columns (w ≥ 1), ending in
-// "…" when it cuts, on a rune boundary and never after a space. s should
-// be clean already (sanitize).
-func fitWidth(s string, w int) string {
-	if DisplayWidth(s) <= w {
-		return s
-	}
-	n := 0
-	for i, r := range s {
-		n += runeWidth(r)
-		if n > w-1 {
-			return strings.TrimRight(s[:i], " ") + "…"
-		}
-	}
-	return s
-}
-
 // menuLine is a recent-mail menu item, "sender — subject", cleaned and
 // ellipsized by display width to one menu line: the sender takes at most
 // senderColumns, the subject the rest.
 func menuLine(m api.NewMail, l Lang) string {
-	from := fitWidth(senderLabel(m.Sender, maxSender), senderColumns)
+	from := safetext.Fit(senderLabel(m.Sender, maxSender), senderColumns)
 	if from == "" {
 		from = l.t().noSender
 	}
 	const sep = " — "
-	subj := fitWidth(sanitize(m.Subject, menuColumns), menuColumns-DisplayWidth(from)-DisplayWidth(sep))
+	subj := safetext.Fit(sanitize(m.Subject, menuColumns), menuColumns-safetext.Width(from)-safetext.Width(sep))
 	if subj == "" {
 		subj = l.t().noSubject
 	}

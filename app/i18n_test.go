@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 func TestDetectLang(t *testing.T) {
@@ -142,62 +143,6 @@ func TestWhen(t *testing.T) {
 	}
 }
 
-func TestDisplayWidth(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want int
-	}{
-		{"ASCII", "Key rejected by the server", 26},
-		{"CJK counts two", "密钥环未运行", 12},
-		{"mixed", "本机 IP 不在白名单中", 20},
-		{"fullwidth punctuation", "（无主题）", 10},
-		{"em dash and ellipsis count one", "a — b…", 6},
-		{"combining marks count nothing", "e\u0301", 1},
-		{"zero-width joiner counts nothing", "👩\u200d💻", 4},
-		{"emoji count two", "💸", 2},
-		{"empty", "", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := DisplayWidth(tt.in); got != tt.want {
-				t.Errorf("DisplayWidth(%q) = %d, want %d", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestFitWidth(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		w    int
-		want string
-	}{
-		{"fits", "build_failed on ci_main", 60, "build_failed on ci_main"},
-		{"exactly fits", "abcde", 5, "abcde"},
-		{"cut with an ellipsis", "abcdef", 5, "abcd…"},
-		{"CJK cut by columns, not runes", "一二三四五六", 7, "一二三…"},
-		{"a wide rune that would straddle the edge goes", "一二三四五六", 8, "一二三…"},
-		{"no space before the ellipsis", "ab cdef", 4, "ab…"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got := fitWidth(tt.in, tt.w)
-			if got != tt.want {
-				t.Errorf("fitWidth(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
-			}
-			if DisplayWidth(got) > tt.w {
-				t.Errorf("fitWidth(%q, %d) = %q is %d columns wide", tt.in, tt.w, got, DisplayWidth(got))
-			}
-		})
-	}
-}
-
 // Every text the menu can show, in both languages and every state, is
 // one short line: at most menuColumns display columns (CJK counting two),
 // and the tooltip a line or two. Long explanations go behind Details….
@@ -217,7 +162,7 @@ func TestMenuTextsAreShort(t *testing.T) {
 	}
 	check := func(t *testing.T, what, s string, max int) {
 		t.Helper()
-		if w := DisplayWidth(s); w > max {
+		if w := safetext.Width(s); w > max {
 			t.Errorf("%s is %d columns, more than %d: %q", what, w, max, s)
 		}
 	}
@@ -269,12 +214,12 @@ func TestStatusLinesAreShort(t *testing.T) {
 			"connecting": c.connecting, "online": c.online, "offline": c.offline,
 			"setupHint": c.setupHint, "details": c.details,
 		} {
-			if w := DisplayWidth(s); w > menuColumns {
+			if w := safetext.Width(s); w > menuColumns {
 				t.Errorf("%s %s is %d columns: %q", lang, name, w, s)
 			}
 		}
 		for p := NoProblem; p.String() != "unknown"; p++ {
-			if w := DisplayWidth(lang.problemStatus(p)); w > menuColumns {
+			if w := safetext.Width(lang.problemStatus(p)); w > menuColumns {
 				t.Errorf("%s status of %v is %d columns: %q", lang, p, w, lang.problemStatus(p))
 			}
 		}
@@ -310,7 +255,7 @@ func TestMenuLine(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("menuLine = %q, want %q", got, tt.want)
 			}
-			if w := DisplayWidth(got); w > menuColumns {
+			if w := safetext.Width(got); w > menuColumns {
 				t.Errorf("menuLine is %d columns: %q", w, got)
 			}
 		})

@@ -203,7 +203,7 @@ type Model struct {
 
 // Labels are the translated menu texts, in menu order. Every menu text of
 // the Model (these, Status and the Recent titles) is at most 60 display
-// columns wide (see DisplayWidth), so that no menu line grows into a
+// columns wide (safetext.Width), so that no menu line grows into a
 // paragraph.
 type Labels struct {
 	Details       string // "Details…" (详情…): shows Model.Details

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
 // Defaults for the zero values in Config.
@@ -493,7 +494,7 @@ func (s *state) model(now time.Time) Model {
 			Resume:        c.resume,
 			ShowContent:   c.showContent,
 			Autostart:     c.autostart,
-			About:         fitWidth(sanitize(fmt.Sprintf(c.about, s.cfg.Version), menuColumns*2), menuColumns),
+			About:         safetext.Fit(sanitize(fmt.Sprintf(c.about, s.cfg.Version), menuColumns*2), menuColumns),
 			Quit:          c.quit,
 		},
 	}
@@ -532,7 +533,7 @@ func (s *state) model(now time.Time) Model {
 	}
 	// A line or two. (Windows cuts tooltips at 127 UTF-16 units; the tray
 	// clips to that as well.)
-	m.Tooltip = fitWidth(sanitize(alias+" — "+strings.Join(parts, " · "), 2*tooltipColumns), tooltipColumns)
+	m.Tooltip = safetext.Fit(sanitize(alias+" — "+strings.Join(parts, " · "), 2*tooltipColumns), tooltipColumns)
 	return m
 }
 
