@@ -1,0 +1,241 @@
+// Package upstream turns the relay's one enterprise-wide exmail listen
+// connection (an api.Watcher with no alias) into stored, published events
+// for the mailboxes that have enrolled devices.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/wire"
+)
+
+// Store is what Ingest needs of the relay's store.
+type Store interface {
+	Append(ctx context.Context, ev store.Event) (store.Event, error)
+	Enrolled(ctx context.Context, alias string) (bool, error)
+	Aliases(ctx context.Context) ([]string, error)
+	Mailbox(ctx context.Context, alias string) (store.Mailbox, error)
+}
+
+// Publisher gets every stored event, and the upstream state
+// (server.Server implements it).
+type Publisher interface {
+	Publish(ev store.Event)
+	SetUpstream(online bool)
+}
+
+// Counter fetches a mailbox's unread count (api.MailService).
+type Counter interface {
+	NewCount(ctx context.Context, alias string) (int, error)
+}
+
+// Length limits, in runes, of the text fields kept from a push.
+const (
+	maxAddr    = 320
+	maxSubject = 500
+	maxSummary = 1000
+	maxMailID  = 256
+)
+
+// Options tunes an Ingest. Zero fields take the defaults noted.
+type Options struct {
+	// RefreshConcurrency bounds the mail/newcount calls made at once after
+	// a (re)connect. Default 4.
+	RefreshConcurrency int
+	// Logger gets one line per state change and per failure; never a
+	// subject, a sender or a summary. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Ingest stores and publishes upstream events. Its methods are safe for
+// concurrent use.
+type Ingest struct {
+	st      Store
+	pub     Publisher
+	counter Counter
+	opts    Options
+	log     *slog.Logger
+
+	mu sync.Mutex // one append-and-publish at a time: publication in seq order
+	wg sync.WaitGroup
+}
+
+// New returns an Ingest that writes to st, publishes to pub and asks
+// counter for counts after every upstream (re)connect.
+func New(st Store, pub Publisher, counter Counter, opts Options) *Ingest {
+	if opts.RefreshConcurrency <= 0 {
+		opts.RefreshConcurrency = 4
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Ingest{st: st, pub: pub, counter: counter, opts: opts, log: opts.Logger}
+}
+
+// Run consumes a Watcher's events until ctx is done (or events is
+// closed), then waits for its background refreshes and returns ctx.Err():
+//
+//   - StateOnline: the upstream is up; every enrolled mailbox's count is
+//     fetched (mail/newcount) and stored as an unread event when it differs
+//     from the stored one, since exmail replays nothing that was pushed
+//     while the relay was away;
+//   - StateRetrying, StateAuthFailed: the upstream is down;
+//   - NewMail, UnreadChanged of an enrolled mailbox: cleaned, stored
+//     (fsync), then published; a new_mail already stored is dropped.
+//
+// Events of mailboxes without an active device are dropped unread.
+func (in *Ingest) Run(ctx context.Context, events <-chan api.Event) error {
+	defer in.wg.Wait()
+	for {
+		var ev api.Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok = <-events:
+			if !ok {
+				return ctx.Err()
+			}
+		}
+		switch ev := ev.(type) {
+		case api.StateChanged:
+			switch ev.State {
+			case api.StateOnline:
+				in.log.Info("relay upstream: online")
+				in.pub.SetUpstream(true)
+				in.wg.Go(func() { in.RefreshAll(ctx) })
+			case api.StateRetrying, api.StateAuthFailed:
+				in.log.Warn("relay upstream: offline", "state", ev.State.String(), "err", ev.Err, "retry_in", ev.RetryIn.Round(time.Millisecond))
+				in.pub.SetUpstream(false)
+			}
+		case api.NewMail:
+			in.handle(ctx, ev.User, func(alias string, now time.Time) store.Event {
+				line := wire.NewMailLine{
+					Time: now.Format(wire.TimeFormat), Event: wire.KindNewMail, Alias: alias,
+					MailID:  wire.Clean(ev.MailID, maxMailID),
+					From:    wire.Clean(ev.Sender, maxAddr),
+					To:      wire.Clean(ev.Receiver, maxAddr),
+					Subject: wire.Clean(ev.Subject, maxSubject),
+					Summary: wire.Clean(ev.Summary, maxSummary),
+					Unread:  max(ev.Unread, 0),
+				}
+				data, _ := wire.Marshal(line)
+				return store.Event{Alias: alias, Kind: wire.KindNewMail, MailID: line.MailID, Unread: line.Unread, Data: data, Time: now}
+			})
+		case api.UnreadChanged:
+			in.handle(ctx, ev.User, func(alias string, now time.Time) store.Event {
+				return unreadEvent(alias, ev.Unread, now)
+			})
+		}
+	}
+}
+
+func unreadEvent(alias string, n int, now time.Time) store.Event {
+	n = max(n, 0)
+	data, _ := wire.Marshal(wire.UnreadLine{Time: now.Format(wire.TimeFormat), Event: wire.KindUnread, Alias: alias, Unread: n})
+	return store.Event{Alias: alias, Kind: wire.KindUnread, Unread: n, Data: data, Time: now}
+}
+
+func (in *Ingest) handle(ctx context.Context, user string, build func(alias string, now time.Time) store.Event) {
+	alias := store.NormAlias(user)
+	if alias == "" {
+		return
+	}
+	on, err := in.st.Enrolled(ctx, alias)
+	if err != nil {
+		in.log.Error("relay upstream: checking enrollment", "err", err)
+		return
+	}
+	if !on {
+		return
+	}
+	in.commit(ctx, build(alias, in.opts.Now()))
+}
+
+// commit stores ev, then publishes it.
+func (in *Ingest) commit(ctx context.Context, ev store.Event) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.commitLocked(ctx, ev)
+}
+
+func (in *Ingest) commitLocked(ctx context.Context, ev store.Event) {
+	stored, err := in.st.Append(ctx, ev)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		in.log.Debug("relay upstream: a new mail already stored; dropped", "alias", ev.Alias)
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			in.log.Error("relay upstream: storing an event; it is lost", "alias", ev.Alias, "kind", ev.Kind, "err", err)
+		}
+		return
+	}
+	in.pub.Publish(stored)
+}
+
+// Refresh fetches alias's unread count and, if it differs from the stored
+// one, stores and publishes an unread event.
+func (in *Ingest) Refresh(ctx context.Context, alias string) error {
+	alias = store.NormAlias(alias)
+	n, err := in.counter.NewCount(ctx, alias)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	m, err := in.st.Mailbox(ctx, alias)
+	if err != nil {
+		return err
+	}
+	if m.Unread != n {
+		in.commitLocked(ctx, unreadEvent(alias, n, in.opts.Now()))
+	}
+	return nil
+}
+
+// RefreshAll refreshes every mailbox with an active device, a few at a
+// time. Failures are logged.
+func (in *Ingest) RefreshAll(ctx context.Context) {
+	aliases, err := in.st.Aliases(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			in.log.Error("relay upstream: listing enrolled mailboxes", "err", err)
+		}
+		return
+	}
+	sem := make(chan struct{}, in.opts.RefreshConcurrency)
+	var wg sync.WaitGroup
+	failed := 0
+	var mu sync.Mutex
+	for _, a := range aliases {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := in.Refresh(ctx, a); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+				in.log.Warn("relay upstream: fetching an unread count", "alias", a, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	in.log.Info("relay upstream: unread counts refreshed", "mailboxes", len(aliases), "failed", failed)
+}
