@@ -145,7 +145,7 @@ type Server struct {
 
 type metrics struct {
 	events, ssoOK, ssoLimited, ssoFailed, enrollOK, enrollFailed, unauthorized, revokedKicks atomic.Int64
-	connects, resumes, resets, writeFailures                                                  atomic.Int64
+	connects, resumes, resets, writeFailures                                                 atomic.Int64
 }
 
 // New returns a Server over st; linker makes the SSO URLs. Call Run for
