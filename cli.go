@@ -99,6 +99,8 @@ func describe(err error) string {
 		return err.Error() + "; check EXMAIL_AGENT and the interface key (run \"exmail-notifier login\" again)"
 	case errors.Is(err, api.ErrIPNotAllowed):
 		return err.Error()
+	case errors.Is(err, api.ErrInsecureTokenURL):
+		return err.Error() + "; use the https:// token URL, or pass --insecure if you accept that risk"
 	}
 	return err.Error()
 }
@@ -106,7 +108,7 @@ func describe(err error) string {
 // accounts resolves the direct-mode account from e's environment and key
 // store.
 func (e *env) accounts() *account.Resolver {
-	return &account.Resolver{Getenv: e.getenv, Keys: e.keys, Log: e.logger()}
+	return &account.Resolver{Getenv: e.getenv, Keys: e.keys, Log: e.logger(), InsecureTokenURL: e.insecure}
 }
 
 // keyStore is e's interface key store, the OS keyring by default.

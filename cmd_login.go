@@ -124,6 +124,8 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 		TokenURL: next.TokenURL,
 		APIURL:   next.APIURL,
 		LoginURL: next.LoginURL,
+
+		InsecureTokenURL: e.insecure,
 	})
 	user, err := verify(ctx, e, a)
 	if err != nil {

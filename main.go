@@ -34,14 +34,30 @@ func main() {
 }
 
 // osEnv is the real outside world: the process's streams, environment and
-// the OS keyring.
+// the OS keyring. It takes EXMAIL_SECRET out of the process environment
+// (see keepSecretFromChildren).
 func osEnv() *env {
 	return &env{
 		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
-		getenv: os.Getenv,
+		getenv: keepSecretFromChildren(os.Getenv, os.Unsetenv),
 		keys:   &creds.Keyring{}, // one queue for every keyring call of the process
+	}
+}
+
+// keepSecretFromChildren reads EXMAIL_SECRET once and unsets it, so that
+// no child process (the browser opener, the browser) inherits the
+// interface key; the returned getenv still answers it for this process.
+func keepSecretFromChildren(getenv func(string) string, unsetenv func(string) error) func(string) string {
+	const name = "EXMAIL_SECRET"
+	secret := getenv(name)
+	_ = unsetenv(name)
+	return func(k string) string {
+		if k == name {
+			return secret
+		}
+		return getenv(k)
 	}
 }
 
@@ -86,6 +102,7 @@ func run(args []string, e *env) int {
 	showVersion := top.Bool("version", false, "")
 	top.BoolVar(&e.verbose, "verbose", false, "")
 	top.BoolVar(&e.verbose, "v", false, "")
+	top.BoolVar(&e.insecure, "insecure", false, "")
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(e.stdout)
@@ -161,6 +178,8 @@ Commands:
 Global flags:
   --verbose, -v   log debug detail
   --version       print the version and exit
+  --insecure      allow a plain-HTTP token URL on another machine (the interface
+                  key then crosses the network in clear text)
 
 Environment (overrides the stored account):
   EXMAIL_AGENT      admin account (client_id)
@@ -170,6 +189,10 @@ Environment (overrides the stored account):
   EXMAIL_API_URL    API base, ending in / (default %s)
   EXMAIL_LOGIN_URL  SSO login endpoint (default %s)
   EXMAIL_CONFIG     settings file (default: the user config dir/exmail-notifier/config.json)
+  EXMAIL_ALLOW_ENV_ENDPOINTS=1
+                    send the key stored in the keyring to endpoints set in the
+                    environment (refused otherwise: a leftover demo.env must not
+                    receive it)
 
 Exit status: 0 success, 1 failure (reason on stderr), 2 usage error.
 `, defaultTokenURL, defaultBaseURL, defaultLoginURL)
@@ -206,6 +229,7 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	verbose        bool
+	insecure       bool // --insecure: the key may go to a plain-HTTP token URL on another machine
 	log            *slog.Logger
 	keys           account.KeyStore // the interface key store; nil: the OS keyring
 }

@@ -247,3 +247,21 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretLeavesTheEnvironment: EXMAIL_SECRET is read once and taken out
+// of the process environment, so children (the browser opener, the
+// browser) never inherit it; the program still sees it.
+func TestSecretLeavesTheEnvironment(t *testing.T) {
+	t.Setenv("EXMAIL_SECRET", "0123456789abcdef0123456789abcdef")
+	t.Setenv("EXMAIL_AGENT", "admin")
+	e := osEnv()
+	if _, ok := os.LookupEnv("EXMAIL_SECRET"); ok {
+		t.Error("EXMAIL_SECRET is still in the process environment, for every child to inherit")
+	}
+	if got := e.getenv("EXMAIL_SECRET"); got != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("getenv(EXMAIL_SECRET) = %q, want the key", got)
+	}
+	if got := e.getenv("EXMAIL_AGENT"); got != "admin" {
+		t.Errorf("getenv(EXMAIL_AGENT) = %q, want the environment's value", got)
+	}
+}

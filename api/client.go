@@ -54,7 +54,16 @@ type Config struct {
 	// Logger receives debug and warning lines. It never receives a secret.
 	// Defaults to discarding.
 	Logger *slog.Logger
+	// InsecureTokenURL allows a plain-HTTP token endpoint on another
+	// machine. The token request carries the permanent interface key, so
+	// by default New refuses such a TokenURL (ErrInsecureTokenURL);
+	// loopback addresses are always allowed (tests, the demo).
+	InsecureTokenURL bool
 }
+
+// ErrInsecureTokenURL: the token URL is plain HTTP to another machine, so
+// the interface key would cross the network in clear text.
+var ErrInsecureTokenURL = errors.New("exmail: config: the token URL is plain HTTP to another machine: the interface key would cross the network in clear text")
 
 // Client talks to the exmail OpenApi v1.4. It is safe for concurrent use.
 //
@@ -97,6 +106,9 @@ func New(cfg Config) (*Client, error) {
 	tokenURL, err := parseEndpoint("token URL", cfg.TokenURL, DefaultTokenURL)
 	if err != nil {
 		return nil, err
+	}
+	if tokenURL.Scheme == "http" && !isLoopback(tokenURL.Hostname()) && !cfg.InsecureTokenURL {
+		return nil, fmt.Errorf("%w (%s)", ErrInsecureTokenURL, tokenURL.Redacted())
 	}
 	login, err := parseEndpoint("login URL", cfg.LoginURL, DefaultLoginURL)
 	if err != nil {

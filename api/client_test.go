@@ -96,12 +96,13 @@ func newFixture(t *testing.T, srv *exmailtest.Server, mods ...func(*api.Config))
 	}
 	sp := &spy{rt: srv.Transport()}
 	cfg := api.Config{
-		ClientID:     srv.ClientID(),
-		ClientSecret: api.Secret(srv.ClientSecret()),
-		BaseURL:      srv.APIBase(),
-		TokenURL:     srv.TokenURL(),
-		LoginURL:     srv.LoginURL(),
-		Transport:    sp,
+		ClientID:         srv.ClientID(),
+		ClientSecret:     api.Secret(srv.ClientSecret()),
+		BaseURL:          srv.APIBase(),
+		TokenURL:         srv.TokenURL(),
+		InsecureTokenURL: true, // an in-memory transport: nothing crosses a network
+		LoginURL:         srv.LoginURL(),
+		Transport:        sp,
 	}
 	for _, m := range mods {
 		m(&cfg)
@@ -239,6 +240,33 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := api.New(ok); err != nil {
 		t.Errorf("New(minimal config): %v", err)
+	}
+}
+
+// The token request carries the permanent interface key: a plain-HTTP
+// token URL on another machine is refused unless the caller accepts it.
+func TestNewRefusesAPlainHTTPTokenURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		tokenURL string
+		insecure bool
+		wantErr  bool
+	}{
+		{"plain HTTP on another machine", "http://exmail.example.com/cgi-bin/token", false, true},
+		{"plain HTTP on another machine, accepted", "http://exmail.example.com/cgi-bin/token", true, false},
+		{"HTTPS", "https://exmail.qq.com/cgi-bin/token", false, false},
+		{"plain HTTP on loopback (tests, the demo)", "http://127.0.0.1:8080/cgi-bin/token", false, false},
+		{"plain HTTP on localhost", "http://localhost:8080/cgi-bin/token", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := api.New(api.Config{ClientID: "admin", ClientSecret: "key", TokenURL: tt.tokenURL, InsecureTokenURL: tt.insecure})
+			if got := errors.Is(err, api.ErrInsecureTokenURL); got != tt.wantErr {
+				t.Errorf("New: err = %v, want ErrInsecureTokenURL: %v", err, tt.wantErr)
+			}
+		})
 	}
 }
 

@@ -140,11 +140,12 @@ func (s *listenServer) requests() []listenRequest {
 func (s *listenServer) client(t *testing.T) *Client {
 	t.Helper()
 	c, err := New(Config{
-		ClientID:     "admin",
-		ClientSecret: "0123456789abcdef0123456789abcdef",
-		BaseURL:      "http://exmail.test/openapi/",
-		TokenURL:     "http://exmail.test/token",
-		Transport:    handlerTransport{s},
+		ClientID:         "admin",
+		ClientSecret:     "0123456789abcdef0123456789abcdef",
+		BaseURL:          "http://exmail.test/openapi/",
+		TokenURL:         "http://exmail.test/token",
+		InsecureTokenURL: true, // an in-memory transport: nothing crosses a network
+		Transport:        handlerTransport{s},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -636,11 +636,12 @@ func fake(t *testing.T, opts exmailtest.Options) (*exmailtest.Server, *Client) {
 		}
 	}
 	c, err := New(Config{
-		ClientID:     srv.ClientID(),
-		ClientSecret: Secret(srv.ClientSecret()),
-		BaseURL:      srv.APIBase(),
-		TokenURL:     srv.TokenURL(),
-		Transport:    srv.Transport(),
+		ClientID:         srv.ClientID(),
+		ClientSecret:     Secret(srv.ClientSecret()),
+		BaseURL:          srv.APIBase(),
+		TokenURL:         srv.TokenURL(),
+		InsecureTokenURL: true, // an in-memory transport: nothing crosses a network
+		Transport:        srv.Transport(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -974,7 +975,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := exmailtest.NewPipe(exmailtest.Options{})
 			t.Cleanup(srv.Close)
-			c, err := New(Config{ClientID: "admin", ClientSecret: "wrong", BaseURL: srv.APIBase(), TokenURL: srv.TokenURL(), Transport: srv.Transport()})
+			c, err := New(Config{ClientID: "admin", ClientSecret: "wrong", BaseURL: srv.APIBase(), TokenURL: srv.TokenURL(), Transport: srv.Transport(), InsecureTokenURL: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -999,10 +1000,11 @@ func ExampleWatcher() {
 	defer srv.Close()
 	srv.AddUser(exmailtest.User{Alias: "bob@example.com", Name: "Bob"})
 	c, err := New(Config{
-		ClientID:     srv.ClientID(),
-		ClientSecret: Secret(srv.ClientSecret()),
-		BaseURL:      srv.APIBase(),
-		TokenURL:     srv.TokenURL(),
+		ClientID:         srv.ClientID(),
+		ClientSecret:     Secret(srv.ClientSecret()),
+		BaseURL:          srv.APIBase(),
+		TokenURL:         srv.TokenURL(),
+		InsecureTokenURL: true, // an in-memory transport: nothing crosses a network
 	})
 	if err != nil {
 		panic(err)

@@ -26,6 +26,10 @@ type Account struct {
 	LoginURL string     // "" = api.DefaultLoginURL
 
 	ConfigPath string // the settings file consulted ("" if there is no config directory)
+
+	// InsecureTokenURL lets the key go to a plain-HTTP token URL on
+	// another machine (api.Config.InsecureTokenURL): the CLI's --insecure.
+	InsecureTokenURL bool
 }
 
 // ErrNoAccount: nothing is configured; the user should run login. An
@@ -49,6 +53,8 @@ type Resolver struct {
 	Keys KeyStore
 	// Log gets debug lines (where a value came from); nil discards.
 	Log *slog.Logger
+	// InsecureTokenURL is copied into every Account (the CLI's --insecure).
+	InsecureTokenURL bool
 }
 
 func (r *Resolver) keyStore() KeyStore {
@@ -100,7 +106,12 @@ func (r *Resolver) LoadConfig() (cfg *config.Config, path string, err error) {
 // Endpoints not set either way come from the installer's preset
 // (config.Preset), then Tencent's defaults.
 //
+// The key stored in the keyring goes only to the stored account's
+// endpoints (see checkEndpoints); EXMAIL_SECRET goes wherever the
+// environment says.
+//
 // Errors: ErrNoAccount when there is no admin account, or no key for it;
+// ErrForeignEndpoint when an EXMAIL_*_URL would receive the stored key;
 // a config error when the settings file is broken (nothing is guessed);
 // a creds error (creds.ErrLocked, creds.ErrUnavailable, creds.ErrTimeout)
 // when the keyring cannot be read. The returned account is filled in as
@@ -123,6 +134,8 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 		APIURL:     cmp.Or(getenv("EXMAIL_API_URL"), stored.APIURL),
 		LoginURL:   cmp.Or(getenv("EXMAIL_LOGIN_URL"), stored.LoginURL),
 		ConfigPath: path,
+
+		InsecureTokenURL: r.InsecureTokenURL,
 	}
 	if a.Agent == "" {
 		return a, ErrNoAccount
@@ -131,6 +144,9 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 		r.logger().Debug("using the interface key from EXMAIL_SECRET")
 		a.Secret = api.Secret(s)
 		return a, nil
+	}
+	if err := r.checkEndpoints(a, stored); err != nil {
+		return a, err
 	}
 	s, err := r.keyStore().Get(ctx, a.Agent)
 	switch {
@@ -141,6 +157,32 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 	}
 	a.Secret = s
 	return a, nil
+}
+
+// ErrForeignEndpoint: an EXMAIL_*_URL variable points the key stored in
+// the keyring at a server the stored account does not name.
+var ErrForeignEndpoint = errors.New("an endpoint from the environment would receive the stored interface key")
+
+// checkEndpoints refuses to send the stored key (the keyring's) to an
+// endpoint that came from the environment rather than from the stored
+// account or the installer's preset: a leftover demo.env would otherwise
+// send the domain's admin key to whatever now listens on that port. The
+// user can say so explicitly with EXMAIL_ALLOW_ENV_ENDPOINTS=1, or bring
+// the key for that server in EXMAIL_SECRET.
+func (r *Resolver) checkEndpoints(a, stored Account) error {
+	if strings.TrimSpace(r.Getenv("EXMAIL_ALLOW_ENV_ENDPOINTS")) == "1" {
+		return nil
+	}
+	for _, e := range []struct{ name, got, stored string }{
+		{"EXMAIL_TOKEN_URL", a.TokenURL, stored.TokenURL},
+		{"EXMAIL_API_URL", a.APIURL, stored.APIURL},
+		{"EXMAIL_LOGIN_URL", a.LoginURL, stored.LoginURL},
+	} {
+		if e.got != e.stored {
+			return fmt.Errorf("%w: %s is set and differs from the stored account's endpoint; unset it (a leftover demo.env?), set EXMAIL_SECRET to that server's key, or set EXMAIL_ALLOW_ENV_ENDPOINTS=1 to send the stored key there", ErrForeignEndpoint, e.name)
+		}
+	}
+	return nil
 }
 
 // noKeyError: an admin account is configured but the keyring holds no key
@@ -176,6 +218,8 @@ func (a Account) NewClient(log *slog.Logger) (*api.Client, error) {
 		TokenURL:     a.TokenURL,
 		LoginURL:     a.LoginURL,
 		Logger:       log,
+
+		InsecureTokenURL: a.InsecureTokenURL,
 	})
 }
 

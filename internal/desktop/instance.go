@@ -32,9 +32,12 @@ type Instance struct {
 }
 
 // InstanceDir is the directory of the lock socket: $XDG_RUNTIME_DIR (a
-// per-user 0700 tmpfs) when set, else the user's cache directory.
+// per-user 0700 tmpfs) when it really is private (checkPrivateDir: a
+// directory, not a link, owned by this user, mode 0700), else the user's
+// cache directory. Whoever can write the directory could take the lock's
+// place and be asked to open the mailbox.
 func InstanceDir(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) && checkPrivateDir(d) == nil {
 		return d, nil
 	}
 	d, err := os.UserCacheDir()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -84,4 +85,67 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 		t.Fatalf("launch over a stale socket: %v", err)
 	}
 	l.Close()
+}
+
+// TestInstanceDirTrustsOnlyAPrivateRuntimeDir: $XDG_RUNTIME_DIR holds the
+// lock socket only when it is this user's own 0700 directory; anything
+// else (a shared or world-writable directory, a symbolic link, a file)
+// falls back to the user's cache directory.
+func TestInstanceDirTrustsOnlyAPrivateRuntimeDir(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("XDG_RUNTIME_DIR is a Unix convention")
+	}
+	base := t.TempDir()
+	mk := func(name string, mode os.FileMode) string {
+		d := filepath.Join(base, name)
+		if err := os.Mkdir(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return d
+	}
+	private := mk("private", 0o700)
+	shared := mk("shared", 0o777)
+	groupReadable := mk("group", 0o750)
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		runtime string
+		trusted bool
+	}{
+		{"this user's 0700 directory", private, true},
+		{"a world-writable directory", shared, false},
+		{"a group-readable directory", groupReadable, false},
+		{"a symbolic link to a private directory", link, false},
+		{"a file", file, false},
+		{"missing", filepath.Join(base, "missing"), false},
+		{"relative", "run/user/1000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := InstanceDir(func(k string) string {
+				if k == "XDG_RUNTIME_DIR" {
+					return tt.runtime
+				}
+				return ""
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == tt.runtime) != tt.trusted {
+				t.Errorf("InstanceDir = %q with XDG_RUNTIME_DIR=%q; trusted = %v, want %v", got, tt.runtime, got == tt.runtime, tt.trusted)
+			}
+		})
+	}
 }
