@@ -9,7 +9,7 @@ import (
 func TestClean(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"keeps plain text", "季度报告 Q3", "季度报告 Q3"},
-		{"line breaks become spaces", "a\r\nb\tc", "a  b c"},
+		{"line breaks become single spaces", "a\r\nb\tc", "a b c"},
 		{"drops escapes and NUL", "a\x1b[31mred\x00", "a[31mred"},
 		{"drops bidi overrides", "invoice\u202Efdp.exe", "invoicefdp.exe"},
 		{"drops invalid UTF-8", "a\xffb", "ab"},
@@ -22,7 +22,7 @@ func TestClean(t *testing.T) {
 		})
 	}
 	t.Run("cuts to max runes", func(t *testing.T) {
-		if got := wire.Clean("一二三四五", 3); got != "一二三" {
+		if got := wire.Clean("一二三四五", 3); got != "一二…" {
 			t.Fatalf("got %q", got)
 		}
 	})
