@@ -6,10 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/exmail-notifier/exmail-notifier/internal/syncbuf"
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +21,12 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // watching is `exmail-notifier watch ARGS` running against a fake
 // server, with its stdout read line by line.
 type watching struct {
 	srv    *exmailtest.Server
 	lines  *bufio.Scanner
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error // what cmdWatch returned, once done is closed
@@ -77,7 +59,7 @@ func startWatch(t *testing.T, args ...string) *watching {
 		"EXMAIL_CONFIG":    t.TempDir() + "/config.json",
 	}
 	pr, pw := io.Pipe()
-	w := &watching{srv: srv, lines: bufio.NewScanner(pr), stderr: &syncBuffer{}, done: make(chan struct{})}
+	w := &watching{srv: srv, lines: bufio.NewScanner(pr), stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	e := &env{
 		stdin:  strings.NewReader(""),
 		stdout: pw,

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/exmail-notifier/exmail-notifier/internal/syncbuf"
 	"io"
 	"maps"
 	"net"
@@ -628,7 +629,7 @@ func TestSecretsWatch(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, p, vars)
 			}
-			stderr := &syncBuffer{}
+			stderr := &syncbuf.Buffer{}
 			pr, pw := io.Pipe()
 			e := &env{
 				stdin:   strings.NewReader(""),

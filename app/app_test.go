@@ -1,10 +1,10 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/syncbuf"
 	"log/slog"
 	"strings"
 	"sync"
@@ -146,132 +146,183 @@ func (f *fakeAutostart) SetEnabled(on bool) error {
 	return nil
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// running is an App at work on hand-written fakes, inside a synctest
+// bubble: the loop test's harness.
+type running struct {
+	src     *fakeSource
+	counter *fakeCounter
+	linker  *fakeLinker
+	opener  *fakeOpener
+	toaster *fakeToaster
+	view    *fakeView
+	prefs   *fakePrefs
+	logs    *syncbuf.Buffer
+	actions chan Action
+	errc    chan error
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// startApp runs an App for me with three unread mails on the server, and
+// waits until the loop is idle. Call it inside synctest.Test.
+func startApp(t *testing.T) *running {
+	t.Helper()
+	r := &running{
+		src:     &fakeSource{feed: make(chan api.Event)},
+		counter: &fakeCounter{n: 3},
+		linker:  &fakeLinker{gate: make(chan struct{})},
+		opener:  &fakeOpener{},
+		toaster: &fakeToaster{},
+		view:    &fakeView{},
+		prefs:   &fakePrefs{},
+		logs:    &syncbuf.Buffer{},
+		actions: make(chan Action, 8),
+		errc:    make(chan error, 1),
+	}
+	a := New(baseConfig(), Deps{
+		Source: r.src, Counter: r.counter, Linker: r.linker, Opener: r.opener,
+		Toaster: r.toaster, View: r.view, Autostart: &fakeAutostart{on: true}, Prefs: r.prefs,
+		Actions: r.actions,
+		Log:     slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	go func() { r.errc <- a.Run(t.Context()) }()
+	synctest.Wait()
+	return r
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// push hands the app one event from its Source and waits until the loop
+// is idle.
+func (r *running) push(ev api.Event) {
+	r.src.feed <- ev
+	synctest.Wait()
+}
+
+// quit asks the app to quit and returns Run's result.
+func (r *running) quit() error {
+	r.actions <- Quit{}
+	return <-r.errc
+}
+
+// logHasNo fails if the log contains any of secrets.
+func (r *running) logHasNo(t *testing.T, secrets ...string) {
+	t.Helper()
+	out := r.logs.String()
+	for _, secret := range secrets {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log contains %q:\n%s", secret, out)
+		}
+	}
 }
 
 func TestRun(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		src := &fakeSource{feed: make(chan api.Event)}
-		counter := &fakeCounter{n: 3}
-		linker := &fakeLinker{gate: make(chan struct{})}
-		opener := &fakeOpener{}
-		toaster := &fakeToaster{}
-		view := &fakeView{}
-		prefs := &fakePrefs{}
-		auto := &fakeAutostart{on: true}
-		var logs syncBuffer
-		actions := make(chan Action, 8)
-		a := New(baseConfig(), Deps{
-			Source: src, Counter: counter, Linker: linker, Opener: opener,
-			Toaster: toaster, View: view, Autostart: auto, Prefs: prefs,
-			Actions: actions,
-			Log:     slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		})
-		errc := make(chan error, 1)
-		go func() { errc <- a.Run(t.Context()) }()
-		synctest.Wait()
-		if m := view.last(); m.Icon != IconConnecting || !m.Autostart {
-			t.Fatalf("at start: icon %v, autostart %v; want connecting, true", m.Icon, m.Autostart)
-		}
-
-		// Coming online fetches the count off the loop.
-		src.feed <- api.StateChanged{State: api.StateOnline}
-		synctest.Wait()
-		if m := view.last(); m.Icon != IconOnline || m.Unread != 3 {
-			t.Errorf("online: icon %v, unread %d; want online, 3", m.Icon, m.Unread)
-		}
-		if diff := cmp.Diff([]string{me}, counter.calls); diff != "" {
-			t.Errorf("NewCount calls (-want +got):\n%s", diff)
-		}
-
-		// Another mailbox's mail is dropped; ours toasts after the burst window.
-		src.feed <- api.NewMail{User: "carol@example.com", MailID: "c1", Sender: "Carol <c@example.com>",
-			Subject: "Carol's private subject", Unread: 50}
-		src.feed <- mailFor("m1", me, 4)
-		synctest.Wait()
-		if got := toaster.got(); len(got) != 0 {
-			t.Errorf("toasts before the burst window ended: %v", got)
-		}
-		time.Sleep(DefaultBurstWindow)
-		synctest.Wait()
-		if diff := cmp.Diff([]toastFx{mailToast("m1")}, toaster.got()); diff != "" {
-			t.Errorf("toasts (-want +got):\n%s", diff)
-		}
-		if m := view.last(); m.Unread != 4 || len(m.Recent) != 1 || m.Recent[0].MailID != "m1" {
-			t.Errorf("after the mail: unread %d, recent %v; want 4, [m1]", m.Unread, m.Recent)
-		}
-
-		// Opening runs off the loop: while LoginURL waits, the loop still
-		// takes actions.
-		actions <- OpenMail{MailID: "m1"}
-		actions <- OpenMail{MailID: "m1"} // a double click opens once
-		synctest.Wait()
-		actions <- Pause{For: time.Hour}
-		synctest.Wait()
-		if m := view.last(); !m.Paused {
-			t.Error("the loop did not handle Pause while the SSO URL was being fetched")
-		}
-		close(linker.gate)
-		synctest.Wait()
-		if diff := cmp.Diff([]string{me + "|m1"}, linker.calls); diff != "" {
-			t.Errorf("LoginURL calls (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]string{secretURL + "&mailid=m1"}, opener.urls); diff != "" {
-			t.Errorf("opened (-want +got):\n%s", diff)
-		}
-		if got := toaster.got(); got[len(got)-1].Title != "Could not open the mailbox" {
-			t.Errorf("a failed open shows %v, want one toast saying so", got[len(got)-1])
-		}
-
-		// A short outage shows nothing; a long one shows offline.
-		src.feed <- api.StateChanged{State: api.StateRetrying, Err: api.ErrUnavailable}
-		synctest.Wait()
-		time.Sleep(DefaultOfflineGrace - time.Second)
-		synctest.Wait()
-		if m := view.last(); m.Icon != IconOnline {
-			t.Errorf("within the grace period: icon %v, want online", m.Icon)
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		if m := view.last(); m.Icon != IconOffline || m.Unread != 4 {
-			t.Errorf("after the grace period: icon %v, unread %d; want offline, 4", m.Icon, m.Unread)
-		}
-
-		actions <- Quit{}
-		if err := <-errc; err != nil {
-			t.Errorf("Run after Quit = %v, want nil", err)
-		}
-		prefs.mu.Lock()
-		last := prefs.saved[len(prefs.saved)-1]
-		prefs.mu.Unlock()
-		if last.PausedUntil.IsZero() {
-			t.Errorf("the pause was not saved: %+v", prefs.saved)
-		}
-
-		out := logs.String()
-		for _, secret := range []string{"SECRET-TICKET", "Subject m1", "Summary m1", "carol", "Carol"} {
-			if strings.Contains(out, secret) {
-				t.Errorf("the log contains %q:\n%s", secret, out)
+	t.Run("it starts connecting, with start at login shown", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			if m := r.view.last(); m.Icon != IconConnecting || !m.Autostart {
+				t.Errorf("at start: icon %v, autostart %v; want connecting, true", m.Icon, m.Autostart)
 			}
-		}
-		if !strings.Contains(out, "[redacted]") || !strings.Contains(out, "mail_id=m1") {
-			t.Errorf("the log does not record the failed open by mail id:\n%s", out)
-		}
+			if err := r.quit(); err != nil {
+				t.Errorf("Run after Quit = %v, want nil", err)
+			}
+		})
+	})
+
+	t.Run("coming online fetches the count off the loop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			r.push(api.StateChanged{State: api.StateOnline})
+			if m := r.view.last(); m.Icon != IconOnline || m.Unread != 3 {
+				t.Errorf("online: icon %v, unread %d; want online, 3", m.Icon, m.Unread)
+			}
+			if diff := cmp.Diff([]string{me}, r.counter.calls); diff != "" {
+				t.Errorf("NewCount calls (-want +got):\n%s", diff)
+			}
+			r.quit()
+		})
+	})
+
+	t.Run("another mailbox's mail is dropped unseen; ours toasts at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			r.push(api.StateChanged{State: api.StateOnline})
+			r.push(api.NewMail{User: "carol@example.com", MailID: "c1", Sender: "Carol <c@example.com>",
+				Subject: "Carol's private subject", Unread: 50})
+			r.push(mailFor("m1", me, 4))
+			if diff := cmp.Diff([]toastFx{mailToast("m1")}, r.toaster.got()); diff != "" {
+				t.Errorf("toasts (-want +got):\n%s", diff)
+			}
+			if m := r.view.last(); m.Unread != 4 || len(m.Recent) != 1 || m.Recent[0].MailID != "m1" {
+				t.Errorf("after the mail: unread %d, recent %v; want 4, [m1]", m.Unread, m.Recent)
+			}
+			r.quit()
+			r.logHasNo(t, "Subject m1", "Summary m1", "carol", "Carol")
+		})
+	})
+
+	t.Run("opening runs off the loop, once per double click, and a failure says so without the link", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			r.push(api.StateChanged{State: api.StateOnline})
+			r.push(mailFor("m1", me, 4))
+			// While LoginURL waits, the loop still takes actions.
+			r.actions <- OpenMail{MailID: "m1"}
+			r.actions <- OpenMail{MailID: "m1"} // a double click opens once
+			synctest.Wait()
+			r.actions <- Pause{For: time.Hour}
+			synctest.Wait()
+			if m := r.view.last(); !m.Paused {
+				t.Error("the loop did not handle Pause while the SSO URL was being fetched")
+			}
+			close(r.linker.gate)
+			synctest.Wait()
+			if diff := cmp.Diff([]string{me + "|m1"}, r.linker.calls); diff != "" {
+				t.Errorf("LoginURL calls (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{secretURL + "&mailid=m1"}, r.opener.urls); diff != "" {
+				t.Errorf("opened (-want +got):\n%s", diff)
+			}
+			if got := r.toaster.got(); got[len(got)-1].Title != "Could not open the mailbox" {
+				t.Errorf("a failed open shows %v, want one toast saying so", got[len(got)-1])
+			}
+			r.quit()
+			r.logHasNo(t, "SECRET-TICKET")
+			if out := r.logs.String(); !strings.Contains(out, "[redacted]") || !strings.Contains(out, "mail_id=m1") {
+				t.Errorf("the log does not record the failed open by mail id:\n%s", out)
+			}
+		})
+	})
+
+	t.Run("a short outage shows nothing; a long one shows offline and keeps the count", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			r.push(api.StateChanged{State: api.StateOnline})
+			r.push(api.StateChanged{State: api.StateRetrying, Err: api.ErrUnavailable})
+			time.Sleep(DefaultOfflineGrace - time.Second)
+			synctest.Wait()
+			if m := r.view.last(); m.Icon != IconOnline {
+				t.Errorf("within the grace period: icon %v, want online", m.Icon)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+			if m := r.view.last(); m.Icon != IconOffline || m.Unread != 3 {
+				t.Errorf("after the grace period: icon %v, unread %d; want offline, 3", m.Icon, m.Unread)
+			}
+			r.quit()
+		})
+	})
+
+	t.Run("Quit ends Run with nil and the last preferences are saved", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := startApp(t)
+			r.actions <- Pause{For: time.Hour}
+			synctest.Wait()
+			if err := r.quit(); err != nil {
+				t.Errorf("Run after Quit = %v, want nil", err)
+			}
+			r.prefs.mu.Lock()
+			defer r.prefs.mu.Unlock()
+			if n := len(r.prefs.saved); n == 0 || r.prefs.saved[n-1].PausedUntil.IsZero() {
+				t.Errorf("the pause was not saved: %+v", r.prefs.saved)
+			}
+		})
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/exmail-notifier/exmail-notifier/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net"
@@ -175,7 +176,7 @@ func TestAttackAsAnotherUser(t *testing.T) {
 		{"IPv6 sockets on IPv4-mapped addresses with the link's port, then ::ffff:127.0.0.1", "mapped", 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			h, err := New(t.Context(), api.Secret(ssoURL), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			if err != nil {
 				t.Fatal(err)
