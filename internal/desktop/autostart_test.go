@@ -80,18 +80,21 @@ func TestDesktopEntryRoundTrip(t *testing.T) {
 
 func TestDesktopExecQuote(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"/usr/bin/exmail-notifier", "/usr/bin/exmail-notifier"},
-		{"/opt/My App/exmail-notifier", `"/opt/My App/exmail-notifier"`},
-		{`/opt/a"b/x`, `"/opt/a\\"b/x"`},
-		{`/opt/$HOME/x`, `"/opt/\\$HOME/x"`},
-		{`/opt/a\b/x`, `"/opt/a\\\\b/x"`},
-		{"/opt/100%/x", "/opt/100%%/x"},
+	tests := []struct{ name, in, want string }{
+		{"a plain path stays bare", "/usr/bin/exmail-notifier", "/usr/bin/exmail-notifier"},
+		{"a space needs quotes", "/opt/My App/exmail-notifier", `"/opt/My App/exmail-notifier"`},
+		{"a double quote is escaped", `/opt/a"b/x`, `"/opt/a\\"b/x"`},
+		{"a dollar is escaped", `/opt/$HOME/x`, `"/opt/\\$HOME/x"`},
+		{"a backslash is escaped twice", `/opt/a\b/x`, `"/opt/a\\\\b/x"`},
+		{"a percent is doubled", "/opt/100%/x", "/opt/100%%/x"},
 	}
 	for _, tt := range tests {
-		if got := desktopExecQuote(tt.in); got != tt.want {
-			t.Errorf("desktopExecQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := desktopExecQuote(tt.in); got != tt.want {
+				t.Errorf("desktopExecQuote(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -19,8 +19,11 @@ func TestSleptComparesTheClocks(t *testing.T) {
 		{"asleep for an hour", time.Hour + time.Minute, time.Minute, true},
 		{"asleep just over the threshold", time.Minute + wakeJump + time.Second, time.Minute, true},
 	} {
-		if got := slept(tc.wall, tc.mono); got != tc.want {
-			t.Errorf("%s: slept(wall %v, mono %v) = %v, want %v", tc.name, tc.wall, tc.mono, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := slept(tc.wall, tc.mono); got != tc.want {
+				t.Errorf("slept(wall %v, mono %v) = %v, want %v", tc.wall, tc.mono, got, tc.want)
+			}
+		})
 	}
 }
