@@ -89,8 +89,8 @@ func New(cfg Config, deps Deps) *App {
 
 // Timeouts for background work that has no deadline of its own.
 const (
-	countTimeout = 30 * time.Second
-	openTimeout  = 60 * time.Second // SSO URL plus starting the browser
+	countTimeout       = 30 * time.Second
+	mailboxOpenTimeout = 60 * time.Second // the whole open: the SSO URL, then the browser (handoff.OpenerTimeout of it)
 )
 
 // Run is the notifier's loop: the one goroutine that owns the state. It
@@ -303,7 +303,7 @@ func (r *runner) open(ctx context.Context, mailID string) {
 	linker, opener := r.deps.Linker, r.deps.Opener
 	r.log.Info("app: opening mailbox", "mail_id", mailID)
 	go func() {
-		ctx, cancel := context.WithTimeout(ctx, openTimeout)
+		ctx, cancel := context.WithTimeout(ctx, mailboxOpenTimeout)
 		defer cancel()
 		var err error
 		if linker == nil || opener == nil {
