@@ -32,6 +32,20 @@ file). The key is never a flag. Login reads no EXMAIL_* variable but EXMAIL_CONF
 Nothing is stored until the server has accepted the key and knows the
 mailbox. Then the key goes to the OS keyring (service "exmail-notifier",
 user = the admin account) and the rest to the config file.
+
+`+keyWarning+`
+`
+
+// keyWarning says plainly what the interface key is, in English and
+// Chinese: login prints it before asking for the key, and its usage ends
+// with it.
+const keyWarning = `The interface key is an administrator credential for the whole company:
+whoever holds it can open every mailbox, reset passwords and lift two-factor
+sign-in, and the v1.4 API carries it over plain HTTP. On a shared desktop,
+prefer a company relay: IT keeps the key on one server and sends you a link.
+接口key 是整个企业的管理员凭据：持有者可以打开所有邮箱、重置密码、关闭二次验证，
+且 v1.4 接口以未加密的 HTTP 传输。请优先使用公司中继：由 IT 在一台服务器上保管此 key，
+并向您发送登记链接。
 `
 
 // loginKeyringTimeout bounds the keyring calls of login and logout. It is
@@ -108,6 +122,10 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 
 	var key api.Secret
 	if tty != nil {
+		// A person is about to type the key: say what it is first.
+		// Scripts (--secret-stdin) keep stderr to the one-line reason;
+		// the warning ends --help.
+		fmt.Fprint(e.stderr, "\n"+keyWarning+"\n")
 		key, err = p.secret("Interface key (接口key, not shown)")
 	} else {
 		key, err = readStdinSecret(e.stdin, "--secret-stdin", "interface key", true)

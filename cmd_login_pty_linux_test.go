@@ -72,7 +72,8 @@ func TestLoginInteractive(t *testing.T) {
 		lines  string         // typed before the key
 		prompt []string       // on stderr
 	}{
-		{"fresh", nil, "admin\nbob@example.com\n", []string{"Admin account: ", "Mailbox to watch: ", "Interface key"}},
+		{"fresh, and the key is said plainly to be an administrator credential before it is asked for", nil, "admin\nbob@example.com\n",
+			[]string{"Admin account: ", "Mailbox to watch: ", "open every mailbox, reset passwords", "打开所有邮箱", "Interface key"}},
 		{"Enter keeps the stored values", &config.Config{Agent: "admin", Alias: "bob@example.com"}, "\n\n",
 			[]string{"Admin account [admin]: ", "Mailbox to watch [bob@example.com]: "}},
 	}
