@@ -356,16 +356,17 @@ func (r *run) connect(ctx context.Context) (healthy bool, err error) {
 				kind = "message"
 			}
 			ok, err := r.dispatch(cctx, kind, bytes.TrimSuffix(data.Bytes(), []byte("\n")))
+			if hasID && (err == nil || errors.Is(err, ErrShutdown)) {
+				// Handed over (or nothing to hand over): resume after it.
+				s.mu.Lock()
+				s.lastID = id
+				s.mu.Unlock()
+			}
 			if err != nil {
 				return healthy, err
 			}
 			if ok && kind == wire.KindState {
 				healthy = true
-			}
-			if hasID {
-				s.mu.Lock()
-				s.lastID = id
-				s.mu.Unlock()
 			}
 			id, kind, hasID = "", "", false
 			data.Reset()

@@ -509,7 +509,7 @@ func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request, dev store.Dev
 			return
 		}
 	}
-	if !s.sso.allowed(dev.ID, now) {
+	if !s.sso.try(dev.ID, now) {
 		s.m.ssoLimited.Add(1)
 		a.Result = "rate limited"
 		s.audit(r.Context(), a)
@@ -517,7 +517,6 @@ func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request, dev store.Dev
 		writeError(w, http.StatusTooManyRequests, "too many sign-in links; try again shortly")
 		return
 	}
-	s.sso.take(dev.ID, now)
 	mailID := wire.Clean(req.MailID, 256)
 	u, err := s.linker.LoginURL(r.Context(), dev.Alias, mailID)
 	if err != nil {
@@ -774,6 +773,18 @@ func (l *limiter) allowed(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.refill(key, now).tokens >= 1
+}
+
+// try spends one of key's tokens if it has one, and reports whether it did.
+func (l *limiter) try(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key, now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // take spends one of key's tokens.

@@ -92,7 +92,8 @@ func New(st Store, pub Publisher, counter Counter, opts Options) *Ingest {
 //     while the relay was away;
 //   - StateRetrying, StateAuthFailed: the upstream is down;
 //   - NewMail, UnreadChanged of an enrolled mailbox: cleaned, stored
-//     (fsync), then published; a new_mail already stored is dropped.
+//     (fsync), then published; a new_mail already stored, and an unread
+//     count equal to the stored one, are dropped.
 //
 // Events of mailboxes without an active device are dropped unread.
 func (in *Ingest) Run(ctx context.Context, events <-chan api.Event) error {
@@ -171,6 +172,13 @@ func (in *Ingest) commit(ctx context.Context, ev store.Event) {
 }
 
 func (in *Ingest) commitLocked(ctx context.Context, ev store.Event) {
+	if ev.Kind == wire.KindUnread {
+		// A count equal to the stored one says nothing new (a refresh and
+		// a push may both report it).
+		if m, err := in.st.Mailbox(ctx, ev.Alias); err == nil && m.Unread == ev.Unread {
+			return
+		}
+	}
 	stored, err := in.st.Append(ctx, ev)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
@@ -186,9 +194,15 @@ func (in *Ingest) commitLocked(ctx context.Context, ev store.Event) {
 }
 
 // Refresh fetches alias's unread count and, if it differs from the stored
-// one, stores and publishes an unread event.
+// one, stores and publishes an unread event. If an event for alias was
+// stored while the count was being fetched, that newer event wins and
+// nothing is written.
 func (in *Ingest) Refresh(ctx context.Context, alias string) error {
 	alias = store.NormAlias(alias)
+	before, err := in.st.Mailbox(ctx, alias)
+	if err != nil {
+		return err
+	}
 	n, err := in.counter.NewCount(ctx, alias)
 	if err != nil {
 		return err
@@ -199,7 +213,7 @@ func (in *Ingest) Refresh(ctx context.Context, alias string) error {
 	if err != nil {
 		return err
 	}
-	if m.Unread != n {
+	if m.LastSeq == before.LastSeq && m.Unread != n {
 		in.commitLocked(ctx, unreadEvent(alias, n, in.opts.Now()))
 	}
 	return nil
