@@ -3,8 +3,10 @@
 # Installs the desktop packages (Debian 12), builds the binary with
 # CGO_ENABLED=0 and the fake server, and runs every scenario of e2e/run.sh
 # in its own headless session (Xvfb, a private D-Bus session bus, dunst,
-# gnome-keyring, xfce4-panel as the tray host). Prints "N passed, M failed"
-# last and exits non-zero on any failure. Logs and screenshots: e2e-out/.
+# gnome-keyring, xfce4-panel as the tray host). Prints "N passed, M failed",
+# then the push→toast latency (the latency scenario's p50/p99/max) and the
+# time taken, and exits non-zero on any failure. Logs and screenshots:
+# e2e-out/.
 #
 # dbus-x11 is deliberately NOT installed: with it, every process that finds
 # no session bus auto-launches (and leaks) a private dbus-daemon.
@@ -34,5 +36,6 @@ echo "built in $((SECONDS-START)) s"
 rm -rf e2e-out
 rc=0
 OUT=$PWD/e2e-out e2e/run.sh "$BUILD/exmail-notifier" "$BUILD/fakeexmail" || rc=$?
+grep -h '^LATENCY' e2e-out/latency.out 2>/dev/null || true
 echo "desktop e2e took $((SECONDS-START)) s; screenshots: $(ls e2e-out/*.png 2>/dev/null | tr '\n' ' ')"
 exit $rc
