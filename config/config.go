@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,13 +36,22 @@ var ErrNotExist = errors.New("config: no config file")
 type Config struct {
 	Version int `json:"version"` // must be Version
 
-	// The account. Agent and Alias are empty before "login" and after
-	// "logout".
+	// The account: direct mode (Agent, the endpoints; after "login") or
+	// relay mode (RelayURL, RelayDevice; after "enroll"), never both.
+	// Alias is the mailbox in either mode. All are empty before set-up
+	// and after "logout".
 	Agent    string `json:"agent,omitempty"`     // admin account: the token's client_id
 	Alias    string `json:"alias,omitempty"`     // the mailbox to watch, e.g. bob@example.com
 	TokenURL string `json:"token_url,omitempty"` // default api.DefaultTokenURL
 	APIURL   string `json:"api_url,omitempty"`   // ends in "/"; default api.DefaultBaseURL
 	LoginURL string `json:"login_url,omitempty"` // default api.DefaultLoginURL
+	// RelayURL is the company relay this device is enrolled with
+	// (https://…; http:// only on loopback). Its device token is in the
+	// OS keyring, never here.
+	RelayURL string `json:"relay_url,omitempty"`
+	// RelayDevice is the device id the relay gave at enrollment (shown
+	// by "exmail-relay devices"; not a secret).
+	RelayDevice string `json:"relay_device,omitempty"`
 
 	// Lang is the language of the tray and toasts: "zh", "en", or "" to
 	// follow the system.
@@ -68,14 +78,18 @@ func (c *Config) ShowsContent() bool { return c.ShowContent == nil || *c.ShowCon
 // Paused reports whether toasts are paused at now.
 func (c *Config) Paused(now time.Time) bool { return now.Before(c.PausedUntil) }
 
-// ClearAccount removes the account fields (agent, alias, endpoints) and
-// keeps the rest of the settings.
+// ClearAccount removes the account fields of both modes (agent, alias,
+// endpoints, relay) and keeps the rest of the settings.
 func (c *Config) ClearAccount() {
 	c.Agent, c.Alias, c.TokenURL, c.APIURL, c.LoginURL = "", "", "", "", ""
+	c.RelayURL, c.RelayDevice = "", ""
 }
 
-// HasAccount reports whether an account is configured.
-func (c *Config) HasAccount() bool { return c.Agent != "" }
+// HasAccount reports whether an account is configured, in either mode.
+func (c *Config) HasAccount() bool { return c.Agent != "" || c.RelayURL != "" }
+
+// Relayed reports whether the account is in relay mode.
+func (c *Config) Relayed() bool { return c.RelayURL != "" }
 
 // Validate reports every problem of c at once (errors.Join), each naming
 // its JSON field.
@@ -95,9 +109,20 @@ func (c *Config) Validate() error {
 			strings.ContainsFunc(c.Alias, func(r rune) bool { return r == ' ' || isControl(r) }) {
 			bad("alias", "%q is not a mail address", c.Alias)
 		}
-		if c.Agent == "" {
-			bad("alias", "is set but agent (the admin account) is not")
+		if c.Agent == "" && c.RelayURL == "" {
+			bad("alias", "is set but neither agent (the admin account) nor relay_url is")
 		}
+	}
+	if c.RelayURL != "" {
+		if c.Agent != "" || c.TokenURL != "" || c.APIURL != "" || c.LoginURL != "" {
+			bad("relay_url", "is set together with direct-mode fields (agent, token_url, api_url, login_url); an account is one or the other")
+		}
+		if err := CheckRelayURL(c.RelayURL); err != nil {
+			bad("relay_url", "%v", err)
+		}
+	}
+	if strings.ContainsFunc(c.RelayDevice, func(r rune) bool { return r == ' ' || isControl(r) }) {
+		bad("relay_device", "%q has spaces or control characters", c.RelayDevice)
 	}
 	for _, u := range []struct {
 		field, value string
@@ -151,6 +176,28 @@ func checkURL(raw string, slash bool) error {
 		return fmt.Errorf("%q must end in \"/\"", raw)
 	}
 	return nil
+}
+
+// CheckRelayURL accepts a relay's base URL: https with a host, or plain
+// http only on a loopback address (a relay on this machine); no
+// credentials, query or fragment.
+func CheckRelayURL(raw string) error {
+	if err := checkURL(raw, false); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return fmt.Errorf("%q is plain http to another machine: a relay URL must be https://", u.Scheme+"://"+u.Host)
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Duration is a time.Duration written as a string ("90s", "2m").

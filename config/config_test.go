@@ -46,6 +46,21 @@ func TestLoadValid(t *testing.T) {
 	}
 }
 
+func TestLoadRelayAccount(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(filepath.Join("testdata", "relay.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HasAccount() || !c.Relayed() || c.Alias != "bob@example.com" || c.RelayDevice != "dev_3f9a2c" {
+		t.Errorf("relay account: %+v (HasAccount %v, Relayed %v)", c, c.HasAccount(), c.Relayed())
+	}
+	c.ClearAccount()
+	if c.HasAccount() || c.Relayed() || c.RelayDevice != "" {
+		t.Errorf("after ClearAccount: %+v", c)
+	}
+}
+
 func TestLoadMinimalDefaults(t *testing.T) {
 	t.Parallel()
 	c, err := config.Load(filepath.Join("testdata", "minimal.json"))
@@ -73,10 +88,17 @@ func TestLoadRejects(t *testing.T) {
 		{"truncated.json", []string{"truncated"}},
 		{"wrong-type.json", []string{"show_content", "bool"}},
 		{"bad-duration.json", []string{`"soon" is not a duration`}},
+		// A relay account is not a direct one, and its URL must be https
+		// off this machine.
+		{"relay-mixed.json", []string{
+			"relay_url: is set together with direct-mode fields",
+			`relay_url: "http://relay.example.com" is plain http to another machine`,
+			`relay_device: "dev 1" has spaces`,
+		}},
 		// Every problem at once, each naming its field.
 		{"invalid-values.json", []string{
 			`alias: "bob" is not a mail address`,
-			"alias: is set but agent",
+			"alias: is set but neither agent",
 			`api_url: "http://openapi.example.net:12211/openapi" must end in "/"`,
 			`lang: "fr"`,
 			`log_level: "loud"`,
