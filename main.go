@@ -46,16 +46,19 @@ func osEnv() *env {
 	}
 }
 
-// keepSecretFromChildren reads EXMAIL_SECRET once and unsets it, so that
-// no child process (the browser opener, the browser) inherits the
-// interface key; the returned getenv still answers it for this process.
+// keepSecretFromChildren reads EXMAIL_SECRET (the interface key) and
+// EXMAIL_DEVICE_TOKEN (a relay device token) once and unsets them, so that
+// no child process (the browser opener, the browser) inherits them; the
+// returned getenv still answers them for this process.
 func keepSecretFromChildren(getenv func(string) string, unsetenv func(string) error) func(string) string {
-	const name = "EXMAIL_SECRET"
-	secret := getenv(name)
-	_ = unsetenv(name)
+	secrets := map[string]string{}
+	for _, name := range []string{"EXMAIL_SECRET", "EXMAIL_DEVICE_TOKEN"} {
+		secrets[name] = getenv(name)
+		_ = unsetenv(name)
+	}
 	return func(k string) string {
-		if k == name {
-			return secret
+		if v, ok := secrets[k]; ok {
+			return v
 		}
 		return getenv(k)
 	}

@@ -253,10 +253,16 @@ func TestConfirm(t *testing.T) {
 // browser) never inherit it; the program still sees it.
 func TestSecretLeavesTheEnvironment(t *testing.T) {
 	t.Setenv("EXMAIL_SECRET", "0123456789abcdef0123456789abcdef")
+	t.Setenv("EXMAIL_DEVICE_TOKEN", "exr_dev_secret")
 	t.Setenv("EXMAIL_AGENT", "admin")
 	e := osEnv()
-	if _, ok := os.LookupEnv("EXMAIL_SECRET"); ok {
-		t.Error("EXMAIL_SECRET is still in the process environment, for every child to inherit")
+	for _, name := range []string{"EXMAIL_SECRET", "EXMAIL_DEVICE_TOKEN"} {
+		if _, ok := os.LookupEnv(name); ok {
+			t.Errorf("%s is still in the process environment, for every child to inherit", name)
+		}
+	}
+	if got := e.getenv("EXMAIL_DEVICE_TOKEN"); got != "exr_dev_secret" {
+		t.Errorf("getenv(EXMAIL_DEVICE_TOKEN) = %q, want the token", got)
 	}
 	if got := e.getenv("EXMAIL_SECRET"); got != "0123456789abcdef0123456789abcdef" {
 		t.Errorf("getenv(EXMAIL_SECRET) = %q, want the key", got)

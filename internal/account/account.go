@@ -30,7 +30,21 @@ type Account struct {
 	// InsecureTokenURL lets the key go to a plain-HTTP token URL on
 	// another machine (api.Config.InsecureTokenURL): the CLI's --insecure.
 	InsecureTokenURL bool
+
+	// Relay mode (after "enroll"): the company relay's base URL and this
+	// device's token for it. Agent, Secret and the endpoints are then
+	// empty: no admin key is on this machine.
+	Relay       string
+	DeviceToken api.Secret
 }
+
+// Relayed reports whether a is a relay account.
+func (a Account) Relayed() bool { return a.Relay != "" }
+
+// DeviceKeyName is the name under which the device token for the relay at
+// relayURL is kept in the OS keyring (the service is creds.Service, as for
+// the interface key).
+func DeviceKeyName(relayURL string) string { return "relay-device " + relayURL }
 
 // ErrNoAccount: nothing is configured; the user should run login. An
 // admin account without a stored key matches it too.
@@ -98,7 +112,8 @@ func (r *Resolver) LoadConfig() (cfg *config.Config, path string, err error) {
 	return cfg, path, nil
 }
 
-// Resolve resolves the account. Each EXMAIL_* environment variable
+// Resolve resolves the account, in relay mode (EXMAIL_RELAY, or a stored
+// relay account; see resolveRelay) or direct mode. Each EXMAIL_* environment variable
 // overrides the corresponding stored value: EXMAIL_AGENT, EXMAIL_SECRET,
 // EXMAIL_ALIAS, EXMAIL_TOKEN_URL, EXMAIL_API_URL, EXMAIL_LOGIN_URL. The
 // stored account is the config file (EXMAIL_CONFIG or config.DefaultPath)
@@ -125,6 +140,15 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 		}
 		// No config directory at all: only the environment can help.
 		r.logger().Debug("no config file location; using the environment only", "err", err)
+	}
+	// Relay mode: EXMAIL_RELAY, else the stored relay account unless
+	// EXMAIL_AGENT asks for a direct one.
+	relay := getenv("EXMAIL_RELAY")
+	if relay == "" && getenv("EXMAIL_AGENT") == "" {
+		relay = cfg.RelayURL
+	}
+	if relay != "" {
+		return r.resolveRelay(ctx, relay, cfg, path)
 	}
 	stored := WithPreset(Account{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, LoginURL: cfg.LoginURL})
 	a := Account{
@@ -157,6 +181,47 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 	}
 	a.Secret = s
 	return a, nil
+}
+
+// resolveRelay resolves a relay account: the relay URL (EXMAIL_RELAY or
+// the config's), the mailbox (EXMAIL_ALIAS or the config's; "" when only
+// the relay knows it), and the device token from EXMAIL_DEVICE_TOKEN, else
+// the OS keyring, where only the stored relay's token is looked up.
+func (r *Resolver) resolveRelay(ctx context.Context, relay string, cfg *config.Config, path string) (Account, error) {
+	getenv := func(k string) string { return strings.TrimSpace(r.Getenv(k)) }
+	a := Account{Relay: relay, Alias: cmp.Or(getenv("EXMAIL_ALIAS"), cfg.Alias), ConfigPath: path}
+	if err := config.CheckRelayURL(relay); err != nil {
+		return a, fmt.Errorf("relay URL: %w", err)
+	}
+	if t := getenv("EXMAIL_DEVICE_TOKEN"); t != "" {
+		r.logger().Debug("using the device token from EXMAIL_DEVICE_TOKEN")
+		a.DeviceToken = api.Secret(t)
+		return a, nil
+	}
+	if relay != cfg.RelayURL {
+		return a, fmt.Errorf("%w: EXMAIL_RELAY names a relay this device is not enrolled with; set EXMAIL_DEVICE_TOKEN too, or run \"exmail-notifier enroll\"", ErrNoAccount)
+	}
+	t, err := r.keyStore().Get(ctx, DeviceKeyName(relay))
+	switch {
+	case errors.Is(err, creds.ErrNotFound):
+		return a, &noTokenError{relay: relay}
+	case err != nil:
+		return a, err
+	}
+	a.DeviceToken = t
+	return a, nil
+}
+
+// noTokenError: a relay account is configured but the keyring holds no
+// device token for it. It matches ErrNoAccount and creds.ErrNotFound.
+type noTokenError struct{ relay string }
+
+func (e *noTokenError) Error() string {
+	return fmt.Sprintf(`no device token for the relay %s in the OS keyring: enroll again with the link or code from IT ("exmail-notifier enroll"), or set EXMAIL_DEVICE_TOKEN`, e.relay)
+}
+
+func (e *noTokenError) Is(target error) bool {
+	return target == ErrNoAccount || target == creds.ErrNotFound
 }
 
 // ErrForeignEndpoint: an EXMAIL_*_URL variable points the key stored in

@@ -281,3 +281,84 @@ func TestClientUsesAccount(t *testing.T) {
 		t.Errorf("Resolve without an account: err = %v, want ErrNoAccount", err)
 	}
 }
+
+func TestRelayAccount(t *testing.T) {
+	t.Parallel()
+	relayConfig := config.Config{Alias: "bob@example.com", RelayURL: "https://relay.example.com", RelayDevice: "dev_1"}
+	tests := []struct {
+		name   string
+		config *config.Config
+		vars   map[string]string
+		keys   *creds.Memory
+		want   Account
+		is     error // the error, if any
+	}{
+		{
+			name:   "enrolled: the device token from the keyring, no admin key anywhere",
+			config: &relayConfig,
+			keys:   keysWith(t, DeviceKeyName("https://relay.example.com"), "exr_dev_token"),
+			want:   Account{Alias: "bob@example.com", Relay: "https://relay.example.com", DeviceToken: "exr_dev_token"},
+		},
+		{
+			name: "headless: EXMAIL_RELAY and EXMAIL_DEVICE_TOKEN, the keyring not asked",
+			vars: map[string]string{"EXMAIL_RELAY": "https://relay.example.com", "EXMAIL_DEVICE_TOKEN": "exr_dev_env", "EXMAIL_ALIAS": "eve@example.com"},
+			keys: &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want: Account{Alias: "eve@example.com", Relay: "https://relay.example.com", DeviceToken: "exr_dev_env"},
+		},
+		{
+			name:   "EXMAIL_AGENT chooses direct mode over a stored relay account",
+			config: &relayConfig,
+			vars:   map[string]string{"EXMAIL_AGENT": "admin", "EXMAIL_SECRET": envKey},
+			keys:   &creds.Memory{},
+			want:   Account{Agent: "admin", Secret: envKey, Alias: "bob@example.com"},
+		},
+		{
+			name:   "enrolled, but the keyring lost the token: enroll again",
+			config: &relayConfig,
+			keys:   &creds.Memory{},
+			want:   Account{Alias: "bob@example.com", Relay: "https://relay.example.com"},
+			is:     ErrNoAccount,
+		},
+		{
+			name:   "another relay from the environment never gets the stored token",
+			config: &relayConfig,
+			vars:   map[string]string{"EXMAIL_RELAY": "https://other.example.com"},
+			keys:   &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want:   Account{Alias: "bob@example.com", Relay: "https://other.example.com"},
+			is:     ErrNoAccount,
+		},
+		{
+			name: "a plain-http relay off this machine is refused",
+			vars: map[string]string{"EXMAIL_RELAY": "http://relay.example.com", "EXMAIL_DEVICE_TOKEN": "t"},
+			keys: &creds.Memory{},
+			want: Account{Relay: "http://relay.example.com"},
+			is:   errAny,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := resolver(t, tt.vars, tt.keys)
+			if tt.config != nil {
+				writeConfig(t, r, *tt.config)
+			}
+			got, err := r.Resolve(t.Context())
+			switch {
+			case tt.is == nil && err != nil:
+				t.Fatalf("Resolve: %v", err)
+			case tt.is == errAny && err == nil, tt.is != nil && tt.is != errAny && !errors.Is(err, tt.is):
+				t.Fatalf("Resolve: err = %v, want %v", err, tt.is)
+			}
+			got.ConfigPath = ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("account (-want +got):\n%s", diff)
+			}
+			if err != nil && strings.Contains(err.Error(), "exr_dev") {
+				t.Errorf("the error shows a token: %v", err)
+			}
+		})
+	}
+}
+
+// errAny: any error will do.
+var errAny = errors.New("any error")
