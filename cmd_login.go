@@ -33,7 +33,7 @@ Nothing is stored until the server has accepted the key and knows the
 mailbox. Then the key goes to the OS keyring (service "exmail-notifier",
 user = the admin account) and the rest to the config file.
 
-`+keyWarning+`
+` + keyWarning + `
 `
 
 // keyWarning says plainly what the interface key is, in English and
@@ -276,9 +276,11 @@ func (p *prompter) secret(label string) (api.Secret, error) {
 
 const logoutUsage = `Usage: exmail-notifier logout [--agent A]
 
-Removes the stored account: the interface key from the OS keyring and the
-account fields (admin account, mailbox, endpoints) from the config file.
-Other settings stay. What is already missing is fine.
+Removes the stored account: the interface key (or, on a computer enrolled
+with a relay, its device token) from the OS keyring and the account fields
+(admin account, mailbox, endpoints, relay) from the config file. Other
+settings stay. What is already missing is fine. The relay lists the device
+until IT revokes it ("exmail-relay revoke").
 `
 
 func cmdLogout(ctx context.Context, e *env, args []string) error {
@@ -297,18 +299,28 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	agent := cmp.Or(strings.TrimSpace(*agentFlag), cfg.Agent)
 
 	var removed []string
-	if agent != "" {
-		keys := e.interactiveKeyStore()
-		err := keys.Delete(ctx, agent)
-		switch {
+	remove := func(name, what string) error {
+		switch err := e.interactiveKeyStore().Delete(ctx, name); {
 		case err == nil:
-			removed = append(removed, fmt.Sprintf("the interface key of %q from the OS keyring", agent))
-		case errors.Is(err, creds.ErrNotFound):
-		default:
-			return fmt.Errorf("nothing was removed: %w", err)
+			removed = append(removed, what)
+		case !errors.Is(err, creds.ErrNotFound):
+			return fmt.Errorf("nothing more was removed: %w", err)
+		}
+		return nil
+	}
+	if agent != "" {
+		if err := remove(agent, fmt.Sprintf("the interface key of %q from the OS keyring", agent)); err != nil {
+			return err
 		}
 	}
-	if cfg.Agent != "" || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
+	if cfg.RelayURL != "" && *agentFlag == "" {
+		// The relay still lists the device until IT revokes it; the token
+		// is gone from here.
+		if err := remove(account.DeviceKeyName(cfg.RelayURL), "this computer's relay token from the OS keyring"); err != nil {
+			return err
+		}
+	}
+	if cfg.HasAccount() || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
 		if *agentFlag == "" || *agentFlag == cfg.Agent {
 			cfg.ClearAccount()
 			if err := config.Save(path, cfg); err != nil {
@@ -322,8 +334,8 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(e.stdout, "Removed %s.\n", strings.Join(removed, " and "))
 	}
-	if e.getenv("EXMAIL_AGENT") != "" || e.getenv("EXMAIL_SECRET") != "" {
-		fmt.Fprintln(e.stderr, "Note: EXMAIL_AGENT/EXMAIL_SECRET are set in the environment and still provide an account.")
+	if e.getenv("EXMAIL_AGENT") != "" || e.getenv("EXMAIL_SECRET") != "" || e.getenv("EXMAIL_RELAY") != "" {
+		fmt.Fprintln(e.stderr, "Note: EXMAIL_AGENT/EXMAIL_SECRET or EXMAIL_RELAY are set in the environment and still provide an account.")
 	}
 	return nil
 }

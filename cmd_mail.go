@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
@@ -19,11 +20,11 @@ Example:
   exmail-notifier count
   exmail-notifier count alice@example.com
 `)
-	c, alias, err := mailboxCommand(ctx, e, f, args)
+	m, alias, err := mailboxCommand(ctx, e, f, args)
 	if err != nil {
 		return err
 	}
-	n, err := c.Mail.NewCount(ctx, alias)
+	n, err := m.NewCount(ctx, alias)
 	if err != nil {
 		return err
 	}
@@ -31,10 +32,18 @@ Example:
 	return err
 }
 
+// mailbox is what count and open need of the account's way to the mail:
+// api.MailService in direct mode, the relay's client in relay mode.
+type mailbox interface {
+	NewCount(ctx context.Context, alias string) (int, error)
+	LoginURL(ctx context.Context, alias, mailID string) (api.Secret, error)
+}
+
 // mailboxCommand parses the flags and the optional ALIAS of a command
-// about one mailbox, and returns a client and the mailbox: ALIAS, else the
-// watched one.
-func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (*api.Client, string, error) {
+// about one mailbox, and returns the way to it and the mailbox: ALIAS,
+// else the watched one. In relay mode ALIAS may only be the device's own
+// mailbox: the relay serves no other.
+func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (mailbox, string, error) {
 	pos, err := f.parseAll(args)
 	if err != nil {
 		return nil, "", err
@@ -42,14 +51,28 @@ func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (*api.
 	if len(pos) > 1 {
 		return nil, "", f.usageErrorf("%s takes at most one mailbox address, got %d arguments", f.Name(), len(pos))
 	}
-	c, a, err := e.client(ctx)
+	a, err := e.accounts().Resolve(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(pos) == 1 {
+		if a.Relayed() && a.Alias != "" && !strings.EqualFold(pos[0], a.Alias) {
+			return nil, "", fmt.Errorf("this computer is enrolled with a relay for %s only; the relay serves no other mailbox", a.Alias)
+		}
 		a.Alias = pos[0]
 	}
-	return c, a.Alias, a.NeedAlias()
+	if err := a.NeedAlias(); err != nil {
+		return nil, "", err
+	}
+	if a.Relayed() {
+		src, err := a.NewRelaySource(e.logger())
+		return src, a.Alias, err
+	}
+	c, err := a.NewClient(e.logger())
+	if err != nil {
+		return nil, "", err
+	}
+	return c.Mail, a.Alias, nil
 }
 
 func cmdOpen(ctx context.Context, e *env, args []string) error {
@@ -69,11 +92,11 @@ Example:
 `)
 	printOnly := f.Bool("print", false, "print the login URL instead of opening a browser")
 	mailID := f.String("mail-id", "", "open this message (the MailId of a new-mail event)")
-	c, alias, err := mailboxCommand(ctx, e, f, args)
+	m, alias, err := mailboxCommand(ctx, e, f, args)
 	if err != nil {
 		return err
 	}
-	u, err := c.Mail.LoginURL(ctx, alias, *mailID)
+	u, err := m.LoginURL(ctx, alias, *mailID)
 	if err != nil {
 		return err
 	}

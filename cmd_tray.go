@@ -64,11 +64,9 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	case err == nil && a.Alias == "":
 		log.Info("no mailbox to watch yet: setup state")
 	case err == nil:
-		c, err := a.NewClient(log)
-		if err != nil {
+		if s.Backend, err = trayBackend(a, watch, log); err != nil {
 			return err
 		}
-		s.Backend = trayapp.Connect(c, a.Alias, watch, log)
 	case errors.Is(err, account.ErrNoAccount):
 		log.Info("no account yet: setup state", "reason", err)
 		s.Alias = ""
@@ -91,16 +89,30 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return trayapp.Backend{}, err
 			}
-			c, err := a.NewClient(log)
-			if err != nil {
-				return trayapp.Backend{}, err
-			}
-			return trayapp.Connect(c, s.Alias, watch, log), nil
+			a.Alias = s.Alias
+			return trayBackend(a, watch, log)
 		}, log)
 	default:
 		return err
 	}
 	return trayapp.Run(ctx, e.trayEnv(), s)
+}
+
+// trayBackend is the tray's way to the mail for account a: the company
+// relay in relay mode, the v1.4 listen connection in direct mode.
+func trayBackend(a account.Account, watch api.WatchOptions, log *slog.Logger) (trayapp.Backend, error) {
+	if a.Relayed() {
+		src, err := a.NewRelaySource(log)
+		if err != nil {
+			return trayapp.Backend{}, err
+		}
+		return trayapp.FollowRelay(src, log), nil
+	}
+	c, err := a.NewClient(log)
+	if err != nil {
+		return trayapp.Backend{}, err
+	}
+	return trayapp.Connect(c, a.Alias, watch, log), nil
 }
 
 // useTrayLog makes the tray app's log file (and stderr on a terminal or

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"strings"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 )
 
 const watchUsage = `Usage: exmail-notifier watch [--all] [--idle-timeout 2m] [--ver VER]
@@ -24,6 +26,8 @@ stored account), or of every mailbox of the enterprise with --all:
 
 It reconnects by itself, with backoff, for as long as it runs; a
 "disconnected" line says why and when it tries again. Logs go to stderr.
+On a computer enrolled with a company relay it follows the relay's stream
+of its own mailbox, with the same lines (no "version"; no --all or --ver).
 Ctrl-C (SIGINT) or SIGTERM stops it with exit status 0.
 
 Example:
@@ -48,27 +52,21 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	if strings.Trim(*from, "0123456789") != "" || *from == "" {
 		return f.usageErrorf("--ver must be a number, got %q", *from)
 	}
-	c, a, err := e.client(ctx)
+	a, err := e.accounts().Resolve(ctx)
 	if err != nil {
 		return err
 	}
-	alias := ""
-	if !*all {
-		if err := a.NeedAlias(); err != nil {
-			return err
-		}
-		alias = a.Alias
+	src, err := watchSource(a, *all, *from, *idle, f, e)
+	if err != nil {
+		return err
 	}
-
-	w := api.NewWatcher(c, api.WatchOptions{Alias: alias, IdleTimeout: *idle, Logger: e.logger()})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make(chan api.Event)
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, api.Version(*from), out) }()
-	go desktop.WatchWake(ctx, e.logger(), w.Reconnect) // a dead connection after sleep is replaced at once
-
-	scrub := scrubber(a.Secret)
+	go func() { done <- src.Run(ctx, out) }()
+	go desktop.WatchWake(ctx, e.logger(), src.Reconnect) // a dead connection after sleep is replaced at once
+	scrub := scrubber(cmp.Or(a.Secret, a.DeviceToken))
 	for {
 		select {
 		case ev := <-out:
@@ -91,6 +89,52 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
+}
+
+// eventSource is what watch follows: the v1.4 listen Watcher in direct
+// mode, the relay's event stream in relay mode. Both reconnect at once on
+// Reconnect (after a wake-up).
+type eventSource interface {
+	Run(ctx context.Context, out chan<- api.Event) error
+	Reconnect()
+}
+
+// watchSource returns what watch follows for account a: the watched
+// mailbox, or every mailbox with all. In relay mode the device sees its
+// own mailbox only, so --all and --ver are usage errors.
+func watchSource(a account.Account, all bool, from string, idle time.Duration, f *flags, e *env) (eventSource, error) {
+	if a.Relayed() {
+		switch {
+		case all:
+			return nil, f.usageErrorf("--all: this computer is enrolled with a relay, which serves its own mailbox only")
+		case from != "0":
+			return nil, f.usageErrorf("--ver: the relay resumes by itself; there is no address-book version in relay mode")
+		}
+		return a.NewRelaySource(e.logger())
+	}
+	alias := ""
+	if !all {
+		if err := a.NeedAlias(); err != nil {
+			return nil, err
+		}
+		alias = a.Alias
+	}
+	c, err := a.NewClient(e.logger())
+	if err != nil {
+		return nil, err
+	}
+	w := api.NewWatcher(c, api.WatchOptions{Alias: alias, IdleTimeout: idle, Logger: e.logger()})
+	return fromVersion{w, api.Version(from)}, nil
+}
+
+// fromVersion runs a Watcher from a given address-book version.
+type fromVersion struct {
+	*api.Watcher
+	ver api.Version
+}
+
+func (w fromVersion) Run(ctx context.Context, out chan<- api.Event) error {
+	return w.Watcher.Run(ctx, w.ver, out)
 }
 
 // The lines watch prints. Field order is the order on the wire.

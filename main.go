@@ -80,6 +80,7 @@ func commands() []command {
 		{name: "watch", summary: "hold the listen connection and print one JSON event per line", run: cmdWatch},
 		{name: "count", summary: "print the unread count of the watched mailbox", run: cmdCount},
 		{name: "open", summary: "open the mailbox in the browser through single sign-on", run: cmdOpen},
+		{name: "enroll", summary: "enroll this computer with the company relay (the link or code from IT)", run: cmdEnrollRestartingTray},
 		{name: "login", summary: "store the admin account, the mailbox and the interface key", run: cmdLogin},
 		{name: "logout", summary: "remove the stored account and interface key", run: cmdLogout},
 		{name: "doctor", summary: "check the desktop, the keyring and the server; print a report", run: cmdDoctor},
@@ -122,6 +123,10 @@ func run(args []string, e *env) int {
 	rest := top.Args()
 	if len(rest) == 0 {
 		return finish(e, cmdTray(context.Background(), e, nil))
+	}
+	if len(rest) == 1 && strings.HasPrefix(strings.ToLower(rest[0]), linkScheme) {
+		// A click on the enrollment link in IT's mail (the URL handler).
+		return finish(e, enrollFromLink(context.Background(), e, rest[0]))
 	}
 	name := rest[0]
 	if name == "help" {

@@ -14,6 +14,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/config"
 	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
 
 // Account is everything needed to talk to the server for one mailbox.
@@ -290,8 +291,20 @@ func (a Account) NewClient(log *slog.Logger) (*api.Client, error) {
 
 // NeedAlias reports a missing mailbox for commands that need one.
 func (a Account) NeedAlias() error {
-	if a.Alias == "" {
-		return errors.New(`no mailbox to watch: set EXMAIL_ALIAS or run "exmail-notifier login"`)
+	switch {
+	case a.Alias != "":
+		return nil
+	case a.Relayed():
+		return errors.New(`no mailbox: set EXMAIL_ALIAS to the mailbox this device is enrolled for, or run "exmail-notifier enroll"`)
 	}
-	return nil
+	return errors.New(`no mailbox to watch: set EXMAIL_ALIAS or run "exmail-notifier login"`)
+}
+
+// NewRelaySource returns the relay client of a relay account: the event
+// stream, the unread count and the sign-in link of its own mailbox only.
+func (a Account) NewRelaySource(log *slog.Logger) (*client.Source, error) {
+	if err := a.NeedAlias(); err != nil {
+		return nil, err
+	}
+	return client.New(client.Config{URL: a.Relay, Token: a.DeviceToken, Alias: a.Alias, Logger: log})
 }

@@ -75,6 +75,32 @@ func AcquireInstance(ctx context.Context, dir, name string) (*Instance, error) {
 	}
 }
 
+// AskToQuit asks the instance named name in dir, if one runs, to quit,
+// and waits until its lock is free (at most a few seconds). It reports
+// whether one was running.
+func AskToQuit(ctx context.Context, dir, name string) (bool, error) {
+	path := filepath.Join(dir, "exmail-notifier-"+name+".sock")
+	if err := askRunning(ctx, path, "quit"); err != nil {
+		return false, nil // nobody answers: nothing runs
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*instanceTimeout)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if c, err := net.Dial("unix", path); err != nil {
+			return true, nil // the listener is gone
+		} else {
+			c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return true, fmt.Errorf("the running notifier did not quit within %v", 2*instanceTimeout)
+		case <-t.C:
+		}
+	}
+}
+
 // askRunning sends one command to the running instance and waits for "ok".
 func askRunning(ctx context.Context, path, cmd string) error {
 	ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
@@ -100,8 +126,15 @@ func askRunning(ctx context.Context, path, cmd string) error {
 	return nil
 }
 
-// serve answers later launches until ctx is done: "open" calls onOpen.
-func (l *Instance) Serve(ctx context.Context, log *slog.Logger, onOpen func()) {
+// Requests handles what later launches ask the running instance.
+type Requests struct {
+	Open func() // "open": open the mailbox (a second launch)
+	Quit func() // "quit": end, so that a new account can start (after enroll)
+}
+
+// Serve answers later launches until ctx is done, calling the handler of
+// each request; a request without a handler is answered "unknown".
+func (l *Instance) Serve(ctx context.Context, log *slog.Logger, h Requests) {
 	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
 	defer stop()
 	for {
@@ -114,10 +147,14 @@ func (l *Instance) Serve(ctx context.Context, log *slog.Logger, onOpen func()) {
 		}
 		c.SetDeadline(time.Now().Add(instanceTimeout))
 		line, err := bufio.NewReader(io.LimitReader(c, 64)).ReadString('\n')
-		switch strings.TrimSpace(line) {
-		case "open":
+		switch req := strings.TrimSpace(line); {
+		case req == "open" && h.Open != nil:
 			log.Info("another launch asked to open the mailbox")
-			onOpen()
+			h.Open()
+			io.WriteString(c, "ok\n")
+		case req == "quit" && h.Quit != nil:
+			log.Info("another launch asked this one to quit")
+			h.Quit()
 			io.WriteString(c, "ok\n")
 		default:
 			log.Debug("single-instance lock: unknown request", "err", err)

@@ -34,7 +34,7 @@ func TestSecondLaunchHandsOverAndExits(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan struct{})
 	go func() {
-		first.Serve(ctx, slog.New(slog.DiscardHandler), func() { opened <- struct{}{} })
+		first.Serve(ctx, slog.New(slog.DiscardHandler), Requests{Open: func() { opened <- struct{}{} }})
 		close(served)
 	}()
 
@@ -148,4 +148,32 @@ func TestInstanceDirTrustsOnlyAPrivateRuntimeDir(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAskToQuit: after enrolling, the new account needs a fresh tray; the
+// running one is asked to quit, and AskToQuit returns once its lock is free.
+func TestAskToQuit(t *testing.T) {
+	t.Parallel()
+	dir := shortDir(t)
+	if running, err := AskToQuit(t.Context(), dir, "tray"); running || err != nil {
+		t.Fatalf("with nothing running: AskToQuit = %v, %v; want false, nil", running, err)
+	}
+	first, err := AcquireInstance(t.Context(), dir, "tray")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go first.Serve(ctx, slog.New(slog.DiscardHandler), Requests{Quit: func() {
+		cancel()      // the app ends…
+		first.Close() // …and its lock goes with it
+	}})
+	if running, err := AskToQuit(t.Context(), dir, "tray"); !running || err != nil {
+		t.Fatalf("AskToQuit = %v, %v; want true, nil", running, err)
+	}
+	again, err := AcquireInstance(t.Context(), dir, "tray")
+	if err != nil {
+		t.Fatalf("the lock is not free after the quit: %v", err)
+	}
+	again.Close()
 }

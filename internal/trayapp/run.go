@@ -203,7 +203,12 @@ func (r *runner) start(ctx context.Context, view app.View) {
 		r.wg.Go(func() { n.Run(ctx) })
 	}
 	if r.lock != nil {
-		r.wg.Go(func() { r.lock.Serve(ctx, r.log, func() { r.send(app.OpenMailbox{}) }) })
+		r.wg.Go(func() {
+			r.lock.Serve(ctx, r.log, desktop.Requests{
+				Open: func() { r.send(app.OpenMailbox{}) },
+				Quit: r.stop,
+			})
+		})
 	}
 	if r.s.Extra != nil {
 		toaster := r.toaster

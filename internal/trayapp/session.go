@@ -14,6 +14,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
 
 // Env is what the tray app may touch of the outside world besides the
@@ -67,10 +68,17 @@ type Backend struct {
 func Connect(c *api.Client, alias string, o api.WatchOptions, log *slog.Logger) Backend {
 	o.Alias, o.Logger = alias, log
 	return Backend{
-		Source:  watcherSource{w: api.NewWatcher(c, o), log: log},
+		Source:  wakeful{s: fromStart{api.NewWatcher(c, o)}, log: log},
 		Counter: c.Mail,
 		Linker:  c.Mail,
 	}
+}
+
+// FollowRelay returns the Backend of a device enrolled with a company
+// relay: the relay's event stream of its own mailbox (reconnecting at once
+// after the machine wakes), its unread count and its sign-in link.
+func FollowRelay(src *client.Source, log *slog.Logger) Backend {
+	return Backend{Source: wakeful{s: src, log: log}, Counter: src, Linker: src}
 }
 
 // WaitForKeyring returns the Backend for a key that could not be read at
@@ -81,17 +89,32 @@ func WaitForKeyring(first error, open func(context.Context) (Backend, error), lo
 	return Backend{Source: k, Counter: k, Linker: k}
 }
 
-// watcherSource adapts api.Watcher to app.Source (from version 0: the
-// address book version is not used by the tray). After the machine wakes
-// from sleep it makes the Watcher reconnect at once (desktop.WatchWake).
-type watcherSource struct {
-	w   *api.Watcher
+// stream is an event stream that can be told to reconnect: the listen
+// Watcher, the relay's client.
+type stream interface {
+	Run(ctx context.Context, out chan<- api.Event) error
+	Reconnect()
+}
+
+// wakeful is app.Source for a stream: after the machine wakes from sleep
+// it makes the stream reconnect at once (desktop.WatchWake), since the
+// connection is usually dead without knowing it.
+type wakeful struct {
+	s   stream
 	log *slog.Logger
 }
 
-func (s watcherSource) Run(ctx context.Context, out chan<- api.Event) error {
+func (w wakeful) Run(ctx context.Context, out chan<- api.Event) error {
 	wake, stop := context.WithCancel(ctx)
 	defer stop()
-	go desktop.WatchWake(wake, s.log, s.w.Reconnect)
-	return s.w.Run(ctx, "", out)
+	go desktop.WatchWake(wake, w.log, w.s.Reconnect)
+	return w.s.Run(ctx, out)
+}
+
+// fromStart runs a Watcher from version 0: the tray does not use the
+// address book's version.
+type fromStart struct{ *api.Watcher }
+
+func (w fromStart) Run(ctx context.Context, out chan<- api.Event) error {
+	return w.Watcher.Run(ctx, "", out)
 }

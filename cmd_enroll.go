@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
+	"github.com/exmail-notifier/exmail-notifier/relay/client"
+)
+
+const enrollUsage = `Usage: exmail-notifier enroll [--relay URL] [--name NAME] [--stdin] LINK|CODE
+
+Enrolls this computer with your company's relay, using the one-time link or
+code that IT sent you (made by "exmail-relay enroll"):
+
+  exmail-notifier enroll 'exmail-notifier://enroll?relay=https://relay.example.com&code=…'
+  exmail-notifier enroll --relay https://relay.example.com CODE
+
+The relay trades the code for a token for this computer alone. The token
+goes to the OS keyring and the relay's address to the config file; no
+administrator key is ever stored here, and a key from an earlier "login"
+is removed. From then on the tray app, watch, count and open get your
+mailbox's mail through the relay. A running tray app restarts on the new
+account.
+
+A link or code on the command line can be read by other users of this
+computer until it is used, which enroll does at once; --stdin reads it from
+standard input instead. Clicking the link in IT's mail does the same as
+this command.
+`
+
+// enrollTimeout bounds the exchange with the relay.
+const enrollTimeout = 30 * time.Second
+
+// linkScheme starts an enrollment link; the desktop file, the MSI and the
+// .app register exmail-notifier as its handler, so a click runs
+// "exmail-notifier exmail-notifier://enroll?…" (see run).
+const linkScheme = "exmail-notifier://"
+
+// cmdEnrollRestartingTray is the enroll command: a tray app that was
+// running on the old account is started again, detached, on the new one.
+func cmdEnrollRestartingTray(ctx context.Context, e *env, args []string) error {
+	stopped, err := enroll(ctx, e, args)
+	if err != nil || !stopped {
+		return err
+	}
+	if err := desktop.StartDetached(); err != nil {
+		return fmt.Errorf("enrolled, but the tray app could not be started again: %w; start exmail-notifier yourself", err)
+	}
+	fmt.Fprintln(e.stdout, "The tray app restarted on the new account.")
+	return nil
+}
+
+// enrollFromLink is what a click on an enrollment link runs: enroll, then
+// the tray app on the new account, in this process (it runs on the main
+// goroutine, as the tray needs).
+func enrollFromLink(ctx context.Context, e *env, link string) error {
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	_, err := enroll(sctx, e, []string{link})
+	stop()
+	if err != nil {
+		return err
+	}
+	return cmdTray(ctx, e, nil)
+}
+
+// enroll does what cmdEnroll says and reports whether a tray app was
+// running and was asked to quit (it must then be started again).
+func enroll(ctx context.Context, e *env, args []string) (trayStopped bool, err error) {
+	f := newFlags(e, "enroll", enrollUsage)
+	relayFlag := f.String("relay", "", "the relay's address (https://…), when giving a code rather than a link")
+	name := f.String("name", "", `what IT sees for this computer in "exmail-relay devices" (default: the host name)`)
+	fromStdin := f.Bool("stdin", false, "read the link or code from standard input")
+	pos, err := f.parseAll(args)
+	if err != nil {
+		return false, err
+	}
+	var input api.Secret
+	switch {
+	case *fromStdin && len(pos) == 0:
+		if input, err = readStdinSecret(e.stdin, "--stdin", "enrollment link or code", true); err != nil {
+			return false, err
+		}
+	case !*fromStdin && len(pos) == 1:
+		input = api.Secret(strings.TrimSpace(pos[0]))
+	default:
+		return false, f.usageErrorf("give the link or code from IT, as one argument or with --stdin")
+	}
+	relay, code, err := parseEnrollment(input, strings.TrimSpace(*relayFlag))
+	if err != nil {
+		return false, &usageError{msg: err.Error(), usage: f.help()}
+	}
+	cfg, path, err := e.settingsToChange("then enroll again")
+	if err != nil {
+		return false, err
+	}
+	if *name == "" {
+		*name, _ = os.Hostname()
+	}
+
+	ectx, cancel := context.WithTimeout(ctx, enrollTimeout)
+	en, err := client.Enroll(ectx, relay, code, *name)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("enrolling with the relay %s failed; nothing was stored: %w", relay, err)
+	}
+	keys := e.interactiveKeyStore()
+	if err := keys.Set(ctx, account.DeviceKeyName(relay), en.Token); err != nil {
+		return false, fmt.Errorf("the relay enrolled this computer as device %s, but the OS keyring refused its token, so nothing was stored: %w (ask IT to revoke that device and send a new code)", en.DeviceID, err)
+	}
+	oldAgent, oldRelay := cfg.Agent, cfg.RelayURL
+	cfg.ClearAccount()
+	cfg.RelayURL, cfg.RelayDevice, cfg.Alias = relay, en.DeviceID, en.Alias
+	if err := config.Save(path, cfg); err != nil {
+		return false, fmt.Errorf("the device token is in the OS keyring, but the config file could not be written: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "Enrolled: this computer gets the mail of %s through the relay %s (device %s).\n",
+		safetext.Line(en.Alias, 120), relay, safetext.Line(en.DeviceID, 80))
+	// No administrator key stays behind on a relay desktop.
+	if oldAgent != "" {
+		switch err := keys.Delete(ctx, oldAgent); {
+		case err == nil:
+			fmt.Fprintf(e.stdout, "Removed the interface key of admin account %q from this computer's keyring: the relay holds it now.\n", oldAgent)
+		case !errors.Is(err, creds.ErrNotFound):
+			e.logger().Warn("could not remove the old interface key from the OS keyring; remove it by hand", "agent", oldAgent, "err", err)
+		}
+	}
+	if oldRelay != "" && oldRelay != relay {
+		if err := keys.Delete(ctx, account.DeviceKeyName(oldRelay)); err != nil && !errors.Is(err, creds.ErrNotFound) {
+			e.logger().Warn("could not remove the previous relay's device token from the OS keyring", "err", err)
+		}
+	}
+	if dir, err := desktop.InstanceDir(e.getenv); err == nil {
+		stopped, err := desktop.AskToQuit(ctx, dir, "tray")
+		if err != nil {
+			e.logger().Warn("the running tray app did not quit; quit and start it again to use the relay", "err", err)
+		}
+		return stopped, nil
+	}
+	return false, nil
+}
+
+// parseEnrollment reads what IT sent: an exmail-notifier://enroll link
+// (which names the relay), or a bare code with the relay from --relay.
+// Errors never contain the code.
+func parseEnrollment(input api.Secret, relayFlag string) (relay string, code api.Secret, err error) {
+	s := input.Reveal()
+	if strings.HasPrefix(strings.ToLower(s), linkScheme) {
+		relay, code, err = client.ParseEnrollLink(s)
+		if err != nil {
+			return "", "", errors.New("this is not an enrollment link from exmail-relay; copy the whole link from IT's message")
+		}
+		if relayFlag != "" && relayFlag != relay {
+			return "", "", fmt.Errorf("--relay %s differs from the relay the link names (%s)", relayFlag, relay)
+		}
+	} else {
+		if relayFlag == "" {
+			return "", "", errors.New("a bare code needs --relay with the relay's address (or give the whole link)")
+		}
+		relay, code = relayFlag, input
+	}
+	if err := config.CheckRelayURL(relay); err != nil {
+		return "", "", fmt.Errorf("relay address: %w", err)
+	}
+	return relay, code, nil
+}
