@@ -18,6 +18,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/creds"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
@@ -58,6 +59,13 @@ func startWatch(t *testing.T, args ...string) *watching {
 		"EXMAIL_LOGIN_URL": srv.LoginURL(),
 		"EXMAIL_CONFIG":    t.TempDir() + "/config.json",
 	}
+	return watchWith(t, srv, vars, &creds.Memory{}, args...)
+}
+
+// watchWith runs `exmail-notifier watch ARGS` with the environment vars and
+// the key store keys; srv is the fake exmail behind it.
+func watchWith(t *testing.T, srv *exmailtest.Server, vars map[string]string, keys account.KeyStore, args ...string) *watching {
+	t.Helper()
 	pr, pw := io.Pipe()
 	w := &watching{srv: srv, lines: bufio.NewScanner(pr), stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	e := &env{
@@ -65,7 +73,7 @@ func startWatch(t *testing.T, args ...string) *watching {
 		stdout: pw,
 		stderr: w.stderr,
 		getenv: func(k string) string { return vars[k] },
-		keys:   &creds.Memory{},
+		keys:   keys,
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	w.cancel = cancel
