@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -95,6 +96,24 @@ Exit status 1 when a check failed.
 	return nil
 }
 
+// timed returns a check runner: each check gets its own timeout, and its
+// result is added with how long it took.
+func (r *report) timed(ctx context.Context, timeout time.Duration) func(what string, fn func(ctx context.Context) (string, error)) bool {
+	return func(what string, fn func(ctx context.Context) (string, error)) bool {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := time.Now()
+		detail, err := fn(cctx)
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			r.add("FAIL", what, "%s (after %s)", describe(err), took)
+			return false
+		}
+		r.add("ok", what, "%s (%s)", detail, took)
+		return true
+	}
+}
+
 func doctorDesktop(ctx context.Context, e *env, r *report, timeout time.Duration) {
 	if runtime.GOOS == "linux" || strings.HasSuffix(runtime.GOOS, "bsd") {
 		if e.getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
@@ -160,7 +179,22 @@ func doctorAccount(ctx context.Context, e *env, r *report) (account.Account, err
 		r.add("FAIL", "account", "%s", describe(err))
 		return a, err
 	}
+	if a.Relayed() {
+		r.add("ok", "account", "enrolled with the relay %s (no admin key on this computer)", a.Relay)
+		if e.getenv("EXMAIL_DEVICE_TOKEN") != "" {
+			r.add("ok", "device token", "from EXMAIL_DEVICE_TOKEN (not shown)")
+		} else {
+			r.add("ok", "device token", "in the OS keyring (not shown)")
+		}
+		if err := a.NeedAlias(); err != nil {
+			r.add("FAIL", "mailbox", "%v", err)
+			return a, err
+		}
+		r.add("ok", "mailbox", "%s", a.Alias)
+		return a, nil
+	}
 	r.add("ok", "account", "admin %q (from %s)", a.Agent, src)
+	r.add("warn", "admin key", "this computer holds the enterprise administrator key, which opens every mailbox; a company relay keeps it off desktops")
 	if e.getenv("EXMAIL_SECRET") != "" {
 		r.add("ok", "interface key", "from EXMAIL_SECRET (not shown)")
 	} else {
@@ -174,25 +208,55 @@ func doctorAccount(ctx context.Context, e *env, r *report) (account.Account, err
 	return a, nil
 }
 
+// doctorRelay checks the relay of a relay account: it answers, it knows
+// this device, and it hands out a sign-in link for its mailbox.
+func doctorRelay(ctx context.Context, e *env, r *report, a account.Account, timeout time.Duration) {
+	src, err := a.NewRelaySource(e.logger())
+	if err != nil {
+		r.add("FAIL", "relay", "%v", err)
+		return
+	}
+	check := r.timed(ctx, timeout)
+	if !check("relay", func(ctx context.Context) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(a.Relay, "/")+"/healthz", nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("%s/healthz answered HTTP %d", a.Relay, resp.StatusCode)
+		}
+		return fmt.Sprintf("%s/healthz answered HTTP 200", a.Relay), nil
+	}) {
+		return
+	}
+	check("unread count", func(ctx context.Context) (string, error) {
+		n, err := src.NewCount(ctx, a.Alias)
+		return fmt.Sprintf("the relay knows this device: %d unread", n), err
+	})
+	check("sso link", func(ctx context.Context) (string, error) {
+		if _, err := src.LoginURL(ctx, a.Alias, ""); err != nil {
+			return "", err
+		}
+		return "the relay issued a one-time sign-in link (not shown)", nil
+	})
+}
+
 func doctorServer(ctx context.Context, e *env, r *report, a account.Account, timeout time.Duration) {
+	if a.Relayed() {
+		doctorRelay(ctx, e, r, a, timeout)
+		return
+	}
 	c, err := a.NewClient(e.logger())
 	if err != nil {
 		r.add("FAIL", "endpoints", "%v", err)
 		return
 	}
-	check := func(what string, fn func(ctx context.Context) (string, error)) bool {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		start := time.Now()
-		detail, err := fn(cctx)
-		took := time.Since(start).Round(time.Millisecond)
-		if err != nil {
-			r.add("FAIL", what, "%s (after %s)", describe(err), took)
-			return false
-		}
-		r.add("ok", what, "%s (%s)", detail, took)
-		return true
-	}
+	check := r.timed(ctx, timeout)
 	tokenURL := cmp.Or(a.TokenURL, api.DefaultTokenURL)
 	if !check("token", func(ctx context.Context) (string, error) {
 		exp, err := c.CheckToken(ctx)

@@ -193,6 +193,21 @@ func TestRelayMode(t *testing.T) {
 		}
 	})
 
+	t.Run("doctor checks the relay, and shows no token", func(t *testing.T) {
+		stdout.Reset()
+		run([]string{"doctor", "--timeout", "5s"}, e) // the desktop checks may fail here: no session bus
+		out := stdout.String()
+		for _, want := range []string{"enrolled with the relay " + r.url, "device token   in the OS keyring (not shown)",
+			"answered HTTP 200", "the relay knows this device: 8 unread", "one-time sign-in link (not shown)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("doctor does not say %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "exr_") || strings.Contains(out, "ticket") {
+			t.Errorf("doctor shows a secret:\n%s", out)
+		}
+	})
+
 	t.Run("logout removes the device token", func(t *testing.T) {
 		stdout.Reset()
 		if code := run([]string{"logout"}, e); code != exitOK {
