@@ -46,7 +46,7 @@ const (
 	DefaultKeepalive    = 55 * time.Second
 	DefaultRetry        = 2 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
-	DefaultQueue        = 64
+	DefaultQueue        = 16
 	DefaultRevokePoll   = 250 * time.Millisecond
 	DefaultSSOBurst     = 5
 	DefaultSSOEvery     = 6 * time.Second
@@ -68,7 +68,7 @@ type Options struct {
 	// take the bytes in time is disconnected. Default 10 s.
 	WriteTimeout time.Duration
 	// Queue is how many events may wait for one stream before it is
-	// disconnected as too slow. Default 64.
+	// disconnected as too slow (it then resumes from the store). Default 16.
 	Queue int
 	// RevokePoll is how often the store is asked for revocations made by
 	// other processes (the revoke command). Default 250 ms.
@@ -139,6 +139,10 @@ type Server struct {
 
 	sso    *limiter // per device
 	enroll *limiter // failures per source address
+
+	mu      sync.Mutex
+	closing bool           // Shutdown began: no more hijacked streams
+	streams sync.WaitGroup // the hijacked streams' goroutines
 
 	m metrics
 }
@@ -217,9 +221,24 @@ func (s *Server) SetUpstream(online bool) { s.hub.setUpstream(online) }
 func (s *Server) Subscribers() int { return s.hub.subscribers() }
 
 // Shutdown sends a shutdown event to every open stream and closes them;
-// new streams are refused. Call it before http.Server.Shutdown, which
-// waits for the streams' handlers to return.
-func (s *Server) Shutdown() { s.hub.shutdown() }
+// new streams are refused. It waits, at most WriteTimeout plus a second,
+// for the streams that no handler holds (see handleEvents). Call it before
+// http.Server.Shutdown, which waits for the other streams' handlers.
+func (s *Server) Shutdown() {
+	s.hub.shutdown()
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	t := time.NewTimer(s.opts.WriteTimeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("relay: some streams did not end in time")
+	}
+}
 
 // Handler is the API: /v1/* and /healthz.
 func (s *Server) Handler() http.Handler {
@@ -314,7 +333,20 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 			unauthorized(w)
 			return
 		}
-		dev, err := s.st.DeviceByToken(r.Context(), store.HashSecret(tok))
+		var (
+			dev store.Device
+			err error
+		)
+		offload(func() {
+			dev, err = s.st.DeviceByToken(r.Context(), store.HashSecret(tok))
+			if err == nil && dev.Active() {
+				if now := s.opts.Now(); now.Sub(dev.LastSeen) > time.Minute {
+					if err := s.st.Seen(r.Context(), dev.ID, now); err != nil && r.Context().Err() == nil {
+						s.log.Warn("relay: recording last seen", "device", dev.ID, "err", err)
+					}
+				}
+			}
+		})
 		switch {
 		case errors.Is(err, store.ErrNotFound), err == nil && !dev.Active():
 			s.m.unauthorized.Add(1)
@@ -324,11 +356,6 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 			s.log.Error("relay: looking up a device", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "unavailable")
 			return
-		}
-		if now := s.opts.Now(); now.Sub(dev.LastSeen) > time.Minute {
-			if err := s.st.Seen(r.Context(), dev.ID, now); err != nil && r.Context().Err() == nil {
-				s.log.Warn("relay: recording last seen", "device", dev.ID, "err", err)
-			}
 		}
 		h(w, r, dev)
 	}
@@ -547,6 +574,11 @@ func frame(id wire.ID, kind string, data []byte) []byte {
 
 var errStreamEnded = errors.New("stream ended")
 
+// streamWriter is where follow writes a stream's bytes.
+type streamWriter interface {
+	write(b []byte) error
+}
+
 // stream writes to one SSE response with a deadline per write.
 type stream struct {
 	w       http.ResponseWriter
@@ -562,24 +594,118 @@ func (st *stream) write(b []byte) error {
 	return st.rc.Flush()
 }
 
+// rawStream continues a chunked HTTP/1.1 SSE response on a hijacked
+// connection: one chunk per write, straight to the socket.
+type rawStream struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+var crlf = []byte("\r\n")
+
+func (rs *rawStream) write(b []byte) error {
+	rs.conn.SetWriteDeadline(time.Now().Add(rs.timeout))
+	bufs := net.Buffers{fmt.Appendf(nil, "%x\r\n", len(b)), b, crlf}
+	_, err := bufs.WriteTo(rs.conn)
+	return err
+}
+
+// end writes the last chunk: the response ends cleanly.
+func (rs *rawStream) end() {
+	rs.conn.SetWriteDeadline(time.Now().Add(rs.timeout))
+	io.WriteString(rs.conn, "0\r\n\r\n")
+}
+
+// offload runs f on a fresh goroutine and waits for it. Store calls go
+// through it from handlers whose goroutine lives as long as a stream: the
+// SQLite driver needs a deep stack, and a goroutine keeps a grown stack
+// until the next collections shrink it, which for ten thousand idle
+// streams is most of their memory.
+func offload(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+}
+
 // handleEvents serves GET /v1/events. It follows relay.md's replay rule:
 // subscribe first (live events queue up), read seq > cursor from the store
 // and send it, then send the queue, dropping what was already sent.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	ctx := r.Context()
 	sb, ok := s.hub.subscribe(dev.Alias, dev.ID)
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
+	var (
+		st     *stream
+		last   uint64
+		unread int
+		abort  bool
+	)
+	offload(func() { st, last, unread, abort = s.startStream(w, r, dev) })
+	if st == nil || abort {
+		s.hub.unsubscribe(sb)
+		if abort {
+			panic(http.ErrAbortHandler) // drop the connection
+		}
+		return // answered with an error status
+	}
+	// On HTTP/1.x, take the connection over: the stream then costs one
+	// small goroutine and no net/http buffers (about a third of the memory
+	// of a stream that a handler holds). A client that goes away is then
+	// noticed at the next write, at the latest the next keepalive.
+	if hj, ok := w.(http.Hijacker); ok && r.ProtoMajor == 1 && st.rc.Flush() == nil && s.addStream() {
+		if conn, _, err := hj.Hijack(); err != nil {
+			s.streams.Done()
+		} else {
+			rs := &rawStream{conn: conn, timeout: s.opts.WriteTimeout}
+			go func() {
+				defer s.streams.Done()
+				defer conn.Close()
+				defer s.hub.unsubscribe(sb)
+				if s.follow(context.Background(), rs, sb, dev, last, unread) {
+					rs.end()
+				}
+			}()
+			return
+		}
+	}
 	defer s.hub.unsubscribe(sb)
+	if !s.follow(r.Context(), st, sb, dev, last, unread) {
+		// Close the connection rather than end the response cleanly: a
+		// slow or revoked client must not keep it for another request.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// addStream counts a hijacked stream for Shutdown to wait for, unless
+// Shutdown began.
+func (s *Server) addStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.streams.Add(1)
+	return true
+}
+
+// startStream answers the request's headers, the retry hint, a reset if
+// the client's Last-Event-ID cannot be resumed, the state event and the
+// replay. It returns the stream (nil after an error answer), where the
+// replay ended, and whether the connection must be dropped.
+func (s *Server) startStream(w http.ResponseWriter, r *http.Request, dev store.Device) (st *stream, last uint64, unread int, abort bool) {
+	ctx := r.Context()
 	mb, err := s.st.Mailbox(ctx, dev.Alias)
 	if err != nil {
 		s.log.Error("relay: reading a mailbox", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable")
-		return
+		return nil, 0, 0, false
 	}
-	unread := mb.Unread
+	unread = mb.Unread
 	if unread < 0 {
 		if n, err := s.unread(ctx, dev.Alias); err == nil {
 			unread = n
@@ -591,7 +717,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	st := &stream{w: w, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
+	st = &stream{w: w, rc: http.NewResponseController(w), timeout: s.opts.WriteTimeout}
 	s.m.connects.Add(1)
 
 	// Where the client stands, and whether we can bring it up to date.
@@ -614,9 +740,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 	}
 	first = append(first, s.stateFrame(dev.Alias, cursor, max(unread, 0))...)
 	if st.write(first) != nil {
-		panic(http.ErrAbortHandler)
+		return st, 0, 0, true
 	}
-	last := cursor
+	last = cursor
 	for last < mb.LastSeq { // the replay, page by page, up to what the store held
 		evs, err := s.st.EventsAfter(ctx, dev.Alias, last, replayPage)
 		if err != nil || len(evs) == 0 {
@@ -627,22 +753,18 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 		}
 		for _, ev := range evs {
 			if err := st.write(frame(wire.ID{Epoch: s.epoch, Seq: ev.Seq}, ev.Kind, ev.Data)); err != nil {
-				panic(http.ErrAbortHandler)
+				return st, 0, 0, true
 			}
 			last, unread = ev.Seq, ev.Unread
 		}
 	}
-	if !s.follow(ctx, st, sb, dev, last, unread) {
-		// Close the connection rather than end the response cleanly: a
-		// slow or revoked client must not keep it for another request.
-		panic(http.ErrAbortHandler)
-	}
+	return st, last, unread, false
 }
 
 // follow sends the live events of sb after seq last until the stream
 // ends. It reports false when the connection must be dropped (a failed
 // write, a slow reader, a revoked device) rather than ended cleanly.
-func (s *Server) follow(ctx context.Context, st *stream, sb *sub, dev store.Device, last uint64, unread int) bool {
+func (s *Server) follow(ctx context.Context, st streamWriter, sb *sub, dev store.Device, last uint64, unread int) bool {
 	ka := time.NewTicker(s.opts.Keepalive)
 	defer ka.Stop()
 	for {
@@ -655,7 +777,11 @@ func (s *Server) follow(ctx context.Context, st *stream, sb *sub, dev store.Devi
 			if m.seq > last+1 {
 				// A gap: stored, but its publication was missed (another
 				// publisher raced this one). Fill it from the store.
-				evs, ferr := s.st.EventsAfter(ctx, dev.Alias, last, int(m.seq-last))
+				var (
+					evs  []store.Event
+					ferr error
+				)
+				offload(func() { evs, ferr = s.st.EventsAfter(ctx, dev.Alias, last, int(m.seq-last)) })
 				if ferr != nil {
 					return false
 				}
