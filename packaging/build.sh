@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # packaging/build.sh: build the release artefacts of exmail-notifier into dist/.
 #
-#   packaging/build.sh                 # Linux .deb/.rpm (amd64, arm64), Windows .exe + .msi, SHA256SUMS
+#   packaging/build.sh                 # Linux .deb/.rpm (amd64, arm64) of exmail-notifier and
+#                                      # exmail-relay, Windows .exe + .msi, SHA256SUMS
 #   ONLY=linux packaging/build.sh      # or ONLY=windows
 #   packaging/check.sh                 # then check what was built
 #
@@ -43,6 +44,7 @@ PKG=$ROOT/packaging
 DIST=${DIST:-$ROOT/dist}
 ONLY=${ONLY:-all}
 NAME=exmail-notifier
+RELAY=exmail-relay # the relay server, cmd/exmail-relay: its own .deb and .rpm
 LICENSE_ID=Apache-2.0 # SPDX; LICENSE at the top of the repository holds its text
 UPGRADE_CODE=CFE5C52A-F583-4FFF-90D7-3F0E6B51960A # never change: MSI major upgrades key on it
 TOOLS_MOD=$PKG/tools/go.mod
@@ -199,9 +201,50 @@ gobuild() { # gobuild GOOS GOARCH OUT [extra ldflags]
 		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$3" .)
 }
 
+# gobuild_relay GOOS GOARCH OUT: cmd/exmail-relay, built like the notifier.
+# Its main package has no version variables yet, so nothing is stamped with
+# -X (the linker would ignore it silently); the man page gets the version
+# from help2man --version-string instead.
+gobuild_relay() {
+	(cd "$WORK/src" && CGO_ENABLED=0 GOOS=$1 GOARCH=$2 GOFLAGS='' \
+		go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$3" ./cmd/$RELAY)
+}
+
 icons() {
 	log "icons"
 	(cd "$WORK/src" && GOFLAGS='' go run ./assets/cmd/render -out "$WORK/icons")
+}
+
+# debian_copyright PACKAGE: the Debian copyright file (machine-readable
+# format, Debian policy 12.5): the licence by its SPDX name, its text by
+# reference to common-licenses.
+debian_copyright() {
+	echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+	echo "Upstream-Name: $1"
+	echo "Upstream-Contact: https://github.com/exmail-notifier/exmail-notifier/issues"
+	echo "Source: https://github.com/exmail-notifier/exmail-notifier"
+	echo
+	echo "Files: *"
+	echo "Copyright: ${DATE%%-*} The Exmail Notifier authors"
+	echo "License: $LICENSE_ID"
+	echo "Comment: The binary is statically linked with Go modules listed by"
+	echo " 'go version -m /usr/bin/$1', under their own licenses."
+	echo
+	echo "License: $LICENSE_ID"
+	echo " Licensed under the Apache License, Version 2.0 (the \"License\");"
+	echo " you may not use this file except in compliance with the License."
+	echo " You may obtain a copy of the License at"
+	echo " ."
+	echo "     http://www.apache.org/licenses/LICENSE-2.0"
+	echo " ."
+	echo " Unless required by applicable law or agreed to in writing, software"
+	echo " distributed under the License is distributed on an \"AS IS\" BASIS,"
+	echo " WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied."
+	echo " See the License for the specific language governing permissions and"
+	echo " limitations under the License."
+	echo " ."
+	echo " On Debian systems, the complete text of the Apache License, Version 2.0"
+	echo " can be found in '/usr/share/common-licenses/Apache-2.0'."
 }
 
 stage_linux_share() {
@@ -219,36 +262,7 @@ stage_linux_share() {
 	done
 	install -D -m 0644 "$WORK/icons/$NAME.svg" "$s/icons/hicolor/scalable/apps/$NAME.svg"
 
-	# Debian copyright file (machine-readable format, Debian policy 12.5): the
-	# licence by its SPDX name, its text by reference to common-licenses.
-	{
-		echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
-		echo "Upstream-Name: $NAME"
-		echo "Upstream-Contact: https://github.com/exmail-notifier/exmail-notifier/issues"
-		echo "Source: https://github.com/exmail-notifier/exmail-notifier"
-		echo
-		echo "Files: *"
-		echo "Copyright: ${DATE%%-*} The Exmail Notifier authors"
-		echo "License: $LICENSE_ID"
-		echo "Comment: The binary is statically linked with Go modules listed by"
-		echo " 'go version -m /usr/bin/$NAME', under their own licenses."
-		echo
-		echo "License: $LICENSE_ID"
-		echo " Licensed under the Apache License, Version 2.0 (the \"License\");"
-		echo " you may not use this file except in compliance with the License."
-		echo " You may obtain a copy of the License at"
-		echo " ."
-		echo "     http://www.apache.org/licenses/LICENSE-2.0"
-		echo " ."
-		echo " Unless required by applicable law or agreed to in writing, software"
-		echo " distributed under the License is distributed on an \"AS IS\" BASIS,"
-		echo " WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied."
-		echo " See the License for the specific language governing permissions and"
-		echo " limitations under the License."
-		echo " ."
-		echo " On Debian systems, the complete text of the Apache License, Version 2.0"
-		echo " can be found in '/usr/share/common-licenses/Apache-2.0'."
-	} >"$s/copyright"
+	debian_copyright "$NAME" >"$s/copyright"
 
 	# nfpm changelog (chglog format) → changelog.Debian.gz / rpm %changelog.
 	cat >"$s/changelog.yml" <<-EOF
@@ -263,32 +277,39 @@ stage_linux_share() {
 	EOF
 }
 
+# help2man_page NAME BIN H2M SUMMARY OUT [help2man options]: a man page from
+# "NAME --help", with one subsection per command taken from "NAME <command>
+# --help" appended to the include file H2M.
+help2man_page() {
+	local name=$1 bin=$2 h2m=$3 summary=$4 out=$5 inc cmds cmd help
+	shift 5
+	inc=$WORK/$name.h2m
+	cp "$h2m" "$inc"
+	cmds=$("$bin" --help 2>&1 | awk '/^Commands:/ {f = 1; next} f && /^[[:space:]]*$/ {exit} f {print $1}')
+	if [[ -n $cmds ]]; then
+		printf '\n[COMMANDS]\n' >>"$inc"
+		for cmd in $cmds; do
+			help=$(timeout 10 "$bin" "$cmd" --help 2>&1 </dev/null) || true
+			[[ $help == *Usage:* ]] || { log "skipping '$cmd' in the man page of $name: its --help prints no usage"; continue; }
+			printf '.SS "%s %s"\n.nf\n' "$name" "$cmd"
+			printf '%s\n' "$help" | sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"
+			printf '.fi\n'
+		done >>"$inc"
+	fi
+	# --locale: help2man writes anything not ASCII as "?" in its default C locale.
+	help2man --no-info --no-discard-stderr --locale=C.UTF-8 --section=1 --name="$summary" "$@" \
+		--include="$inc" --output="$WORK/$name.1" "$bin" ||
+		die "help2man failed for $name: do '$name --help' and '$name --version' work (help2man options: ${*:-none})?"
+	gzip -9n -c "$WORK/$name.1" >"$out"
+}
+
 man_page() {
 	log "man page (help2man)"
 	local host bin
 	host=$(go env GOARCH)
 	bin=$WORK/linux-$host/$NAME
 	[[ -x $bin ]] || { bin=$WORK/man-$NAME; gobuild linux "$host" "$bin"; }
-	# One subsection per command, from "exmail-notifier <command> --help".
-	cp "$PKG/linux/man.h2m" "$WORK/man.h2m"
-	local cmds cmd
-	cmds=$("$bin" --help 2>&1 | awk '/^Commands:/ {f = 1; next} f && /^[[:space:]]*$/ {exit} f {print $1}')
-	if [[ -n $cmds ]]; then
-		printf '\n[COMMANDS]\n' >>"$WORK/man.h2m"
-		for cmd in $cmds; do
-			local help
-			help=$(timeout 10 "$bin" "$cmd" --help 2>&1 </dev/null) || true
-			[[ $help == *Usage:* ]] || { log "skipping '$cmd' in the man page: its --help prints no usage"; continue; }
-			printf '.SS "%s %s"\n.nf\n' "$NAME" "$cmd"
-			printf '%s\n' "$help" | sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"
-			printf '.fi\n'
-		done >>"$WORK/man.h2m"
-	fi
-	help2man --no-info --no-discard-stderr --section=1 \
-		--name="new-mail notifier for Tencent Enterprise Mail" \
-		--include="$WORK/man.h2m" --output="$WORK/$NAME.1" "$bin" ||
-		die "help2man failed: does '$NAME --help' and '--version' work?"
-	gzip -9n -c "$WORK/$NAME.1" >"$WORK/share/$NAME.1.gz"
+	help2man_page "$NAME" "$bin" "$PKG/linux/man.h2m" "new-mail notifier for Tencent Enterprise Mail" "$WORK/share/$NAME.1.gz"
 }
 
 build_linux() {
@@ -300,13 +321,50 @@ build_linux() {
 	stage_linux_share
 	man_page
 	for arch in amd64 arm64; do
-		sed -e "s|@ARCH@|$arch|" -e "s|@PKG_VERSION@|$PKG_VERSION|" -e "s|@LICENSE@|$LICENSE_ID|" \
-			-e "s|@MAINTAINER@|${PKG_MAINTAINER:-Exmail Notifier maintainers <exmail-notifier@users.noreply.github.com>}|" \
-			-e "s|@VENDOR@|Exmail Notifier|" -e "s|@BIN@|$WORK/linux-$arch/$NAME|" -e "s|@SHARE@|$WORK/share|g" \
-			"$PKG/linux/nfpm.yaml" >"$WORK/nfpm-$arch.yaml"
+		nfpm_config "$PKG/linux/nfpm.yaml" $arch "$WORK/linux-$arch/$NAME" "$WORK/share" >"$WORK/nfpm-$arch.yaml"
 		for fmt in deb rpm; do
 			log "linux/$arch .$fmt"
 			gotool nfpm package --config "$WORK/nfpm-$arch.yaml" --packager $fmt --target "$DIST/" >/dev/null
+		done
+	done
+	build_relay
+}
+
+# nfpm_config TEMPLATE ARCH BINARY SHARE: an nfpm.yaml with the placeholders filled in.
+nfpm_config() {
+	sed -e "s|@ARCH@|$2|" -e "s|@PKG_VERSION@|$PKG_VERSION|" -e "s|@LICENSE@|$LICENSE_ID|" \
+		-e "s|@MAINTAINER@|${PKG_MAINTAINER:-Exmail Notifier maintainers <exmail-notifier@users.noreply.github.com>}|" \
+		-e "s|@VENDOR@|Exmail Notifier|" -e "s|@BIN@|$3|" -e "s|@SHARE@|$4|g" -e "s|@SCRIPTS@|$PKG/relay|g" "$1"
+}
+
+# The relay server's packages: binary, hardened systemd unit, sample
+# settings (a conffile, no secret), man page, licence, maintainer scripts
+# that never enable or start the service. Files from packaging/relay/.
+build_relay() {
+	local arch s=$WORK/relay-share host bin
+	[[ -f $WORK/src/cmd/$RELAY/main.go ]] || die "no cmd/$RELAY/main.go in the tree: the $RELAY packages need it"
+	for arch in amd64 arm64; do
+		log "linux/$arch $RELAY binary"
+		gobuild_relay linux $arch "$WORK/relay-$arch/$RELAY"
+	done
+	mkdir -p "$s"
+	install -m 0644 "$ROOT/LICENSE" "$s/LICENSE"
+	install -m 0644 "$PKG/relay/$RELAY.service" "$PKG/relay/relay.env" "$PKG/relay/lintian-overrides" "$s/"
+	install -m 0644 "$WORK/share/changelog.yml" "$s/changelog.yml"
+	debian_copyright "$RELAY" >"$s/copyright"
+
+	log "$RELAY man page (help2man)"
+	host=$(go env GOARCH)
+	bin=$WORK/relay-$host/$RELAY
+	[[ -x $bin ]] || { bin=$WORK/man-$RELAY; gobuild_relay linux "$host" "$bin"; }
+	help2man_page "$RELAY" "$bin" "$PKG/relay/man.h2m" "relay server for exmail-notifier desktops" "$s/$RELAY.1.gz" \
+		--version-string="$VERSION"
+
+	for arch in amd64 arm64; do
+		nfpm_config "$PKG/relay/nfpm.yaml" $arch "$WORK/relay-$arch/$RELAY" "$s" >"$WORK/nfpm-relay-$arch.yaml"
+		for fmt in deb rpm; do
+			log "linux/$arch $RELAY .$fmt"
+			gotool nfpm package --config "$WORK/nfpm-relay-$arch.yaml" --packager $fmt --target "$DIST/" >/dev/null
 		done
 	done
 }
