@@ -4,6 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -431,4 +441,100 @@ func TestResumeAfterKill9(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(missed, ",") {
 		t.Fatalf("after kill -9: %v, want exactly %v", got, missed)
 	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "relay.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile, pool
+}
+
+func TestServeOverTLSWithMetrics(t *testing.T) {
+	f := newFixture(t)
+	certFile, keyFile, pool := selfSigned(t)
+	url, logs := f.serve("--tls-cert", certFile, "--tls-key", keyFile, "--metrics-listen", "127.0.0.1:0")
+	url = strings.Replace(url, "http://", "https://", 1)
+	f.env["EXMAIL_RELAY_URL"] = url
+
+	for _, proto := range []struct {
+		name  string
+		http2 bool
+	}{{"HTTP/1.1", false}, {"HTTP/2", true}} {
+		t.Run(proto.name, func(t *testing.T) {
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: proto.http2}
+			hc := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			_, out, _ := f.run("", "enroll", bob)
+			_, code, err := client.ParseEnrollLink(strings.Split(out, "\n")[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := client.EnrollClient(t.Context(), hc, url, code, "tls")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := client.New(client.Config{URL: url, Token: e.Token, Alias: bob, HTTPClient: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := make(chan api.Event, 100)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { src.Run(ctx, events); close(done) }()
+			defer func() { cancel(); <-done }()
+			waitOnline(t, events)
+			id := f.up.Deliver(bob, exmailtest.Mail{Subject: "over TLS"})
+			if m := nextMail(t, events); m.MailID != id {
+				t.Fatalf("got %s, want %s", m.MailID, id)
+			}
+			n, err := src.NewCount(t.Context(), bob)
+			if err != nil || n != f.up.Unread(bob) {
+				t.Fatalf("NewCount = %d, %v; want %d", n, err, f.up.Unread(bob))
+			}
+		})
+	}
+
+	t.Run("metrics", func(t *testing.T) {
+		m := regexp.MustCompile(`msg="relay: metrics" addr=(\S+)`).FindStringSubmatch(logs.String())
+		if m == nil {
+			t.Fatalf("no metrics address in the log:\n%s", logs.String())
+		}
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, want := range []string{"exmail_relay_upstream_online 1", "exmail_relay_enroll_ok_total 2", "exmail_relay_stream_connects_total"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %q:\n%s", want, body)
+			}
+		}
+	})
 }
