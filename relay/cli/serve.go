@@ -73,6 +73,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	maxEvents := f.Int("retention-events", 1000, "keep at most this many events per mailbox")
 	maxAge := f.Duration("retention-age", 30*24*time.Hour, "delete events older than this")
 	contentAge := f.Duration("content-age", 7*24*time.Hour, "drop subjects and summaries of events older than this")
+	deviceIdle := f.Duration("device-idle", 180*24*time.Hour, "revoke devices not seen for this long")
 	debug := f.Bool("debug", false, "log debug lines")
 	pos, err := f.parseAll(args)
 	if err != nil {
@@ -158,7 +159,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	err = relay.Run(ctx, relay.Config{
 		Store: st, API: c, Listener: ln, TLS: tlsConf, MetricsListener: mln,
 		Server:    server.Options{Keepalive: *keepalive, TrustedProxies: trusted},
-		Retention: store.Retention{MaxEvents: *maxEvents, MaxAge: *maxAge, ContentAge: *contentAge},
+		Retention: store.Retention{MaxEvents: *maxEvents, MaxAge: *maxAge, ContentAge: *contentAge, DeviceIdle: *deviceIdle},
 		Logger:    log,
 		Ready: func(*server.Server) {
 			if e.Ready != nil {

@@ -127,6 +127,9 @@ type Retention struct {
 	// ContentAge: after this, a new_mail keeps its ids and count but loses
 	// its subject and summary (wire.StripContent). Default 7 days.
 	ContentAge time.Duration
+	// DeviceIdle: a device neither seen nor enrolled within this long is
+	// revoked (it has to enroll again). Default 180 days.
+	DeviceIdle time.Duration
 }
 
 // WithDefaults fills the zero fields.
@@ -139,6 +142,9 @@ func (r Retention) WithDefaults() Retention {
 	}
 	if r.ContentAge <= 0 {
 		r.ContentAge = 7 * 24 * time.Hour
+	}
+	if r.DeviceIdle <= 0 {
+		r.DeviceIdle = 180 * 24 * time.Hour
 	}
 	return r
 }
@@ -189,7 +195,9 @@ type Store interface {
 	// EventsAfter returns up to limit events of alias with seq > after, in
 	// seq order.
 	EventsAfter(ctx context.Context, alias string, after uint64, limit int) ([]Event, error)
-	// Prune applies r at now and reports how many events it deleted.
+	// Prune applies r at now: it deletes old events, strips old content,
+	// forgets long-expired codes and revokes idle devices (recording the
+	// revocations). It reports how many events it deleted.
 	Prune(ctx context.Context, r Retention, now time.Time) (int, error)
 
 	// AddAudit appends to the audit trail.

@@ -567,6 +567,10 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 			return 0, fmt.Errorf("relay store: prune: %w", err)
 		}
 	}
+	// Devices idle for too long are revoked, like any revocation.
+	if _, err := d.revoke(ctx, tx, `MAX(created, last_seen)<?`, now.Add(-r.DeviceIdle).UnixNano(), now); err != nil {
+		return 0, err
+	}
 	// Codes that can no longer be used are kept a day for the audit's sake.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM enroll_codes WHERE expires<?`, now.Add(-24*time.Hour).UnixNano()); err != nil {
 		return 0, fmt.Errorf("relay store: prune: %w", err)

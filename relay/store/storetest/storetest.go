@@ -305,6 +305,24 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("PruneRevokesIdleDevices", func(t *testing.T) {
+		s, ctx := open(t), t.Context()
+		idle := enroll(t, s, "bob@example.com", store.NewToken())  // enrolled at t0, never seen
+		seen := enroll(t, s, "lina@example.com", store.NewToken()) // seen lately
+		must(t, s.Seen(ctx, seen.ID, t0.Add(200*24*time.Hour)))
+		_, last0, _ := s.Revocations(ctx, 0)
+		_, err := s.Prune(ctx, store.Retention{DeviceIdle: 180 * 24 * time.Hour}, t0.Add(200*24*time.Hour))
+		must(t, err)
+		ids, _, err := s.Revocations(ctx, last0)
+		must(t, err)
+		if !slices.Equal(ids, []string{idle.ID}) {
+			t.Fatalf("revoked %v, want only the idle %s", ids, idle.ID)
+		}
+		if on, _ := s.Enrolled(ctx, "lina@example.com"); !on {
+			t.Fatal("a recently seen device was revoked")
+		}
+	})
+
 	t.Run("AuditIsKeptInOrder", func(t *testing.T) {
 		s, ctx := open(t), t.Context()
 		must(t, s.AddAudit(ctx, store.Audit{Time: t0, Device: "d_1", Alias: "bob@example.com", Action: "sso", Source: "127.0.0.1", Result: "ok"}))
