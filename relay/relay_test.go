@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -567,4 +568,43 @@ func TestCountsAreRefreshedAfterTheUpstreamReconnects(t *testing.T) {
 	up.ClearFaults()
 	s.online()
 	s.next(func(ev api.Event) bool { u, ok := ev.(api.UnreadChanged); return ok && u.Unread == 7 })
+}
+
+// TestRandomDropsLoseAndRepeatNothing delivers mails while the device's
+// stream is dropped at random moments (Reconnect, as after a wake-up) and
+// stopped and restarted: the device sees every mail exactly once, in order.
+func TestRandomDropsLoseAndRepeatNothing(t *testing.T) {
+	up := upstreamFake(t)
+	n := startRelay(t, up, "", server.Options{})
+	s, witness := n.source(n.enroll(bob)), n.source(n.enroll(bob))
+	s.online()
+	witness.online()
+	r := rand.New(rand.NewPCG(1, 2))
+	var sent []string
+	for i := range 150 {
+		sent = append(sent, up.Deliver(bob, mail(fmt.Sprint("mail ", i))))
+		switch r.IntN(10) {
+		case 0:
+			s.src.Reconnect()
+		case 1:
+			witness.mailsUntil(sent[len(sent)-1]) // stored, then
+			s.stop()                              // gone for a while
+			sent = append(sent, up.Deliver(bob, mail(fmt.Sprint("while away ", i))))
+			witness.mailsUntil(sent[len(sent)-1])
+			s.start()
+		}
+	}
+	got := s.mailsUntil(sent[len(sent)-1])
+	if !slices.Equal(got, sent) {
+		t.Fatalf("the device saw %d mails, want exactly the %d sent, in order;\nfirst difference at %d", len(got), len(sent), firstDiff(got, sent))
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

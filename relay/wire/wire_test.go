@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/exmail-notifier/exmail-notifier/relay/wire"
@@ -56,4 +57,23 @@ func TestParseID(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseID(f *testing.F) {
+	for _, s := range []string{"abc.1", "e.18446744073709551615", "..", "a.b.c", "ep.-1", "\x00.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := wire.ParseID(s)
+		if err != nil {
+			return
+		}
+		if id.Epoch == "" || id.String() != s && !strings.HasPrefix(s, id.Epoch+".") {
+			t.Fatalf("ParseID(%q) = %+v", s, id)
+		}
+		again, err := wire.ParseID(id.String())
+		if err != nil || again != id {
+			t.Fatalf("round trip of %q: %+v, %v", s, again, err)
+		}
+	})
 }
