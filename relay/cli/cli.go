@@ -18,6 +18,7 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
 )
 
@@ -165,7 +166,7 @@ func (f *flags) parseAll(args []string) ([]string, error) {
 
 // dbFlag adds --db to f.
 func dbFlag(f *flags) *string {
-	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH). Default: relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
+	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH), or postgres://… (one relay node for now: several would each hold an upstream listen, and nothing yet tells one node of another's events). Default: relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
 }
 
 // defaultDB is relay.db in the state directory.
@@ -199,7 +200,7 @@ func openStore(ctx context.Context, e Env, dsn string) (store.Store, error) {
 	}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("--db: Postgres is not supported yet; use a SQLite file")
+		return postgres.Open(ctx, dsn)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		dsn = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
 	}
