@@ -608,3 +608,22 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+func TestLastSeenIsRecordedWithoutDelayingRequests(t *testing.T) {
+	up := upstreamFake(t)
+	n := startRelay(t, up, "", server.Options{})
+	e := n.enroll(bob)
+	if code, _ := n.do("GET", "/v1/unread", e.Token, ""); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+	n.stop() // the relay writes what it noted when it stops, at the latest
+	st, err := sqlite.Open(t.Context(), n.dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	devs, _ := st.Devices(t.Context())
+	if len(devs) != 1 || devs[0].LastSeen.IsZero() {
+		t.Fatalf("devices = %+v, want a last-seen time", devs)
+	}
+}

@@ -141,8 +141,9 @@ type Server struct {
 	enroll *limiter // failures per source address
 
 	mu      sync.Mutex
-	closing bool           // Shutdown began: no more hijacked streams
-	streams sync.WaitGroup // the hijacked streams' goroutines
+	closing bool                 // Shutdown began: no more hijacked streams
+	seen    map[string]time.Time // last-seen times not yet written
+	streams sync.WaitGroup       // the hijacked streams' goroutines
 
 	m metrics
 }
@@ -177,6 +178,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer t.Stop()
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
+	defer s.flushSeen(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-ctx.Done():
@@ -184,6 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-sweep.C:
 			s.sso.sweep(s.opts.Now())
 			s.enroll.sweep(s.opts.Now())
+			s.flushSeen(ctx)
 			continue
 		case <-t.C:
 		}
@@ -197,6 +200,35 @@ func (s *Server) Run(ctx context.Context) error {
 		last = n
 		for _, id := range ids {
 			s.kick(id)
+		}
+	}
+}
+
+// markSeen notes that dev made a request. The store is updated by Run at
+// most once a minute per device, off the request path, so that a storm
+// of reconnects after a restart does not queue on the database.
+func (s *Server) markSeen(dev store.Device) {
+	now := s.opts.Now()
+	if now.Sub(dev.LastSeen) < time.Minute {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]time.Time{}
+	}
+	s.seen[dev.ID] = now
+}
+
+// flushSeen writes the noted last-seen times.
+func (s *Server) flushSeen(ctx context.Context) {
+	s.mu.Lock()
+	seen := s.seen
+	s.seen = nil
+	s.mu.Unlock()
+	for id, t := range seen {
+		if err := s.st.Seen(ctx, id, t); err != nil && ctx.Err() == nil {
+			s.log.Warn("relay: recording last seen", "device", id, "err", err)
 		}
 	}
 }
@@ -339,14 +371,10 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 		)
 		offload(func() {
 			dev, err = s.st.DeviceByToken(r.Context(), store.HashSecret(tok))
-			if err == nil && dev.Active() {
-				if now := s.opts.Now(); now.Sub(dev.LastSeen) > time.Minute {
-					if err := s.st.Seen(r.Context(), dev.ID, now); err != nil && r.Context().Err() == nil {
-						s.log.Warn("relay: recording last seen", "device", dev.ID, "err", err)
-					}
-				}
-			}
 		})
+		if err == nil && dev.Active() {
+			s.markSeen(dev)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound), err == nil && !dev.Active():
 			s.m.unauthorized.Add(1)
