@@ -250,10 +250,15 @@ func cmdRevoke(ctx context.Context, e Env, args []string) error {
 }
 
 const auditUsage = `Usage: exmail-relay audit [--since 168h | --since 2026-12-01] [--json] [--db DSN]
+       exmail-relay audit --verify [--db DSN]
 
 Prints the audit trail: enrollments (and refused codes), enrollment codes
 made, sign-in links issued (each /v1/sso call, with the device, the
 mailbox, the source address and the result) and revocations.
+
+Each line is chained to the one before by a SHA-256 hash. --verify
+recomputes the chain and exits 1 if a line was changed or deleted in the
+database.
 `
 
 type auditJSON struct {
@@ -269,6 +274,7 @@ func cmdAudit(ctx context.Context, e Env, args []string) error {
 	f := newFlags(e, "audit", auditUsage)
 	since := f.String("since", "168h", "a duration back from now, or a date (2006-01-02) or RFC 3339 time")
 	asJSON := f.Bool("json", false, "one JSON object per line")
+	verify := f.Bool("verify", false, "check the hash chain of the whole trail")
 	db := dbFlag(f)
 	pos, err := f.parseAll(args)
 	if err != nil {
@@ -276,6 +282,19 @@ func cmdAudit(ctx context.Context, e Env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return f.usageErrorf("audit takes no arguments")
+	}
+	if *verify {
+		st, err := openStore(ctx, e, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n, err := st.VerifyAudit(ctx)
+		if err != nil {
+			return fmt.Errorf("%w (%d lines before it verified)", err, n)
+		}
+		_, err = fmt.Fprintf(e.Stdout, "audit trail intact: %d lines verified\n", n)
+		return err
 	}
 	from, err := parseSince(*since, time.Now())
 	if err != nil {

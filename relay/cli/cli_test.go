@@ -310,6 +310,9 @@ func TestServeEnrollDevicesRevokeAudit(t *testing.T) {
 		if code != 0 || strings.Join(actions, ",") != "code,enroll,revoke" {
 			t.Fatalf("audit: exit %d, actions %v", code, actions)
 		}
+		if code, out, _ := f.run("", "audit", "--verify"); code != 0 || !strings.Contains(out, "intact: 3 lines") {
+			t.Fatalf("audit --verify: exit %d, %q", code, out)
+		}
 	})
 	t.Run("no secret in the log", func(t *testing.T) {
 		for name, s := range map[string]string{"token": e.Token.Reveal(), "code": enrollCode.Reveal(), "key": f.up.ClientSecret()} {

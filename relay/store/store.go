@@ -13,8 +13,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,8 @@ var (
 	ErrDuplicate = errors.New("relay store: duplicate event")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("relay store: closed")
+	// ErrAuditTampered: an audit line was changed, removed or inserted.
+	ErrAuditTampered = errors.New("relay store: the audit trail was altered")
 )
 
 // Hash is the SHA-256 of a token or code: the only form in which a Store
@@ -118,6 +122,24 @@ type Audit struct {
 	Result string // "ok", or a short reason without secrets
 }
 
+// AuditHash chains an audit line to the previous line's hash (nil for the
+// first): SHA-256 over prev and each field, length-prefixed.
+func AuditHash(prev []byte, a Audit) []byte {
+	h := sha256.New()
+	put := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	put(prev)
+	put([]byte(strconv.FormatInt(a.Time.UnixNano(), 10)))
+	for _, f := range []string{a.Device, a.Alias, a.Action, a.Source, a.Result} {
+		put([]byte(f))
+	}
+	return h.Sum(nil)
+}
+
 // Retention bounds each mailbox's log. Zero fields take the defaults noted.
 type Retention struct {
 	// MaxEvents per mailbox. Default 1000.
@@ -200,10 +222,16 @@ type Store interface {
 	// revocations). It reports how many events it deleted.
 	Prune(ctx context.Context, r Retention, now time.Time) (int, error)
 
-	// AddAudit appends to the audit trail.
+	// AddAudit appends to the audit trail. Each line is chained to the one
+	// before it (AuditHash), so that editing or deleting a line in the
+	// database shows in VerifyAudit.
 	AddAudit(ctx context.Context, a Audit) error
 	// AuditSince lists the audit lines at or after since, oldest first.
 	AuditSince(ctx context.Context, since time.Time) ([]Audit, error)
+	// VerifyAudit recomputes the whole chain. It returns how many lines it
+	// checked, and an error matching ErrAuditTampered at the first line
+	// that does not follow from the one before.
+	VerifyAudit(ctx context.Context) (int, error)
 
 	Close() error
 }

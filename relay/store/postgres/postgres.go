@@ -9,6 +9,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -87,6 +88,8 @@ var migrations = []string{
 		n      bigserial PRIMARY KEY,
 		device text NOT NULL
 	);`,
+	// 2: the audit trail becomes a hash chain (store.AuditHash).
+	`ALTER TABLE audit ADD COLUMN hash bytea;`,
 }
 
 // Open connects to dsn (postgres://…) and brings the schema up to date,
@@ -453,13 +456,55 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 	return deleted, nil
 }
 
+// auditLock serialises appends to the audit chain across nodes.
+const auditLock = 0x65787265_61756474
+
 func (d *DB) AddAudit(ctx context.Context, a store.Audit) error {
 	if a.Time.IsZero() {
 		a.Time = time.Now()
 	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO audit(time, device, alias, action, source, result) VALUES($1, $2, $3, $4, $5, $6)`,
-		nanos(a.Time), a.Device, store.NormAlias(a.Alias), a.Action, a.Source, a.Result)
+	a.Alias = store.NormAlias(a.Alias)
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
+			return err
+		}
+		var prev []byte
+		err := tx.QueryRow(ctx, `SELECT hash FROM audit WHERE hash IS NOT NULL ORDER BY n DESC LIMIT 1`).Scan(&prev)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO audit(time, device, alias, action, source, result, hash) VALUES($1, $2, $3, $4, $5, $6, $7)`,
+			nanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a))
+		return err
+	})
 	return wrap("audit", err)
+}
+
+func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
+	rows, err := d.pool.Query(ctx, `SELECT n, time, device, alias, action, source, result, hash FROM audit WHERE hash IS NOT NULL ORDER BY n`)
+	if err != nil {
+		return 0, wrap("audit", err)
+	}
+	defer rows.Close()
+	var prev []byte
+	checked := 0
+	for rows.Next() {
+		var (
+			a    store.Audit
+			n, t int64
+			hash []byte
+		)
+		if err := rows.Scan(&n, &t, &a.Device, &a.Alias, &a.Action, &a.Source, &a.Result, &hash); err != nil {
+			return checked, wrap("audit", err)
+		}
+		a.Time = time.Unix(0, t)
+		if !bytes.Equal(store.AuditHash(prev, a), hash) {
+			return checked, fmt.Errorf("%w at line %d", store.ErrAuditTampered, n)
+		}
+		prev = hash
+		checked++
+	}
+	return checked, wrap("audit", rows.Err())
 }
 
 func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, error) {

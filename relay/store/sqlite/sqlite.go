@@ -5,6 +5,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -142,6 +143,9 @@ var migrations = []string{
 		n      INTEGER PRIMARY KEY AUTOINCREMENT,
 		device TEXT NOT NULL
 	);`,
+	// 2: the audit trail becomes a hash chain (store.AuditHash). Lines
+	// written before have no hash and are not part of the chain.
+	`ALTER TABLE audit ADD COLUMN hash BLOB;`,
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -585,12 +589,52 @@ func (d *DB) AddAudit(ctx context.Context, a store.Audit) error {
 	if a.Time.IsZero() {
 		a.Time = time.Now()
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO audit(time, device, alias, action, source, result) VALUES(?, ?, ?, ?, ?, ?)`,
-		nanos(a.Time), a.Device, store.NormAlias(a.Alias), a.Action, a.Source, a.Result)
+	a.Alias = store.NormAlias(a.Alias)
+	tx, err := d.db.BeginTx(ctx, nil) // immediate: the chain's tail cannot move under us
 	if err != nil {
 		return fmt.Errorf("relay store: audit: %w", err)
 	}
+	defer tx.Rollback()
+	var prev []byte
+	err = tx.QueryRowContext(ctx, `SELECT hash FROM audit WHERE hash IS NOT NULL ORDER BY n DESC LIMIT 1`).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("relay store: audit: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit(time, device, alias, action, source, result, hash) VALUES(?, ?, ?, ?, ?, ?, ?)`,
+		nanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a)); err != nil {
+		return fmt.Errorf("relay store: audit: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("relay store: audit: %w", err)
+	}
 	return nil
+}
+
+func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT n, time, device, alias, action, source, result, hash FROM audit WHERE hash IS NOT NULL ORDER BY n`)
+	if err != nil {
+		return 0, fmt.Errorf("relay store: audit: %w", err)
+	}
+	defer rows.Close()
+	var prev []byte
+	checked := 0
+	for rows.Next() {
+		var (
+			a    store.Audit
+			n, t int64
+			hash []byte
+		)
+		if err := rows.Scan(&n, &t, &a.Device, &a.Alias, &a.Action, &a.Source, &a.Result, &hash); err != nil {
+			return checked, fmt.Errorf("relay store: audit: %w", err)
+		}
+		a.Time = time.Unix(0, t)
+		if !bytes.Equal(store.AuditHash(prev, a), hash) {
+			return checked, fmt.Errorf("%w at line %d", store.ErrAuditTampered, n)
+		}
+		prev = hash
+		checked++
+	}
+	return checked, rows.Err()
 }
 
 func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, error) {

@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"bytes"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -90,5 +92,33 @@ func TestTokensAndCodesAreStoredOnlyAsHashes(t *testing.T) {
 				t.Errorf("%s contains the raw %s", filepath.Base(f), name)
 			}
 		}
+	}
+}
+
+func TestAnEditedAuditLineIsDetected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	db := open(t, path)
+	for _, action := range []string{"enroll", "sso", "revoke"} {
+		if err := db.AddAudit(t.Context(), store.Audit{Device: "d_1", Alias: "bob@example.com", Action: action, Source: "cli", Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, tc := range []struct{ name, stmt string }{
+		{"a changed result", `UPDATE audit SET result='denied' WHERE action='sso'`},
+		{"a deleted line", `DELETE FROM audit WHERE action='enroll'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := raw.Exec(tc.stmt); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.VerifyAudit(t.Context()); !errors.Is(err, store.ErrAuditTampered) {
+				t.Fatalf("VerifyAudit: %v, want ErrAuditTampered", err)
+			}
+		})
 	}
 }

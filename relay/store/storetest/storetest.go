@@ -339,6 +339,19 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("AuditIsAChainThatVerifies", func(t *testing.T) {
+		s, ctx := open(t), t.Context()
+		if n, err := s.VerifyAudit(ctx); n != 0 || err != nil {
+			t.Fatalf("empty: VerifyAudit = %d, %v", n, err)
+		}
+		for i := range 5 {
+			must(t, s.AddAudit(ctx, store.Audit{Time: t0.Add(time.Duration(i) * time.Second), Device: "d_1", Alias: "bob@example.com", Action: "sso", Source: "10.0.0.1", Result: "ok"}))
+		}
+		if n, err := s.VerifyAudit(ctx); n != 5 || err != nil {
+			t.Fatalf("VerifyAudit = %d, %v; want 5, nil", n, err)
+		}
+	})
+
 	t.Run("ContextCancellationIsHonoured", func(t *testing.T) {
 		s := open(t)
 		ctx, cancel := context.WithCancel(t.Context())
