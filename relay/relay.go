@@ -81,13 +81,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
-	if sopts.Counter == nil {
-		sopts.Counter = cfg.API.Mail
-	}
 	var in *upstream.Ingest
+	if sopts.Counter == nil {
+		// Live counts go through the ingest, which stores and publishes a
+		// count that changed.
+		sopts.Counter = counterFunc(func(ctx context.Context, alias string) (int, error) { return in.NewCount(ctx, alias) })
+	}
 	userEnroll := sopts.OnEnroll
 	sopts.OnEnroll = func(alias string) {
-		if err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
+		if _, err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
 			log.Warn("relay: fetching a new device's unread count", "alias", alias, "err", err)
 		}
 		if userEnroll != nil {
@@ -160,6 +162,10 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info("relay: stopped")
 	return err
 }
+
+type counterFunc func(ctx context.Context, alias string) (int, error)
+
+func (f counterFunc) NewCount(ctx context.Context, alias string) (int, error) { return f(ctx, alias) }
 
 func prune(ctx context.Context, st store.Store, r store.Retention, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)

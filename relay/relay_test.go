@@ -627,3 +627,22 @@ func TestLastSeenIsRecordedWithoutDelayingRequests(t *testing.T) {
 		t.Fatalf("devices = %+v, want a last-seen time", devs)
 	}
 }
+
+func TestUnreadIsExactRightAfterAChange(t *testing.T) {
+	up := upstreamFake(t)
+	n := startRelay(t, up, "", server.Options{CountBurst: 3, CountEvery: time.Hour})
+	s := n.source(n.enroll(bob))
+	s.online()
+	for i := range 3 {
+		up.SetUnread(bob, 10+i) // and ask at once, before the push reaches the relay
+		if got, err := s.src.NewCount(t.Context(), bob); err != nil || got != 10+i {
+			t.Fatalf("NewCount = %d, %v; want %d", got, err, 10+i)
+		}
+	}
+	// Beyond the device's budget, the relay answers what it has stored:
+	// the pushes, by now.
+	s.next(func(ev api.Event) bool { u, ok := ev.(api.UnreadChanged); return ok && u.Unread == 12 })
+	if got, err := s.src.NewCount(t.Context(), bob); err != nil || got != 12 {
+		t.Fatalf("NewCount over budget = %d, %v; want the stored 12", got, err)
+	}
+}

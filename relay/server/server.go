@@ -77,6 +77,11 @@ type Options struct {
 	// SSOBurst, then one per SSOEvery. Defaults 5 and 6 s (10 a minute).
 	SSOBurst int
 	SSOEvery time.Duration
+	// CountBurst and CountEvery are the per-device budget of live counts
+	// on /v1/unread; beyond it the stored count is answered. Defaults 10
+	// and 6 s.
+	CountBurst int
+	CountEvery time.Duration
 	// EnrollFails failed enrollments within EnrollWindow from one source
 	// address make further attempts from it answer 429 until the window
 	// ends. Defaults 10 and 10 minutes.
@@ -85,8 +90,10 @@ type Options struct {
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed
 	// for the source address. Default none: the peer address is the source.
 	TrustedProxies []netip.Prefix
-	// Counter, if set, answers /v1/unread and the first state for a
-	// mailbox whose count the store does not know yet.
+	// Counter, if set, answers /v1/unread (within CountBurst/CountEvery)
+	// and the first state for a mailbox whose count the store does not
+	// know yet. relay.Run passes the ingest, which also stores a count
+	// that changed.
 	Counter Counter
 	// OnEnroll, if set, is called (in its own goroutine) after a device
 	// enrolled, e.g. to fetch the mailbox's count.
@@ -109,12 +116,16 @@ func (o Options) withDefaults() Options {
 	def(&o.WriteTimeout, DefaultWriteTimeout)
 	def(&o.RevokePoll, DefaultRevokePoll)
 	def(&o.SSOEvery, DefaultSSOEvery)
+	def(&o.CountEvery, 6*time.Second)
 	def(&o.EnrollWindow, DefaultEnrollWindow)
 	if o.Queue <= 0 {
 		o.Queue = DefaultQueue
 	}
 	if o.SSOBurst <= 0 {
 		o.SSOBurst = DefaultSSOBurst
+	}
+	if o.CountBurst <= 0 {
+		o.CountBurst = 10
 	}
 	if o.EnrollFails <= 0 {
 		o.EnrollFails = DefaultEnrollFails
@@ -138,6 +149,7 @@ type Server struct {
 	epoch  string
 
 	sso    *limiter // per device
+	counts *limiter // live counts per device
 	enroll *limiter // failures per source address
 
 	mu      sync.Mutex
@@ -162,6 +174,7 @@ func New(st store.Store, linker Linker, opts Options) *Server {
 		hub:    newHub(opts.Queue),
 		epoch:  st.Epoch(),
 		sso:    newLimiter(opts.SSOBurst, opts.SSOEvery),
+		counts: newLimiter(opts.CountBurst, opts.CountEvery),
 		enroll: newLimiter(opts.EnrollFails, opts.EnrollWindow/time.Duration(opts.EnrollFails)),
 	}
 }
@@ -185,6 +198,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-sweep.C:
 			s.sso.sweep(s.opts.Now())
+			s.counts.sweep(s.opts.Now())
 			s.enroll.sweep(s.opts.Now())
 			s.flushSeen(ctx)
 			continue
@@ -528,6 +542,8 @@ func (s *Server) audit(ctx context.Context, a store.Audit) {
 	}
 }
 
+// unread is the mailbox's count as the relay knows it, asking upstream
+// (Counter) only when the store has none yet.
 func (s *Server) unread(ctx context.Context, alias string) (int, error) {
 	m, err := s.st.Mailbox(ctx, alias)
 	if err != nil {
@@ -539,8 +555,32 @@ func (s *Server) unread(ctx context.Context, alias string) (int, error) {
 	return s.opts.Counter.NewCount(ctx, alias)
 }
 
+// liveUnread is the count upstream (Counter) within the device's budget,
+// else, or when upstream fails, the stored one.
+func (s *Server) liveUnread(ctx context.Context, dev store.Device) (int, error) {
+	if s.opts.Counter != nil && s.counts.try(dev.ID, s.opts.Now()) {
+		n, err := s.opts.Counter.NewCount(ctx, dev.Alias)
+		if err == nil {
+			return n, nil
+		}
+		s.log.Warn("relay: unread count upstream; answering the stored one", "device", dev.ID, "err", err)
+		if m, merr := s.st.Mailbox(ctx, dev.Alias); merr == nil && m.Unread >= 0 {
+			return m.Unread, nil
+		}
+		return 0, err
+	}
+	return s.unread(ctx, dev.Alias)
+}
+
+// handleUnread answers the count upstream (mail/newcount), so that it is
+// exact even just after a change; beyond a per-device budget (a burst of
+// CountBurst, then one per CountEvery) it answers the stored count.
 func (s *Server) handleUnread(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	n, err := s.unread(r.Context(), dev.Alias)
+	var (
+		n   int
+		err error
+	)
+	offload(func() { n, err = s.liveUnread(r.Context(), dev) })
 	if err != nil {
 		s.log.Warn("relay: unread count", "device", dev.ID, "err", err)
 		writeError(w, http.StatusBadGateway, "the unread count is not available")

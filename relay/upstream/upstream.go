@@ -196,27 +196,33 @@ func (in *Ingest) commitLocked(ctx context.Context, ev store.Event) {
 // Refresh fetches alias's unread count and, if it differs from the stored
 // one, stores and publishes an unread event. If an event for alias was
 // stored while the count was being fetched, that newer event wins and
-// nothing is written.
-func (in *Ingest) Refresh(ctx context.Context, alias string) error {
+// nothing is written. It returns the count fetched.
+func (in *Ingest) Refresh(ctx context.Context, alias string) (int, error) {
 	alias = store.NormAlias(alias)
 	before, err := in.st.Mailbox(ctx, alias)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n, err := in.counter.NewCount(ctx, alias)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	m, err := in.st.Mailbox(ctx, alias)
 	if err != nil {
-		return err
+		return n, err
 	}
 	if m.LastSeq == before.LastSeq && m.Unread != n {
 		in.commitLocked(ctx, unreadEvent(alias, n, in.opts.Now()))
 	}
-	return nil
+	return n, nil
+}
+
+// NewCount is Refresh: the live count, which also brings the relay's
+// stored count (and every stream of the mailbox) up to date.
+func (in *Ingest) NewCount(ctx context.Context, alias string) (int, error) {
+	return in.Refresh(ctx, alias)
 }
 
 // RefreshAll refreshes every mailbox with an active device, a few at a
@@ -242,7 +248,7 @@ func (in *Ingest) RefreshAll(ctx context.Context) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := in.Refresh(ctx, a); err != nil && ctx.Err() == nil {
+			if _, err := in.Refresh(ctx, a); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				failed++
 				mu.Unlock()
