@@ -8,11 +8,13 @@
 //
 //	relay/wire      the protocol vocabulary (event names, JSON lines, ids); std lib only
 //	relay/store     the Store interface, secrets and hashing; storetest is its conformance suite
-//	relay/store/sqlite  the default Store (modernc.org/sqlite, no cgo)
+//	relay/store/sqlite    the default Store (modernc.org/sqlite, no cgo)
+//	relay/store/postgres  a Store on PostgreSQL (pgx); one node for now
 //	relay/server    the /v1 HTTP API, the subscription hub, /metrics
 //	relay/upstream  exmail events → stored → published
 //	relay/client    the desktop side (imports no storage)
 //	relay/cli       the exmail-relay commands
+//	relay/loadgen   the load generator behind cmd/exmail-relay-load
 package relay
 
 import (
