@@ -133,5 +133,46 @@ else
 	else pass "check.sh passes the untouched arm64 .deb"; fi
 fi
 
+# The relay's checks must be able to fail: a copy of dist/ whose amd64
+# exmail-relay .deb ships a key in its sample settings, no longer marks it as
+# a conffile, lost a hardening line, gained a capability, enables the service
+# from its postinst, and whose unit passes a flag the binary does not take.
+rdeb=$(find "$DIST" -maxdepth 1 -name 'exmail-relay_*_amd64.deb' 2>/dev/null | head -1)
+if [[ -z $rdeb ]]; then
+	fail "doctored relay .deb: no exmail-relay .deb in $DIST to doctor (run packaging/build.sh first)"
+else
+	bad=$TMP/bad-relay-dist
+	cp -a "$DIST" "$bad"
+	x=$TMP/rdeb-x
+	dpkg-deb -R "$rdeb" "$x"
+	printf 'EXMAIL_SECRET=not-a-real-key\n' >>"$x/etc/exmail-relay/relay.env"
+	rm "$x/DEBIAN/conffiles"
+	u=$x/usr/lib/systemd/system/exmail-relay.service
+	sed -i -e '/^NoNewPrivileges=yes$/d' -e 's/^AmbientCapabilities=$/AmbientCapabilities=CAP_NET_BIND_SERVICE/' \
+		-e 's/--tls-cert /--tls-certificate /' "$u"
+	printf 'deb-systemd-invoke start exmail-relay.service\n' >>"$x/DEBIAN/postinst"
+	dpkg-deb --root-owner-group -b "$x" "$bad/${rdeb##*/}" >/dev/null 2>&1
+	(cd "$bad" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name 'TEST-ONLY-*' -printf '%P\n' |
+		LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+	out=$(env DIST="$bad" SKIP_DPKG_INSTALL=1 NO_INSTALL=1 "$PKG/check.sh" 2>&1)
+	rc=$?
+	wants=('FAIL  relay deb marks /etc/exmail-relay/relay\.env as its only conffile'
+		'FAIL  relay\.env sets only the agent, the listen address, the relay URL and the endpoints \(no secret\)'
+		'FAIL  relay unit: hardening, credential and ordering lines'
+		'FAIL  relay unit grants no capability'
+		'FAIL  relay deb maintainer scripts never enable or start the service')
+	[[ $(uname -m) == x86_64 ]] && command -v openssl >/dev/null && wants+=("FAIL  relay unit's ExecStart serves HTTPS")
+	for want in "${wants[@]}"; do
+		if ((rc != 0)) && grep -Eq -- "$want" <<<"$out"; then
+			pass "check.sh catches a broken relay package: $(grep -Em1 -- "$want" <<<"$out" | cut -c7-)"
+		else
+			fail "check.sh catches a broken relay package: no /$want/ (exit $rc)" "$(grep -E '^(FAIL|[0-9]+ passed)' <<<"$out" | tail -12)"
+		fi
+	done
+	if grep -q '^FAIL  relay deb control License: Apache-2.0 (exmail-relay_.*_arm64\.deb)' <<<"$out"; then
+		fail "check.sh passes the untouched arm64 relay .deb" "$(grep arm64 <<<"$out")"
+	else pass "check.sh passes the untouched arm64 relay .deb"; fi
+fi
+
 printf '\n%d passed, %d failed\n' "$PASSED" "$FAILED"
 ((FAILED == 0))
