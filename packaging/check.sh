@@ -326,6 +326,8 @@ smoke_relay() {
 			    print(r.status, r.read(200).decode(errors="replace"))
 			except urllib.error.HTTPError as e:
 			    print(e.code)
+			except Exception as e:
+			    sys.exit(f"{type(e).__name__}: {e}")
 			PY
 		) && break
 		kill -0 "$pid" 2>/dev/null || break
@@ -340,7 +342,7 @@ smoke_relay() {
 	else
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		fail "relay unit's ExecStart serves HTTPS" "ExecStart: ${args[*]}"$'\n'"client: $out"$'\n'"relay log:"$'\n'"$(tail -8 "$dir/log")"
+		fail "relay unit's ExecStart serves HTTPS" "relay log (first and last lines):"$'\n'"$(head -3 "$dir/log"; echo …; tail -4 "$dir/log")"$'\n'"ExecStart: ${args[*]}"$'\n'"client: $out"
 	fi
 }
 
