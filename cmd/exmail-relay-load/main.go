@@ -23,6 +23,7 @@ func main() {
 	fs.IntVar(&o.Subscribers, "subscribers", 10000, "SSE subscribers to open")
 	fs.IntVar(&o.Mailboxes, "mailboxes", 100, "mailboxes the subscribers are spread over")
 	fs.IntVar(&o.Pushes, "pushes", 50, "timed pushes (one mail to one mailbox each)")
+	fs.IntVar(&o.Burst, "burst", 2000, "mails then pushed back to back to measure events/s (negative: none)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the database (default: a temporary one)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(os.Args[1:]); err != nil {

@@ -76,6 +76,10 @@ type Options struct {
 	Subscribers int // default 10000
 	Mailboxes   int // the subscribers are spread over this many mailboxes; default 100
 	Pushes      int // timed pushes, one mail to one mailbox each, round robin; default 50
+	// Burst mails are then pushed back to back, round robin over the
+	// mailboxes, to measure sustained events per second. Default 2000;
+	// negative: none.
+	Burst int
 	// OpenConcurrency bounds connections being opened at once. Default 256.
 	OpenConcurrency int
 	// Dir holds the database; default a temporary directory, removed after.
@@ -92,6 +96,9 @@ type Report struct {
 	MemStats                       string        // the relay's Go memory breakdown when loaded
 	PerSubscriber                  []time.Duration
 	LastPerPush                    []time.Duration
+	Burst                          int           // mails pushed back to back
+	BurstTime                      time.Duration // until every subscriber had every one
+	BurstCPU                       time.Duration // the relay's CPU time (user+system) meanwhile
 }
 
 // RSSPerSubscriber is the relay's extra resident memory per live idle
@@ -128,6 +135,11 @@ func (r Report) String() string {
 	}
 	f("push → each subscriber's byte", r.PerSubscriber)
 	f("push → last subscriber's byte", r.LastPerPush)
+	if r.Burst > 0 && r.BurstTime > 0 {
+		fmt.Fprintf(&b, "burst: %d mails to %d mailboxes delivered to every subscriber in %v: %.0f events/s (%.0f deliveries/s); relay CPU %.0f%% of one core\n",
+			r.Burst, r.Mailboxes, r.BurstTime.Round(time.Millisecond), float64(r.Burst)/r.BurstTime.Seconds(),
+			float64(r.Burst)*float64(r.Subscribers)/float64(r.Mailboxes)/r.BurstTime.Seconds(), 100*r.BurstCPU.Seconds()/r.BurstTime.Seconds())
+	}
 	return b.String()
 }
 
@@ -142,6 +154,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	o.Mailboxes = min(o.Mailboxes, o.Subscribers)
 	if o.Pushes <= 0 {
 		o.Pushes = 50
+	}
+	if o.Burst == 0 {
+		o.Burst = 2000
 	}
 	if o.OpenConcurrency <= 0 {
 		o.OpenConcurrency = 256
@@ -281,6 +296,38 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		timeout.Stop()
 		rep.LastPerPush = append(rep.LastPerPush, last)
 	}
+
+	// Sustained: a burst of mails back to back.
+	if o.Burst > 0 {
+		rep.Burst = o.Burst
+		want := 0
+		ids := make(map[string]bool, o.Burst)
+		cpu0, _ := cpuTime(cmd.Process.Pid)
+		t0 := time.Now()
+		for p := range o.Burst {
+			box := p % o.Mailboxes
+			ids[up.Deliver(aliases[box], exmailtest.Mail{Sender: "load@example.com", Subject: fmt.Sprint("burst ", p)})] = true
+			want += perBox[box]
+		}
+		timeout := time.NewTimer(2 * time.Minute)
+		defer timeout.Stop()
+		for got := 0; got < want; {
+			select {
+			case a := <-arrivals:
+				if ids[a.mailID] {
+					got++
+				}
+			case <-timeout.C:
+				return rep, fmt.Errorf("burst: only %d of %d deliveries within 2 minutes", got, want)
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			}
+		}
+		rep.BurstTime = time.Since(t0)
+		if cpu1, err := cpuTime(cmd.Process.Pid); err == nil {
+			rep.BurstCPU = cpu1 - cpu0
+		}
+	}
 	return rep, nil
 }
 
@@ -323,6 +370,22 @@ func rss(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS")
+}
+
+// cpuTime is a process's user+system CPU time (Linux, USER_HZ = 100).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 type arrival struct {

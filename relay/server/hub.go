@@ -19,6 +19,7 @@ type message struct {
 	seq    uint64
 	unread int
 	frame  []byte
+	chunk  []byte // frame as one HTTP/1.1 chunk, for hijacked streams
 }
 
 // sub is one open stream's subscription. The hub only ever does

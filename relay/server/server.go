@@ -256,7 +256,8 @@ func (s *Server) kick(device string) {
 // mailbox's open streams. It never blocks on a stream.
 func (s *Server) Publish(ev store.Event) {
 	s.m.events.Add(1)
-	s.hub.publish(ev.Alias, message{seq: ev.Seq, unread: ev.Unread, frame: frame(wire.ID{Epoch: s.epoch, Seq: ev.Seq}, ev.Kind, ev.Data)})
+	f := frame(wire.ID{Epoch: s.epoch, Seq: ev.Seq}, ev.Kind, ev.Data)
+	s.hub.publish(ev.Alias, message{seq: ev.Seq, unread: ev.Unread, frame: f, chunk: chunk(f)})
 }
 
 // SetUpstream records whether the upstream (exmail listen) connection is
@@ -645,6 +646,15 @@ var errStreamEnded = errors.New("stream ended")
 // streamWriter is where follow writes a stream's bytes.
 type streamWriter interface {
 	write(b []byte) error
+	writeMessage(m message) error // a published event, rendered once for all
+}
+
+// chunk frames b as one HTTP/1.1 chunk.
+func chunk(b []byte) []byte {
+	c := make([]byte, 0, len(b)+12)
+	c = fmt.Appendf(c, "%x\r\n", len(b))
+	c = append(c, b...)
+	return append(c, crlf...)
 }
 
 // stream writes to one SSE response with a deadline per write.
@@ -653,6 +663,8 @@ type stream struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 }
+
+func (st *stream) writeMessage(m message) error { return st.write(m.frame) }
 
 func (st *stream) write(b []byte) error {
 	st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
@@ -673,8 +685,13 @@ var crlf = []byte("\r\n")
 
 func (rs *rawStream) write(b []byte) error {
 	rs.conn.SetWriteDeadline(time.Now().Add(rs.timeout))
-	bufs := net.Buffers{fmt.Appendf(nil, "%x\r\n", len(b)), b, crlf}
-	_, err := bufs.WriteTo(rs.conn)
+	_, err := rs.conn.Write(chunk(b))
+	return err
+}
+
+func (rs *rawStream) writeMessage(m message) error {
+	rs.conn.SetWriteDeadline(time.Now().Add(rs.timeout))
+	_, err := rs.conn.Write(m.chunk)
 	return err
 }
 
@@ -863,7 +880,7 @@ func (s *Server) follow(ctx context.Context, st streamWriter, sb *sub, dev store
 					last = ev.Seq
 				}
 			}
-			err = st.write(m.frame)
+			err = st.writeMessage(m)
 			last, unread = m.seq, m.unread
 		case <-sb.upstream:
 			err = st.write(s.stateFrame(dev.Alias, last, max(unread, 0)))
