@@ -211,6 +211,10 @@ type Store interface {
 	// stored for the mailbox is ErrDuplicate and changes nothing. Only
 	// once Append has returned may the event be published.
 	Append(ctx context.Context, ev Event) (Event, error)
+	// AppendBatch is Append for several events in one transaction (one
+	// fsync): it returns the stored ones, in order, each with its seq. A
+	// new_mail already stored, or earlier in evs, is left out (no error).
+	AppendBatch(ctx context.Context, evs []Event) ([]Event, error)
 	// Mailbox returns where alias's log stands; a mailbox with no events
 	// has LastSeq 0, Pruned 0 and Unread -1.
 	Mailbox(ctx context.Context, alias string) (Mailbox, error)

@@ -5,7 +5,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -17,7 +16,7 @@ import (
 
 // Store is what Ingest needs of the relay's store.
 type Store interface {
-	Append(ctx context.Context, ev store.Event) (store.Event, error)
+	AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error)
 	Enrolled(ctx context.Context, alias string) (bool, error)
 	Aliases(ctx context.Context) ([]string, error)
 	Mailbox(ctx context.Context, alias string) (store.Mailbox, error)
@@ -109,8 +108,64 @@ func (in *Ingest) Run(ctx context.Context, events <-chan api.Event) error {
 				return ctx.Err()
 			}
 		}
+		// Group commit: take what is already queued (up to maxBatch, and
+		// up to a state change, which keeps its place in the order) and
+		// store it in one transaction.
+		batch := []api.Event{ev}
+	drain:
+		for len(batch) < maxBatch {
+			if _, state := batch[len(batch)-1].(api.StateChanged); state {
+				break
+			}
+			select {
+			case e, ok := <-events:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		in.process(ctx, batch)
+	}
+}
+
+// maxBatch bounds the events stored in one transaction.
+const maxBatch = 256
+
+func (in *Ingest) process(ctx context.Context, batch []api.Event) {
+	now := in.opts.Now()
+	var evs []store.Event
+	enrolled := map[string]bool{}
+	keep := func(user string) (string, bool) {
+		alias := store.NormAlias(user)
+		if alias == "" {
+			return "", false
+		}
+		on, seen := enrolled[alias]
+		if !seen {
+			var err error
+			if on, err = in.st.Enrolled(ctx, alias); err != nil {
+				in.log.Error("relay upstream: checking enrollment", "err", err)
+			}
+			enrolled[alias] = on
+		}
+		return alias, on
+	}
+	for _, ev := range batch {
 		switch ev := ev.(type) {
-		case api.StateChanged:
+		case api.NewMail:
+			if alias, ok := keep(ev.User); ok {
+				evs = append(evs, newMailEvent(alias, ev, now))
+			}
+		case api.UnreadChanged:
+			if alias, ok := keep(ev.User); ok {
+				evs = append(evs, unreadEvent(alias, ev.Unread, now))
+			}
+		case api.StateChanged: // the batch's last event
+			in.commit(ctx, evs...)
+			evs = nil
 			switch ev.State {
 			case api.StateOnline:
 				in.log.Info("relay upstream: online")
@@ -120,26 +175,23 @@ func (in *Ingest) Run(ctx context.Context, events <-chan api.Event) error {
 				in.log.Warn("relay upstream: offline", "state", ev.State.String(), "err", ev.Err, "retry_in", ev.RetryIn.Round(time.Millisecond))
 				in.pub.SetUpstream(false)
 			}
-		case api.NewMail:
-			in.handle(ctx, ev.User, func(alias string, now time.Time) store.Event {
-				line := wire.NewMailLine{
-					Time: now.Format(wire.TimeFormat), Event: wire.KindNewMail, Alias: alias,
-					MailID:  wire.Clean(ev.MailID, maxMailID),
-					From:    wire.Clean(ev.Sender, maxAddr),
-					To:      wire.Clean(ev.Receiver, maxAddr),
-					Subject: wire.Clean(ev.Subject, maxSubject),
-					Summary: wire.Clean(ev.Summary, maxSummary),
-					Unread:  max(ev.Unread, 0),
-				}
-				data, _ := wire.Marshal(line)
-				return store.Event{Alias: alias, Kind: wire.KindNewMail, MailID: line.MailID, Unread: line.Unread, Data: data, Time: now}
-			})
-		case api.UnreadChanged:
-			in.handle(ctx, ev.User, func(alias string, now time.Time) store.Event {
-				return unreadEvent(alias, ev.Unread, now)
-			})
 		}
 	}
+	in.commit(ctx, evs...)
+}
+
+func newMailEvent(alias string, ev api.NewMail, now time.Time) store.Event {
+	line := wire.NewMailLine{
+		Time: now.Format(wire.TimeFormat), Event: wire.KindNewMail, Alias: alias,
+		MailID:  wire.Clean(ev.MailID, maxMailID),
+		From:    wire.Clean(ev.Sender, maxAddr),
+		To:      wire.Clean(ev.Receiver, maxAddr),
+		Subject: wire.Clean(ev.Subject, maxSubject),
+		Summary: wire.Clean(ev.Summary, maxSummary),
+		Unread:  max(ev.Unread, 0),
+	}
+	data, _ := wire.Marshal(line)
+	return store.Event{Alias: alias, Kind: wire.KindNewMail, MailID: line.MailID, Unread: line.Unread, Data: data, Time: now}
 }
 
 func unreadEvent(alias string, n int, now time.Time) store.Event {
@@ -148,49 +200,51 @@ func unreadEvent(alias string, n int, now time.Time) store.Event {
 	return store.Event{Alias: alias, Kind: wire.KindUnread, Unread: n, Data: data, Time: now}
 }
 
-func (in *Ingest) handle(ctx context.Context, user string, build func(alias string, now time.Time) store.Event) {
-	alias := store.NormAlias(user)
-	if alias == "" {
+// commit stores evs in one transaction, then publishes what was stored.
+func (in *Ingest) commit(ctx context.Context, evs ...store.Event) {
+	if len(evs) == 0 {
 		return
 	}
-	on, err := in.st.Enrolled(ctx, alias)
-	if err != nil {
-		in.log.Error("relay upstream: checking enrollment", "err", err)
-		return
-	}
-	if !on {
-		return
-	}
-	in.commit(ctx, build(alias, in.opts.Now()))
-}
-
-// commit stores ev, then publishes it.
-func (in *Ingest) commit(ctx context.Context, ev store.Event) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.commitLocked(ctx, ev)
+	in.commitLocked(ctx, evs)
 }
 
-func (in *Ingest) commitLocked(ctx context.Context, ev store.Event) {
-	if ev.Kind == wire.KindUnread {
-		// A count equal to the stored one says nothing new (a refresh and
-		// a push may both report it).
-		if m, err := in.st.Mailbox(ctx, ev.Alias); err == nil && m.Unread == ev.Unread {
-			return
+func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) {
+	// A count equal to the mailbox's current one says nothing new (a
+	// refresh and a push may both report it).
+	unread := map[string]int{}
+	kept := evs[:0:0]
+	for _, ev := range evs {
+		cur, ok := unread[ev.Alias]
+		if !ok {
+			cur = -1
+			if m, err := in.st.Mailbox(ctx, ev.Alias); err == nil {
+				cur = m.Unread
+			}
 		}
+		if ev.Kind == wire.KindUnread && cur == ev.Unread {
+			continue
+		}
+		unread[ev.Alias] = ev.Unread
+		kept = append(kept, ev)
 	}
-	stored, err := in.st.Append(ctx, ev)
-	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		in.log.Debug("relay upstream: a new mail already stored; dropped", "alias", ev.Alias)
+	if len(kept) == 0 {
 		return
-	case err != nil:
+	}
+	stored, err := in.st.AppendBatch(ctx, kept)
+	if err != nil {
 		if ctx.Err() == nil {
-			in.log.Error("relay upstream: storing an event; it is lost", "alias", ev.Alias, "kind", ev.Kind, "err", err)
+			in.log.Error("relay upstream: storing events; they are lost", "events", len(kept), "err", err)
 		}
 		return
 	}
-	in.pub.Publish(stored)
+	if d := len(kept) - len(stored); d > 0 {
+		in.log.Debug("relay upstream: new mails already stored; dropped", "mails", d)
+	}
+	for _, ev := range stored {
+		in.pub.Publish(ev)
+	}
 }
 
 // Refresh fetches alias's unread count and, if it differs from the stored
@@ -214,7 +268,7 @@ func (in *Ingest) Refresh(ctx context.Context, alias string) (int, error) {
 		return n, err
 	}
 	if m.LastSeq == before.LastSeq && m.Unread != n {
-		in.commitLocked(ctx, unreadEvent(alias, n, in.opts.Now()))
+		in.commitLocked(ctx, []store.Event{unreadEvent(alias, n, in.opts.Now())})
 	}
 	return n, nil
 }

@@ -316,43 +316,87 @@ func (d *DB) Aliases(ctx context.Context) ([]string, error) {
 }
 
 func (d *DB) Append(ctx context.Context, ev store.Event) (store.Event, error) {
-	ev.Alias = store.NormAlias(ev.Alias)
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
+	out, err := d.AppendBatch(ctx, []store.Event{ev})
+	switch {
+	case err != nil:
+		return store.Event{}, err
+	case len(out) == 0:
+		return store.Event{}, store.ErrDuplicate
 	}
+	return out[0], nil
+}
+
+func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	var out []store.Event
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		// The upsert locks the mailbox's row: appends to one mailbox are
-		// serial, so the dedupe check below cannot race.
-		var seq int64
-		if err := tx.QueryRow(ctx, `INSERT INTO mailboxes(alias, last_seq, unread) VALUES($1, 1, $2)
-			ON CONFLICT(alias) DO UPDATE SET last_seq=mailboxes.last_seq+1, unread=excluded.unread
-			RETURNING last_seq`, ev.Alias, ev.Unread).Scan(&seq); err != nil {
-			return err
-		}
-		var mailID any
-		if ev.MailID != "" {
-			mailID = ev.MailID
-			var dup bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS(SELECT 1 FROM events WHERE alias=$1 AND mail_id=$2)`, ev.Alias, ev.MailID).Scan(&dup); err != nil {
+		out = make([]store.Event, 0, len(evs))
+		for _, ev := range evs {
+			ev.Alias = store.NormAlias(ev.Alias)
+			if ev.Time.IsZero() {
+				ev.Time = time.Now()
+			}
+			// A savepoint per event: a duplicate rolls back only its own
+			// seq. The upsert locks the mailbox's row, so appends to one
+			// mailbox are serial and the dedupe check cannot race.
+			sp, err := tx.Begin(ctx)
+			if err != nil {
 				return err
 			}
-			if dup {
-				return store.ErrDuplicate
+			var seq int64
+			if err := sp.QueryRow(ctx, `INSERT INTO mailboxes(alias, last_seq, unread) VALUES($1, 1, $2)
+				ON CONFLICT(alias) DO UPDATE SET last_seq=mailboxes.last_seq+1, unread=excluded.unread
+				RETURNING last_seq`, ev.Alias, ev.Unread).Scan(&seq); err != nil {
+				return err
 			}
+			var mailID any
+			if ev.MailID != "" {
+				mailID = ev.MailID
+				var dup bool
+				if err := sp.QueryRow(ctx, `SELECT EXISTS(SELECT 1 FROM events WHERE alias=$1 AND mail_id=$2)`, ev.Alias, ev.MailID).Scan(&dup); err != nil {
+					return err
+				}
+				if dup {
+					if err := sp.Rollback(ctx); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			ev.Seq = uint64(seq)
+			if _, err := sp.Exec(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES($1, $2, $3, $4, $5, $6, $7)`,
+				ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time)); err != nil {
+				return err
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+			out = append(out, ev)
 		}
-		ev.Seq = uint64(seq)
-		_, err := tx.Exec(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES($1, $2, $3, $4, $5, $6, $7)`,
-			ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time))
-		return err
+		return nil
 	})
 	var pe *pgconn.PgError
-	switch {
-	case errors.Is(err, store.ErrDuplicate), errors.As(err, &pe) && pe.Code == "23505":
-		return store.Event{}, store.ErrDuplicate
-	case err != nil:
-		return store.Event{}, wrap("append", err)
+	if errors.As(err, &pe) && pe.Code == "23505" && len(evs) > 1 {
+		// Another node stored one of these meanwhile: one at a time.
+		out = out[:0]
+		for _, ev := range evs {
+			got, err := d.AppendBatch(ctx, []store.Event{ev})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, got...)
+		}
+		return out, nil
 	}
-	return ev, nil
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return nil, nil // the single event is a duplicate
+	}
+	if err != nil {
+		return nil, wrap("append", err)
+	}
+	return out, nil
 }
 
 func (d *DB) Mailbox(ctx context.Context, alias string) (store.Mailbox, error) {

@@ -420,43 +420,61 @@ func (d *DB) Aliases(ctx context.Context) ([]string, error) {
 }
 
 func (d *DB) Append(ctx context.Context, ev store.Event) (store.Event, error) {
-	ev.Alias = store.NormAlias(ev.Alias)
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
+	out, err := d.AppendBatch(ctx, []store.Event{ev})
+	switch {
+	case err != nil:
+		return store.Event{}, err
+	case len(out) == 0:
+		return store.Event{}, store.ErrDuplicate
+	}
+	return out[0], nil
+}
+
+func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Event{}, fmt.Errorf("relay store: append: %w", err)
+		return nil, fmt.Errorf("relay store: append: %w", err)
 	}
 	defer tx.Rollback()
-	var mailID any // NULL for events without one: the unique index ignores them
-	if ev.MailID != "" {
-		mailID = ev.MailID
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE alias=? AND mail_id=?`, ev.Alias, ev.MailID).Scan(&one)
-		if err == nil {
-			return store.Event{}, store.ErrDuplicate
+	out := make([]store.Event, 0, len(evs))
+	for _, ev := range evs {
+		ev.Alias = store.NormAlias(ev.Alias)
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return store.Event{}, fmt.Errorf("relay store: append: %w", err)
+		var mailID any // NULL for events without one: the unique index ignores them
+		if ev.MailID != "" {
+			mailID = ev.MailID
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE alias=? AND mail_id=?`, ev.Alias, ev.MailID).Scan(&one)
+			if err == nil {
+				continue // a duplicate
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("relay store: append: %w", err)
+			}
 		}
-	}
-	var seq int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes(alias, last_seq, unread) VALUES(?, 1, ?)
-		ON CONFLICT(alias) DO UPDATE SET last_seq=last_seq+1, unread=excluded.unread
-		RETURNING last_seq`, ev.Alias, ev.Unread).Scan(&seq)
-	if err != nil {
-		return store.Event{}, fmt.Errorf("relay store: append: %w", err)
-	}
-	ev.Seq = uint64(seq)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES(?, ?, ?, ?, ?, ?, ?)`,
-		ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time)); err != nil {
-		return store.Event{}, fmt.Errorf("relay store: append: %w", err)
+		var seq int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes(alias, last_seq, unread) VALUES(?, 1, ?)
+			ON CONFLICT(alias) DO UPDATE SET last_seq=last_seq+1, unread=excluded.unread
+			RETURNING last_seq`, ev.Alias, ev.Unread).Scan(&seq)
+		if err != nil {
+			return nil, fmt.Errorf("relay store: append: %w", err)
+		}
+		ev.Seq = uint64(seq)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES(?, ?, ?, ?, ?, ?, ?)`,
+			ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time)); err != nil {
+			return nil, fmt.Errorf("relay store: append: %w", err)
+		}
+		out = append(out, ev)
 	}
 	if err := tx.Commit(); err != nil {
-		return store.Event{}, fmt.Errorf("relay store: append: %w", err)
+		return nil, fmt.Errorf("relay store: append: %w", err)
 	}
-	return ev, nil
+	return out, nil
 }
 
 func (d *DB) Mailbox(ctx context.Context, alias string) (store.Mailbox, error) {

@@ -236,6 +236,35 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("AppendBatchStoresInOrderAndSkipsDuplicates", func(t *testing.T) {
+		s, ctx := open(t), t.Context()
+		_, err := s.Append(ctx, newMail("bob@example.com", "OLD", 1))
+		must(t, err)
+		got, err := s.AppendBatch(ctx, []store.Event{
+			newMail("bob@example.com", "M1", 2),
+			newMail("lina@example.com", "M1", 1), // another mailbox: not a duplicate
+			newMail("bob@example.com", "OLD", 2), // stored before
+			unread("bob@example.com", 1),
+			newMail("bob@example.com", "M1", 2), // earlier in this batch
+			newMail("bob@example.com", "M2", 2),
+		})
+		must(t, err)
+		var desc []string
+		for _, e := range got {
+			desc = append(desc, fmt.Sprintf("%s/%s#%d", e.Alias[:4], e.MailID, e.Seq))
+		}
+		if want := []string{"bob@/M1#2", "lina/M1#1", "bob@/#3", "bob@/M2#4"}; !slices.Equal(desc, want) {
+			t.Fatalf("AppendBatch stored %v, want %v", desc, want)
+		}
+		m, _ := s.Mailbox(ctx, "bob@example.com")
+		if m.LastSeq != 4 || m.Unread != 2 {
+			t.Fatalf("Mailbox = %+v, want LastSeq 4 and the last event's unread 2", m)
+		}
+		if got, err := s.AppendBatch(ctx, nil); err != nil || len(got) != 0 {
+			t.Fatalf("an empty batch: %v, %v", got, err)
+		}
+	})
+
 	t.Run("ConcurrentAppendsGetDistinctConsecutiveSeqs", func(t *testing.T) {
 		s, ctx := open(t), t.Context()
 		var wg sync.WaitGroup
