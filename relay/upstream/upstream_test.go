@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -152,5 +153,52 @@ func TestAfterEachConnectTheCountsAreRefreshedWhenTheyChanged(t *testing.T) {
 	defer pub.mu.Unlock()
 	if !slices.Equal(pub.up, []bool{true, false, true}) {
 		t.Fatalf("upstream states = %v", pub.up)
+	}
+}
+
+// countingStore counts the transactions of AppendBatch.
+type countingStore struct {
+	upstream.Store
+	mu      sync.Mutex
+	batches []int
+}
+
+func (c *countingStore) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error) {
+	c.mu.Lock()
+	c.batches = append(c.batches, len(evs))
+	c.mu.Unlock()
+	return c.Store.AppendBatch(ctx, evs)
+}
+
+func TestQueuedEventsAreStoredInOneTransaction(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	code := store.NewCode()
+	st.AddCode(t.Context(), store.HashSecret(code), bob, time.Now().Add(time.Hour))
+	st.Enroll(t.Context(), store.HashSecret(code), store.HashSecret(store.NewToken()), "x", time.Now())
+	cs := &countingStore{Store: st}
+	pub := &checkingPublisher{t: t, st: st, ch: make(chan store.Event, 100)}
+	events := make(chan api.Event, 10)
+	for i := range 5 {
+		events <- api.NewMail{User: bob, MailID: fmt.Sprint("M", i), Unread: i + 1}
+	}
+	events <- api.StateChanged{State: api.StateRetrying, Err: errors.New("down")}
+	events <- api.NewMail{User: bob, MailID: "after", Unread: 6}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { upstream.New(cs, pub, &counts{m: map[string]int{}}, upstream.Options{}).Run(ctx, events); close(done) }()
+	defer func() { cancel(); <-done }()
+	for i := range 6 {
+		if ev := next(t, pub); ev.Seq != uint64(i+1) {
+			t.Fatalf("published seq %d as the %d-th", ev.Seq, i+1)
+		}
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if !slices.Equal(cs.batches, []int{5, 1}) {
+		t.Fatalf("transactions of %v events, want [5 1] (a state change ends a batch)", cs.batches)
 	}
 }
