@@ -189,7 +189,10 @@ func TestQueuedEventsAreStoredInOneTransaction(t *testing.T) {
 	events <- api.NewMail{User: bob, MailID: "after", Unread: 6}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { upstream.New(cs, pub, &counts{m: map[string]int{}}, upstream.Options{}).Run(ctx, events); close(done) }()
+	go func() {
+		upstream.New(cs, pub, &counts{m: map[string]int{}}, upstream.Options{}).Run(ctx, events)
+		close(done)
+	}()
 	defer func() { cancel(); <-done }()
 	for i := range 6 {
 		if ev := next(t, pub); ev.Seq != uint64(i+1) {
