@@ -37,7 +37,7 @@ done
 if d=$(imports ./internal/desktop | grep -x "$M/app"); then fail "internal/desktop imports app (return concrete types that fit app's interfaces)"; fi
 
 # 4. The desktop binary links none of the relay's storage or broker libraries.
-if d=$(go list -deps . | grep -E 'modernc.org/sqlite|jackc/pgx|nats-io/|^'"$M"'/relay/(store|server|cli|upstream)'); then
+if d=$(go list -deps . | grep -E 'modernc.org/sqlite|jackc/pgx|nats-io/|^'"$M"'/relay/(store|server|cli|upstream|loadgen)(/|$)'); then
   fail "the desktop binary links relay-only code: $(echo $d)"
 fi
 

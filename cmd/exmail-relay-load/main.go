@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command exmail-relay-load measures the relay against relay.md's targets:
 // it runs a fake exmail in process and the relay as a child process,
 // opens real SSE connections, waits until every one is live, and reports

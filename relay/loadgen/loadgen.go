@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package loadgen measures a relay against the targets in relay.md: it
 // starts a fake exmail (api/exmailtest) in process and a real relay as a
 // child process (so that the relay's memory is its own), enrolls devices,
