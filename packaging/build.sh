@@ -201,13 +201,12 @@ gobuild() { # gobuild GOOS GOARCH OUT [extra ldflags]
 		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$3" .)
 }
 
-# gobuild_relay GOOS GOARCH OUT: cmd/exmail-relay, built like the notifier.
-# Its main package has no version variables yet, so nothing is stamped with
-# -X (the linker would ignore it silently); the man page gets the version
-# from help2man --version-string instead.
+# gobuild_relay GOOS GOARCH OUT: cmd/exmail-relay, built and stamped like
+# the notifier ("exmail-relay --version").
 gobuild_relay() {
+	local ldflags="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE"
 	(cd "$WORK/src" && CGO_ENABLED=0 GOOS=$1 GOARCH=$2 GOFLAGS='' \
-		go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o "$3" ./cmd/$RELAY)
+		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$3" ./cmd/$RELAY)
 }
 
 icons() {
@@ -357,8 +356,7 @@ build_relay() {
 	host=$(go env GOARCH)
 	bin=$WORK/relay-$host/$RELAY
 	[[ -x $bin ]] || { bin=$WORK/man-$RELAY; gobuild_relay linux "$host" "$bin"; }
-	help2man_page "$RELAY" "$bin" "$PKG/relay/man.h2m" "relay server for exmail-notifier desktops" "$s/$RELAY.1.gz" \
-		--version-string="$VERSION"
+	help2man_page "$RELAY" "$bin" "$PKG/relay/man.h2m" "relay server for exmail-notifier desktops" "$s/$RELAY.1.gz"
 
 	for arch in amd64 arm64; do
 		nfpm_config "$PKG/relay/nfpm.yaml" $arch "$WORK/relay-$arch/$RELAY" "$s" >"$WORK/nfpm-relay-$arch.yaml"

@@ -178,6 +178,9 @@ else
 	if have desktop-file-validate; then
 		check "desktop-file-validate" desktop-file-validate "$WORK/deb/usr/share/applications/$NAME.desktop"
 	else skip "desktop-file-validate (not installed)"; fi
+	desk=$(cat "$WORK/deb/usr/share/applications/$NAME.desktop" 2>&1)
+	contains "the .desktop file handles exmail-notifier:// links" "MimeType=x-scheme-handler/$NAME;" "$desk"
+	contains "the .desktop file passes the link on (Exec %u)" "Exec=$NAME %u" "$desk"
 	if have appstreamcli; then
 		check "appstreamcli validate" appstreamcli validate --no-net "$WORK/deb/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml"
 	else skip "appstreamcli validate (not installed)"; fi
@@ -425,6 +428,9 @@ else
 		pass "dpkg -i $(basename "$rdeb_amd64")"
 		contains "relay postinst prints how to start, and starts nothing" "then: systemctl enable --now $RELAY" "$out"
 		check "installed $RELAY --help exits 0" /usr/bin/$RELAY --help
+		want="$RELAY $VERSION ($COMMIT, $DATE)"
+		got=$(/usr/bin/$RELAY --version 2>&1)
+		if [[ $got == "$want" ]]; then pass "installed $RELAY --version: $got"; else fail "installed $RELAY --version" "want: $want"$'\n'"got:  $got"; fi
 		check "dpkg registers $ENVFILE as a conffile" bash -c "dpkg-query -W -f='\${Conffiles}' $RELAY | grep -q '^ $ENVFILE '"
 		if compgen -G "/etc/systemd/system/*.wants/$RELAY.service" >/dev/null; then
 			fail "installing does not enable the relay" "$(ls /etc/systemd/system/*.wants/$RELAY.service)"
@@ -517,6 +523,8 @@ else
 		contains "MSI Registry: HKCU\\Software\\exmail-notifier\\$v = [$v]" $'\t1\tSoftware\\exmail-notifier\t'"$v"$'\t['"$v"']' "$reg"
 	done
 	contains "MSI Registry: HKCU Run value" $'\t1\tSoftware\\Microsoft\\Windows\\CurrentVersion\\Run\texmail-notifier\t"[INSTALLDIR]exmail-notifier.exe"\tAutostart' "$reg"
+	contains "MSI Registry: the exmail-notifier:// URL protocol" $'Software\\Classes\\exmail-notifier\tURL Protocol\t' "$reg"
+	contains "MSI Registry: the URL handler runs the exe with the link" $'Software\\Classes\\exmail-notifier\\shell\\open\\command\t\t"[INSTALLDIR]exmail-notifier.exe" "%1"' "$reg"
 	contains "MSI Registry: toast DisplayName" $'Software\\Classes\\AppUserModelId\\exmail-notifier\tDisplayName\tExmail Notifier' "$reg"
 	comp=$(t Component)
 	contains "MSI Run value only if AUTOSTART=1" $'\tAUTOSTART = "1"\t' "$comp"
