@@ -10,6 +10,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/relay/wire"
 )
 
 const watchUsage = `Usage: exmail-notifier watch [--all] [--idle-timeout 2m] [--ver VER]
@@ -137,25 +138,10 @@ func (w fromVersion) Run(ctx context.Context, out chan<- api.Event) error {
 	return w.Watcher.Run(ctx, w.ver, out)
 }
 
-// The lines watch prints. Field order is the order on the wire.
+// The lines watch prints. Field order is the order on the wire. new_mail
+// and unread are relay/wire's NewMailLine and UnreadLine: the relay sends
+// exactly these lines, so one schema serves the CLI, the relay and the tray.
 type (
-	newMailLine struct {
-		Time    string `json:"time"`
-		Event   string `json:"event"`
-		Alias   string `json:"alias"`
-		MailID  string `json:"mail_id"`
-		From    string `json:"from"`
-		To      string `json:"to"`
-		Subject string `json:"subject"`
-		Summary string `json:"summary"`
-		Unread  int    `json:"unread"`
-	}
-	unreadLine struct {
-		Time   string `json:"time"`
-		Event  string `json:"event"`
-		Alias  string `json:"alias"`
-		Unread int    `json:"unread"`
-	}
 	versionLine struct {
 		Time  string `json:"time"`
 		Event string `json:"event"`
@@ -180,9 +166,10 @@ func watchLine(ev api.Event, now time.Time, scrub func(string) string) (any, boo
 	ts := now.Format(time.RFC3339Nano)
 	switch ev := ev.(type) {
 	case api.NewMail:
-		return newMailLine{ts, "new_mail", ev.User, ev.MailID, ev.Sender, ev.Receiver, ev.Subject, ev.Summary, ev.Unread}, true
+		return wire.NewMailLine{Time: ts, Event: wire.KindNewMail, Alias: ev.User, MailID: ev.MailID,
+			From: ev.Sender, To: ev.Receiver, Subject: ev.Subject, Summary: ev.Summary, Unread: ev.Unread}, true
 	case api.UnreadChanged:
-		return unreadLine{ts, "unread", ev.User, ev.Unread}, true
+		return wire.UnreadLine{Time: ts, Event: wire.KindUnread, Alias: ev.User, Unread: ev.Unread}, true
 	case api.VersionChanged:
 		return versionLine{ts, "version", ev.Ver.String()}, true
 	case api.StateChanged:

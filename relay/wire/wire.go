@@ -7,8 +7,7 @@
 //
 // The new_mail and unread payloads are exactly the JSON lines that
 // "exmail-notifier watch" prints (same field names, same order), so one
-// schema serves the CLI, the relay and the tray. NewMailLine and UnreadLine
-// duplicate the CLI's private types until the CLI imports these.
+// schema serves the CLI, the relay and the tray: watch prints these types.
 package wire
 
 import (
