@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
-	"regexp"
 	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -239,7 +238,10 @@ Example:
 	return changed(e, c, "member %s %s", safetext.Cell(req.Alias), what)
 }
 
-var digits = regexp.MustCompile(`^[0-9]+$`)
+// allDigits reports whether s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
 
 func userList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "user list", `Usage: exmail-notifier user list [--json] [--since VER]
@@ -261,7 +263,7 @@ Example:
 	if err := needArgs(f, pos, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	if !digits.MatchString(*since) {
+	if !allDigits(*since) {
 		return f.usageErrorf("--since must be a version number, not %q", *since)
 	}
 	c, err := adminClient(ctx, e)

@@ -50,7 +50,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	if *idle < time.Second {
 		return f.usageErrorf("--idle-timeout must be at least 1s, got %v", *idle)
 	}
-	if strings.Trim(*from, "0123456789") != "" || *from == "" {
+	if !allDigits(*from) {
 		return f.usageErrorf("--ver must be a number, got %q", *from)
 	}
 	a, err := e.accounts().Resolve(ctx)

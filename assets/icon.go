@@ -185,13 +185,29 @@ func gear(cx, cy, r float64) sdf {
 
 func encodePNG(img image.Image) []byte {
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	enc := png.Encoder{CompressionLevel: png.BestCompression, BufferPool: &pngBuffers}
 	if err := enc.Encode(&buf, img); err != nil {
 		// Encoding an in-memory NRGBA into a bytes.Buffer cannot fail.
 		panic("assets: png: " + err.Error())
 	}
 	return buf.Bytes()
 }
+
+// pngBuffers keeps the PNG encoder's buffers (its zlib writer among them)
+// between icons: a tray that counts up and down encodes a new badge now and
+// then, and each fresh encoder would otherwise be a megabyte of garbage.
+var pngBuffers pngPool
+
+type pngPool struct{ p sync.Pool }
+
+func (p *pngPool) Get() *png.EncoderBuffer {
+	if b, ok := p.p.Get().(*png.EncoderBuffer); ok {
+		return b
+	}
+	return nil
+}
+
+func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }
 
 // Size limits for the icons.
 const (

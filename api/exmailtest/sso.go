@@ -1,8 +1,9 @@
 package exmailtest
 
 import (
-	"bytes"
-	"html/template"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -38,18 +39,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, p params) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer") // the URL holds the ticket
-	var buf bytes.Buffer
 	if !ok || a == nil {
-		_ = expiredTmpl.Execute(&buf, nil)
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write(buf.Bytes())
+		_, _ = io.WriteString(w, expiredPage)
 		return
 	}
-	if err := mailboxTmpl.Execute(&buf, page); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(page.render())
 }
 
 type mailboxPage struct {
@@ -134,34 +129,74 @@ tr.opened{background:#fff8e1}
 .empty{padding:40px;text-align:center;color:#8f959e}
 `
 
-var mailboxTmpl = template.Must(template.New("mailbox").Parse(`<!DOCTYPE html>
+// render writes the demo webmail page for p. Every value from a mail is
+// HTML-escaped (html.EscapeString): the page has no template engine, so
+// that the desktop binary, which embeds this fake for its demo, links none.
+func (p mailboxPage) render() []byte {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="referrer" content="no-referrer">
-<title>企业邮箱 - {{.Alias}}</title>
+<title>企业邮箱 - ` + e(p.Alias) + `</title>
 <style>` + pageStyle + `</style></head>
 <body>
-<header><b>腾讯企业邮箱</b><span>{{if .Name}}{{.Name}} &lt;{{.Alias}}&gt;{{else}}{{.Alias}}{{end}}</span></header>
+<header><b>腾讯企业邮箱</b><span>`)
+	if p.Name != "" {
+		b.WriteString(e(p.Name) + " &lt;" + e(p.Alias) + "&gt;")
+	} else {
+		b.WriteString(e(p.Alias))
+	}
+	b.WriteString(`</span></header>
 <main>
-<nav><div class="on">收件箱{{if .Unread}} ({{.Unread}}){{end}}</div><div>星标邮件</div><div>草稿箱</div><div>已发送</div><div>已删除</div></nav>
+<nav><div class="on">收件箱`)
+	if p.Unread > 0 {
+		fmt.Fprintf(&b, " (%d)", p.Unread)
+	}
+	b.WriteString(`</div><div>星标邮件</div><div>草稿箱</div><div>已发送</div><div>已删除</div></nav>
 <section>
-{{with .Opened}}<article id="opened">
-<h2>{{.Subject}}</h2>
-<div class="meta">发件人：{{.From}}　时间：{{.Time}}</div>
-<p>{{.Summary}}</p>
-</article>{{end}}
+`)
+	if o := p.Opened; o != nil {
+		b.WriteString(`<article id="opened">
+<h2>` + e(o.Subject) + `</h2>
+<div class="meta">发件人：` + e(o.From) + `　时间：` + e(o.Time) + `</div>
+<p>` + e(o.Summary) + `</p>
+</article>`)
+	}
+	b.WriteString(`
 <table>
 <tr><th>发件人</th><th>主题</th><th>时间</th></tr>
-{{range .Mails}}<tr id="mail-{{.ID}}" class="{{if .WasUnread}}new{{end}}{{if .Opened}} opened{{end}}">
-<td title="{{.From}}">{{.Sender}}</td><td>{{.Subject}} <span class="sum">- {{.Summary}}</span></td><td>{{.Time}}</td></tr>
-{{else}}<tr><td colspan="3" class="empty">收件箱里没有邮件</td></tr>
-{{end}}{{if .More}}<tr><td colspan="3" class="empty">还有 {{.More}} 封较早的邮件</td></tr>{{end}}
+`)
+	for _, m := range p.Mails {
+		class := ""
+		if m.WasUnread {
+			class = "new"
+		}
+		if m.Opened {
+			class += " opened"
+		}
+		b.WriteString(`<tr id="mail-` + e(m.ID) + `" class="` + class + `">
+<td title="` + e(m.From) + `">` + e(m.Sender) + `</td><td>` + e(m.Subject) + ` <span class="sum">- ` + e(m.Summary) + `</span></td><td>` + e(m.Time) + `</td></tr>
+`)
+	}
+	if len(p.Mails) == 0 {
+		b.WriteString(`<tr><td colspan="3" class="empty">收件箱里没有邮件</td></tr>
+`)
+	}
+	if p.More > 0 {
+		fmt.Fprintf(&b, `<tr><td colspan="3" class="empty">还有 %d 封较早的邮件</td></tr>`, p.More)
+	}
+	b.WriteString(`
 </table>
 </section>
 </main>
 </body></html>
-`))
+`)
+	return []byte(b.String())
+}
 
-var expiredTmpl = template.Must(template.New("expired").Parse(`<!DOCTYPE html>
+// expiredPage is the page of a used or unknown sign-in link.
+const expiredPage = `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="referrer" content="no-referrer">
 <title>企业邮箱 - 登录链接已失效</title>
@@ -177,4 +212,4 @@ var expiredTmpl = template.Must(template.New("expired").Parse(`<!DOCTYPE html>
 <p lang="en">This login link has expired or has already been used. Open the mailbox again from the notifier.</p>
 </div>
 </body></html>
-`))
+`

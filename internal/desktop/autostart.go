@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/template"
 
 	"github.com/exmail-notifier/exmail-notifier/config"
 )
@@ -23,7 +22,8 @@ import (
 //     HKCU\Software\Microsoft\Windows\CurrentVersion\Run, the same value
 //     the MSI writes.
 //
-// The file contents come from the templates below.
+// The file contents come from desktopEntry and launchAgent (plain
+// formatting: no template engine is parsed at every start).
 
 const (
 	autostartID    = "exmail-notifier"           // .desktop file name and Run value name
@@ -31,31 +31,39 @@ const (
 	desktopEntryFn = autostartID + ".desktop"
 )
 
-var desktopEntryTmpl = template.Must(template.New("desktop").Parse(`[Desktop Entry]
+// desktopEntry renders the XDG autostart entry that runs exe. hidden
+// writes an entry that switches a system-wide one off.
+func desktopEntry(exe string, hidden bool) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `[Desktop Entry]
 Type=Application
 Name=Exmail Notifier
 Name[zh_CN]=企业邮箱提醒
 Comment=New-mail notifications for Tencent Enterprise Mail
 Comment[zh_CN]=腾讯企业邮箱新邮件提醒
-Exec={{.Exec}}
+Exec=%s
 Icon=exmail-notifier
 Terminal=false
 StartupNotify=false
-X-GNOME-Autostart-enabled={{if .Hidden}}false{{else}}true{{end}}
-{{- if .Hidden}}
-Hidden=true
-{{- end}}
-`))
+X-GNOME-Autostart-enabled=%t
+`, desktopExecQuote(exe), !hidden)
+	if hidden {
+		b.WriteString("Hidden=true\n")
+	}
+	return []byte(b.String())
+}
 
-var launchAgentTmpl = template.Must(template.New("plist").Funcs(template.FuncMap{"xml": xmlEscape}).Parse(`<?xml version="1.0" encoding="UTF-8"?>
+// launchAgent renders the macOS LaunchAgent that runs exe at login.
+func launchAgent(exe string) []byte {
+	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
 	<key>Label</key>
-	<string>{{xml .Label}}</string>
+	<string>%s</string>
 	<key>ProgramArguments</key>
 	<array>
-		<string>{{xml .Exe}}</string>
+		<string>%s</string>
 	</array>
 	<key>RunAtLoad</key>
 	<true/>
@@ -63,29 +71,7 @@ var launchAgentTmpl = template.Must(template.New("plist").Funcs(template.FuncMap
 	<string>Interactive</string>
 </dict>
 </plist>
-`))
-
-// desktopEntry renders the XDG autostart entry that runs exe. hidden
-// writes an entry that switches a system-wide one off.
-func desktopEntry(exe string, hidden bool) []byte {
-	var b bytes.Buffer
-	err := desktopEntryTmpl.Execute(&b, struct {
-		Exec   string
-		Hidden bool
-	}{desktopExecQuote(exe), hidden})
-	if err != nil {
-		panic(err) // the template and its data are fixed
-	}
-	return b.Bytes()
-}
-
-// launchAgent renders the macOS LaunchAgent that runs exe at login.
-func launchAgent(exe string) []byte {
-	var b bytes.Buffer
-	if err := launchAgentTmpl.Execute(&b, struct{ Label, Exe string }{launchAgentID, exe}); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
+`, xmlEscape(launchAgentID), xmlEscape(exe))
 }
 
 // windowsRunValue is the HKCU Run value's data: the quoted path.

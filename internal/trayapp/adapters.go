@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -84,9 +85,11 @@ func (v *termView) Render(m app.Model) {
 }
 
 // writeAppIcon writes the app icon PNG for notifications to the cache
-// directory once, and returns its absolute path (notify wants a path that
-// lives as long as the process).
-func writeAppIcon() (string, error) {
+// directory, once per version of the program (icon-VERSION.png; encoding
+// it at every start would cost a megabyte of garbage for nothing), and
+// returns its absolute path: notify wants a path that lives as long as the
+// process. Icons of other versions are removed.
+func writeAppIcon(version string) (string, error) {
 	dir, err := desktop.LogDir()
 	if err != nil {
 		return "", err
@@ -94,13 +97,25 @@ func writeAppIcon() (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "icon.png")
-	b := assets.AppIconPNG(128)
-	if old, err := os.ReadFile(path); err == nil && string(old) == string(b) {
+	name := "icon-" + strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == os.PathSeparator {
+			return '_'
+		}
+		return r
+	}, version) + ".png"
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	if err := desktop.WriteFileAtomic(path, b, 0o644); err != nil {
+	if err := desktop.WriteFileAtomic(path, assets.AppIconPNG(128), 0o644); err != nil {
 		return "", err
+	}
+	if old, err := filepath.Glob(filepath.Join(dir, "icon*.png")); err == nil {
+		for _, o := range old {
+			if o != path {
+				os.Remove(o)
+			}
+		}
 	}
 	return path, nil
 }

@@ -134,7 +134,7 @@ func (r *runner) autostart() app.Autostart {
 // useNotifier shows toasts through the desktop's notification service; a
 // click on a toast opens that mail.
 func (r *runner) useNotifier() {
-	iconPath, err := writeAppIcon()
+	iconPath, err := writeAppIcon(r.env.Version)
 	if err != nil {
 		r.log.Warn("no icon for notifications", "err", err)
 	}

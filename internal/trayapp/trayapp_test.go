@@ -3,6 +3,7 @@ package trayapp
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -85,5 +86,34 @@ func TestHasDesktopNeedsADisplay(t *testing.T) {
 	}
 	if ok, why := hasDesktop(t.Context(), func(string) string { return "" }); ok || why == "" {
 		t.Errorf("hasDesktop with no DISPLAY = %v, %q; want false and a reason", ok, why)
+	}
+}
+
+// TestAppIconIsWrittenOncePerVersion: the notification icon is encoded and
+// written at the first start of a version only; an upgrade replaces it.
+func TestAppIconIsWrittenOncePerVersion(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	first, err := writeAppIcon("1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(first)
+	if err != nil || st.Size() == 0 {
+		t.Fatalf("icon %s: %v", first, err)
+	}
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(first, past, past)
+	if again, err := writeAppIcon("1.0"); err != nil || again != first {
+		t.Fatalf("second start: %q, %v; want %q", again, err, first)
+	}
+	if st, _ := os.Stat(first); !st.ModTime().Equal(past) {
+		t.Error("the icon was written again at the second start of the same version")
+	}
+	upgraded, err := writeAppIcon("1.1")
+	if err != nil || upgraded == first {
+		t.Fatalf("after an upgrade: %q, %v", upgraded, err)
+	}
+	if _, err := os.Stat(first); !os.IsNotExist(err) {
+		t.Errorf("the old version's icon is still there (%v)", err)
 	}
 }
