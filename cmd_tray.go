@@ -59,7 +59,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	}
 	watch := api.WatchOptions{IdleTimeout: time.Duration(cfg.IdleTimeout)}
 	a, err := e.accounts().Resolve(ctx)
-	s.Alias = a.Alias
+	s.Alias, s.HoldsAdminKey = a.Alias, a.Agent != "" && !a.Relayed()
 	switch {
 	case err == nil && a.Alias == "":
 		log.Info("no mailbox to watch yet: setup state")

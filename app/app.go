@@ -21,6 +21,10 @@ type Config struct {
 	Alias string
 	// Version is shown in About.
 	Version string
+	// HoldsAdminKey: this computer keeps the enterprise's v1.4
+	// administrator key (direct mode). About then says what that key can
+	// do and points at the company relay.
+	HoldsAdminKey bool
 	// Lang is the language of all text. main resolves it: the config's
 	// override through ParseLang, else DetectLang. Unknown values mean
 	// English.
@@ -40,10 +44,13 @@ type Config struct {
 	// shows offline (DefaultOfflineGrace when zero). Shorter outages show
 	// nothing at all.
 	OfflineGrace time.Duration
-	// BurstWindow and BurstMax: toasts are collected for BurstWindow
-	// after the first new mail (DefaultBurstWindow); up to BurstMax mails
-	// (DefaultBurstMax) get one toast each, more become one summary toast
-	// "N new mails".
+	// BurstWindow and BurstMax: the first new mail after a quiet spell
+	// toasts at once and opens a window of BurstWindow
+	// (DefaultBurstWindow); mails that follow within it are held until it
+	// closes, then shown one toast each if the window stays within
+	// BurstMax toasts (DefaultBurstMax), else as one summary toast "N more
+	// new mails". A toast at the close opens the next window, so a storm
+	// never becomes a stack.
 	BurstWindow time.Duration
 	BurstMax    int
 }

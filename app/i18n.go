@@ -127,6 +127,7 @@ type texts struct {
 	autoFailed  string
 	aboutTitle  string // %s: version
 	aboutBody   string
+	aboutKey    string // appended to aboutBody when this computer holds the admin key
 	tomorrow    string // %s: clock
 	dateAndTime string // time layout for a later day
 }
@@ -185,7 +186,8 @@ var catalog = map[Lang]*texts{
 		seeLog:      "See the log for details.",
 		autoFailed:  "Could not change “Start at login”",
 		aboutTitle:  "exmail-notifier %s",
-		aboutBody:   "New-mail notifier for Tencent Enterprise Mail",
+		aboutBody:   "New-mail notifier for Tencent Enterprise Mail. Licensed under the Apache License 2.0.",
+		aboutKey:    "This computer holds the company's mail administrator key, which opens every mailbox. Ask IT for a company relay link instead.",
 		tomorrow:    "tomorrow %s",
 		dateAndTime: "Jan 2 15:04",
 	},
@@ -241,7 +243,8 @@ var catalog = map[Lang]*texts{
 		seeLog:      "详情请查看日志。",
 		autoFailed:  "无法更改“登录时启动”",
 		aboutTitle:  "exmail-notifier %s",
-		aboutBody:   "腾讯企业邮箱新邮件提醒",
+		aboutBody:   "腾讯企业邮箱新邮件提醒。采用 Apache License 2.0 许可。",
+		aboutKey:    "本机保存着公司邮箱的管理员 key，可打开所有邮箱。请向 IT 索取公司中继登记链接。",
 		tomorrow:    "明天 %s",
 		dateAndTime: "1月2日 15:04",
 	},

@@ -367,7 +367,11 @@ func (s *state) handle(act Action, now time.Time) []effect {
 		return []effect{autostartFx{On: act.On}}
 	case About:
 		c := s.cfg.Lang.t()
-		return []effect{toastFx{Title: fmt.Sprintf(c.aboutTitle, s.cfg.Version), Body: c.aboutBody}}
+		body := c.aboutBody
+		if s.cfg.HoldsAdminKey {
+			body += "\n" + c.aboutKey
+		}
+		return []effect{toastFx{Title: fmt.Sprintf(c.aboutTitle, s.cfg.Version), Body: body}}
 	case Quit:
 		return []effect{quitFx{}}
 	}

@@ -780,8 +780,12 @@ func TestActions(t *testing.T) {
 		{"resume when not paused does nothing", nil, []step{do(0, Resume{})}, nil},
 		{"a pause of zero does nothing", nil, []step{do(0, Pause{})}, nil},
 		{"autostart without a backend does nothing", nil, []step{do(0, SetAutostart{On: true})}, nil},
-		{"about", nil, []step{do(0, About{})},
-			[]effect{toastFx{Title: "exmail-notifier 1.2.3", Body: "New-mail notifier for Tencent Enterprise Mail"}}},
+		{"about names the program, its version and its licence", nil, []step{do(0, About{})},
+			[]effect{toastFx{Title: "exmail-notifier 1.2.3", Body: "New-mail notifier for Tencent Enterprise Mail. Licensed under the Apache License 2.0."}}},
+		{"about on a computer that holds the admin key says what the key can do", &Config{Alias: me, Version: "1.2.3", HoldsAdminKey: true},
+			[]step{do(0, About{})},
+			[]effect{toastFx{Title: "exmail-notifier 1.2.3", Body: "New-mail notifier for Tencent Enterprise Mail. Licensed under the Apache License 2.0.\n" +
+				"This computer holds the company's mail administrator key, which opens every mailbox. Ask IT for a company relay link instead."}}},
 		{"quit", nil, []step{do(0, Quit{})}, []effect{quitFx{}}},
 	}
 	for _, tt := range tests {

@@ -13,8 +13,6 @@ const (
 	maxSender  = 60  // toast title
 	maxSubject = 120 // first toast body line
 	maxSummary = 240 // rest of the toast body
-	maxRecentS = 30  // sender part of a recent-mail item
-	maxRecentT = 60  // subject part of a recent-mail item
 )
 
 // sanitize is safetext.Line, the one rule for one line of untrusted text
@@ -53,19 +51,6 @@ func senderLabel(s string, max int) string {
 		return v
 	}
 	return sanitize(addr, max)
-}
-
-// recentTitle is a recent-mail menu item: "sender — subject".
-func recentTitle(m api.NewMail, l Lang) string {
-	from := senderLabel(m.Sender, maxRecentS)
-	if from == "" {
-		from = l.t().noSender
-	}
-	subj := sanitize(m.Subject, maxRecentT)
-	if subj == "" {
-		subj = l.t().noSubject
-	}
-	return from + " — " + subj
 }
 
 // toastText is the title and body of the toast for one mail. With content

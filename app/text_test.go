@@ -33,30 +33,6 @@ func TestParseSender(t *testing.T) {
 	}
 }
 
-func TestRecentTitle(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		mail api.NewMail
-		lang Lang
-		want string
-	}{
-		{"display name preferred", api.NewMail{Sender: `"Alice" <alice@example.com>`, Subject: "Lunch?"}, English, "Alice — Lunch?"},
-		{"address when no name", api.NewMail{Sender: `alice@example.com`, Subject: "Lunch?"}, English, "alice@example.com — Lunch?"},
-		{"no subject en", api.NewMail{Sender: `"Alice" <a@x>`}, English, "Alice — (no subject)"},
-		{"no subject zh", api.NewMail{Sender: `"Alice" <a@x>`}, Chinese, "Alice — （无主题）"},
-		{"no sender zh", api.NewMail{Subject: "你好"}, Chinese, "（未知发件人） — 你好"},
-		{"hostile text", api.NewMail{Sender: "\"Ev\u202Eil\r\n\" <e@x>", Subject: "a\r\nb\u202Ec"}, English, "Evil — a bc"},
-		{"long parts shortened", api.NewMail{Sender: strings.Repeat("n", 100), Subject: strings.Repeat("s", 100)}, English,
-			strings.Repeat("n", maxRecentS-1) + "… — " + strings.Repeat("s", maxRecentT-1) + "…"},
-	}
-	for _, tt := range tests {
-		if got := recentTitle(tt.mail, tt.lang); got != tt.want {
-			t.Errorf("%s: recentTitle = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestToastText(t *testing.T) {
 	t.Parallel()
 	mail := api.NewMail{

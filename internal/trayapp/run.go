@@ -176,11 +176,12 @@ func (r *runner) runHeadless(ctx context.Context, why string) {
 // The app's end (Quit) ends them all.
 func (r *runner) start(ctx context.Context, view app.View) {
 	a := app.New(app.Config{
-		Alias:   r.s.Alias,
-		Version: r.env.Version,
-		Lang:    r.s.Lang,
-		Prefs:   r.s.Prefs,
-		Problem: r.s.Problem,
+		Alias:         r.s.Alias,
+		HoldsAdminKey: r.s.HoldsAdminKey,
+		Version:       r.env.Version,
+		Lang:          r.s.Lang,
+		Prefs:         r.s.Prefs,
+		Problem:       r.s.Problem,
 	}, app.Deps{
 		Source:    r.s.Backend.Source,
 		Counter:   r.s.Backend.Counter,

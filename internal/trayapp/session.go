@@ -38,11 +38,14 @@ func (e Env) logger() *slog.Logger {
 type Session struct {
 	// Lock names the single-instance lock ("tray", "demo"): one run per
 	// user and name.
-	Lock    string
-	Alias   string // the mailbox shown; "" is the setup state
-	Problem app.Problem
-	Lang    app.Lang
-	Prefs   app.Prefs
+	Lock  string
+	Alias string // the mailbox shown; "" is the setup state
+	// HoldsAdminKey: this computer keeps the enterprise's administrator
+	// key (direct mode); About says what it can do (app.Config).
+	HoldsAdminKey bool
+	Problem       app.Problem
+	Lang          app.Lang
+	Prefs         app.Prefs
 	// Autostart offers the real "Start at login"; false gives an
 	// in-memory one that changes nothing on the machine (the demo).
 	Autostart bool
