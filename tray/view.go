@@ -457,6 +457,11 @@ func (v *View) forward(ctx context.Context, clicks [nItems]<-chan struct{}, acti
 	}
 }
 
+// nextClick lists the recent items one by one, so it is written for
+// exactly five: this line stops the build if app.MaxRecent changes without
+// nextClick following (a constant below zero does not fit a uint).
+const _ = uint(app.MaxRecent-5) + uint(5-app.MaxRecent)
+
 // nextClick waits for a click on any item. A select over a fixed array
 // keeps it allocation-free and obvious.
 func nextClick(ctx context.Context, c [nItems]<-chan struct{}) (int, bool) {

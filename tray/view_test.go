@@ -174,7 +174,9 @@ func TestRenderProblemOffersDetails(t *testing.T) {
 	}
 }
 
-func TestActionFollowsTheModelOnScreen(t *testing.T) {
+// A click is read against the latest model the app rendered, even before
+// the drawing side has put it on screen: the app's state is what counts.
+func TestActionFollowsTheLatestModel(t *testing.T) {
 	t.Parallel()
 	v, _ := newFakeView()
 	m := online(1, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"})
@@ -209,6 +211,14 @@ func TestActionFollowsTheModelOnScreen(t *testing.T) {
 	show(v, m)
 	if _, ok := v.action(iOpen); ok {
 		t.Error("Open mailbox works in the setup state")
+	}
+	// Rendered but not drawn yet (no step): the click already follows it.
+	v.Render(online(2, app.RecentItem{Title: "Bob — Re: Lunch", MailID: "m2"}, app.RecentItem{Title: "Alice — Lunch", MailID: "m1"}))
+	if got, ok := v.action(iRecent0); !ok || got != (app.OpenMail{MailID: "m2"}) {
+		t.Errorf("a click on the first recent mail before the redraw = %#v, %v; want the newest model's m2", got, ok)
+	}
+	if got, ok := v.action(iOpen); !ok || got != (app.OpenMailbox{}) {
+		t.Errorf("Open before the redraw = %#v, %v; want the newest model's (it can open again)", got, ok)
 	}
 }
 
