@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,9 +15,14 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
+	"github.com/exmail-notifier/exmail-notifier/relay"
+	"github.com/exmail-notifier/exmail-notifier/relay/client"
+	"github.com/exmail-notifier/exmail-notifier/relay/server"
+	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/store/memstore"
 )
 
-const demoUsage = `Usage: exmail-notifier demo [--interval D] [--serve]
+const demoUsage = `Usage: exmail-notifier demo [--interval D] [--relay] [--serve]
 
 Runs the tray app against a demo server built into the program: a small
 company (example.com) with a few unread mails, and a colleague who sends
@@ -26,9 +33,14 @@ mail read and the count falls.
 Without a desktop session (no DISPLAY/WAYLAND_DISPLAY, or no D-Bus session
 bus) the notifications are printed in the terminal instead.
 
---serve runs only the demo server (no tray) and prints its settings as
+--relay puts a company relay between them, as IT would run it: the demo
+server, a relay on 127.0.0.1 (exmail-relay's code, its database in memory)
+holding the demo key, and the tray enrolled with the relay, which serves it
+lina's mail only. The tray looks the same; "doctor" would say "enrolled".
+
+--serve runs only the servers (no tray) and prints their settings as
 export EXMAIL_...=... lines, so that the command-line client can be tried
-against it:
+against them (with --relay: EXMAIL_RELAY and a device token):
 
   exmail-notifier demo --serve > demo.env &
   . ./demo.env
@@ -46,6 +58,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "demo", demoUsage)
 	interval := f.Duration("interval", 10*time.Second, "average time between the colleague's mails (0: none)")
 	serve := f.Bool("serve", false, "run only the demo server and print its EXMAIL_* environment")
+	viaRelay := f.Bool("relay", false, "put a company relay (in memory, on loopback) between the demo server and the tray")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -80,22 +93,13 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		srv.Simulate(ctx, r, *interval, alias)
 	}
 
-	if *serve {
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		fmt.Fprintf(e.stdout, "export EXMAIL_AGENT=%s\nexport EXMAIL_SECRET=%s\nexport EXMAIL_ALIAS=%s\nexport EXMAIL_TOKEN_URL=%s\nexport EXMAIL_API_URL=%s\nexport EXMAIL_LOGIN_URL=%s\n",
-			srv.ClientID(), srv.ClientSecret(), alias, srv.TokenURL(), srv.APIBase(), srv.LoginURL())
-		fmt.Fprintf(e.stderr, "exmail-notifier: demo server for %s running; the lines above are its settings (a demo key, not a secret). Ctrl-C stops it.\n", alias)
-		if *interval > 0 {
-			go colleague(ctx)
-		}
-		<-ctx.Done()
-		return nil
-	}
-
-	_, closeLog := e.useTrayLog("")
-	defer closeLog()
 	log := e.logger()
+	var closeLog func()
+	if !*serve {
+		_, closeLog = e.useTrayLog("")
+		defer closeLog()
+		log = e.logger()
+	}
 	c, err := api.New(api.Config{
 		ClientID:     srv.ClientID(),
 		ClientSecret: api.Secret(srv.ClientSecret()),
@@ -107,6 +111,35 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var relayed *demoRelay
+	if *viaRelay {
+		rctx, stopRelay := context.WithCancel(ctx)
+		if relayed, err = startDemoRelay(rctx, c, alias, log); err != nil {
+			stopRelay()
+			return err
+		}
+		defer func() { stopRelay(); relayed.wait() }()
+	}
+
+	if *serve {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if relayed != nil {
+			fmt.Fprintf(e.stdout, "export EXMAIL_RELAY=%s\nexport EXMAIL_DEVICE_TOKEN=%s\nexport EXMAIL_ALIAS=%s\n",
+				relayed.url, relayed.enrolled.Token.Reveal(), alias)
+			fmt.Fprintf(e.stderr, "exmail-notifier: demo relay for %s running at %s; the lines above are its settings (a demo device token, not a secret). Ctrl-C stops it.\n", alias, relayed.url)
+		} else {
+			fmt.Fprintf(e.stdout, "export EXMAIL_AGENT=%s\nexport EXMAIL_SECRET=%s\nexport EXMAIL_ALIAS=%s\nexport EXMAIL_TOKEN_URL=%s\nexport EXMAIL_API_URL=%s\nexport EXMAIL_LOGIN_URL=%s\n",
+				srv.ClientID(), srv.ClientSecret(), alias, srv.TokenURL(), srv.APIBase(), srv.LoginURL())
+			fmt.Fprintf(e.stderr, "exmail-notifier: demo server for %s running; the lines above are its settings (a demo key, not a secret). Ctrl-C stops it.\n", alias)
+		}
+		if *interval > 0 {
+			go colleague(ctx)
+		}
+		<-ctx.Done()
+		return nil
+	}
+
 	s := trayapp.Session{
 		Lock:         "demo",
 		Alias:        alias,
@@ -116,6 +149,55 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		Extra:        func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
 		HeadlessNote: "exmail-notifier: demo mailbox " + alias + "; a colleague writes about every " + interval.String() + ".",
 	}
-	log.Info("demo", "mailbox", alias, "server", srv.URL(), "interval", *interval)
+	if relayed != nil {
+		src, err := client.New(client.Config{URL: relayed.url, Token: relayed.enrolled.Token, Alias: alias, Logger: log})
+		if err != nil {
+			return err
+		}
+		s.Backend = trayapp.FollowRelay(src, log)
+		s.HeadlessNote += " The mail goes through a company relay at " + relayed.url + "."
+	}
+	log.Info("demo", "mailbox", alias, "server", srv.URL(), "interval", *interval, "relay", *viaRelay)
 	return trayapp.Run(ctx, e.trayEnv(), s)
 }
+
+// demoRelay is the company relay of "demo --relay": exmail-relay's code
+// on 127.0.0.1 with its database in memory, holding the demo key, and the
+// tray's enrollment with it.
+type demoRelay struct {
+	url      string
+	enrolled client.Enrollment
+	done     chan error
+}
+
+// startDemoRelay starts a relay in front of the demo server (c) until ctx
+// ends, and enrolls one device for alias, as IT's link would.
+func startDemoRelay(ctx context.Context, c *api.Client, alias string, log *slog.Logger) (*demoRelay, error) {
+	st := memstore.New()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &demoRelay{url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	ready := make(chan struct{})
+	go func() {
+		r.done <- relay.Run(ctx, relay.Config{Store: st, API: c, Listener: ln, Logger: log.With("part", "relay"),
+			Ready: func(*server.Server) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-r.done:
+		return nil, fmt.Errorf("the demo relay did not start: %w", err)
+	}
+	code := store.NewCode()
+	if err := st.AddCode(ctx, store.HashSecret(code), alias, time.Now().Add(time.Hour)); err != nil {
+		return nil, err
+	}
+	if r.enrolled, err = client.Enroll(ctx, r.url, code, "demo"); err != nil {
+		return nil, fmt.Errorf("enrolling with the demo relay: %w", err)
+	}
+	return r, nil
+}
+
+// wait waits for the relay to stop (its ctx has ended).
+func (r *demoRelay) wait() { <-r.done }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -248,5 +250,45 @@ func TestEnrollInput(t *testing.T) {
 				t.Errorf("stderr does not say %q, or shows the code:\n%s", tt.want, stderr)
 			}
 		})
+	}
+}
+
+// TestDemoRelay: "demo --relay --serve" runs the demo server behind a
+// relay on loopback and prints relay-mode settings; the CLI works with
+// them and sees the demo mailbox only.
+func TestDemoRelay(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }, keys: &creds.Memory{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- cmdDemo(ctx, e, []string{"--relay", "--serve", "--interval", "0"}); pw.Close() }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	vars := map[string]string{"EXMAIL_CONFIG": filepath.Join(t.TempDir(), "config.json")}
+	sc := bufio.NewScanner(pr)
+	for len(vars) < 4 && sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		if !ok {
+			t.Fatalf("not an export line: %q", sc.Text())
+		}
+		vars[k] = v
+	}
+	if !strings.HasPrefix(vars["EXMAIL_RELAY"], "http://127.0.0.1:") || !strings.HasPrefix(vars["EXMAIL_DEVICE_TOKEN"], "exr_dev_") || vars["EXMAIL_ALIAS"] == "" {
+		t.Fatalf("demo --relay --serve printed %v", vars)
+	}
+	for _, k := range []string{"EXMAIL_AGENT", "EXMAIL_SECRET"} {
+		if vars[k] != "" {
+			t.Errorf("relay mode printed %s: the desktop needs no admin key", k)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	de := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }, keys: &creds.Memory{}}
+	if code := run([]string{"count"}, de); code != exitOK || strings.TrimSpace(stdout.String()) == "" {
+		t.Errorf("count through the demo relay: exit %d, stdout %q, stderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"count", "zhangwei@example.com"}, de); code != exitFail {
+		t.Errorf("count of another mailbox through the demo relay: exit %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 }
