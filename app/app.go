@@ -21,6 +21,10 @@ type Config struct {
 	Alias string
 	// Version is shown in About.
 	Version string
+	// CountsOnly: the backend gives unread counts, never a sender or a
+	// subject (Tencent's current API without the relay's callbacks). A
+	// rising count is then shown as one "N new mails" toast that says so.
+	CountsOnly bool
 	// HoldsAdminKey: this computer keeps the enterprise's v1.4
 	// administrator key (direct mode). About then says what that key can
 	// do and points at the company relay.

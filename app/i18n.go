@@ -128,6 +128,7 @@ type texts struct {
 	aboutTitle  string // %s: version
 	aboutBody   string
 	aboutKey    string // appended to aboutBody when this computer holds the admin key
+	countsOnly  string // under a summary toast when the backend gives counts only
 	tomorrow    string // %s: clock
 	dateAndTime string // time layout for a later day
 }
@@ -188,6 +189,7 @@ var catalog = map[Lang]*texts{
 		aboutTitle:  "exmail-notifier %s",
 		aboutBody:   "New-mail notifier for Tencent Enterprise Mail. Licensed under the Apache License 2.0.",
 		aboutKey:    "This computer holds the company's mail administrator key, which opens every mailbox. Ask IT for a company relay link instead.",
+		countsOnly:  "Sender and subject are not available with this connection; open the mailbox to read them.",
 		tomorrow:    "tomorrow %s",
 		dateAndTime: "Jan 2 15:04",
 	},
@@ -245,6 +247,7 @@ var catalog = map[Lang]*texts{
 		aboutTitle:  "exmail-notifier %s",
 		aboutBody:   "腾讯企业邮箱新邮件提醒。采用 Apache License 2.0 许可。",
 		aboutKey:    "本机保存着公司邮箱的管理员 key，可打开所有邮箱。请向 IT 索取公司中继登记链接。",
+		countsOnly:  "此连接方式不提供发件人和主题，请打开邮箱查看。",
 		tomorrow:    "明天 %s",
 		dateAndTime: "1月2日 15:04",
 	},

@@ -163,9 +163,16 @@ func (s *state) apply(ev api.Event, now time.Time) []effect {
 	case api.NewMail:
 		return s.newMail(ev, now)
 	case api.UnreadChanged:
-		if ev.Unread >= 0 {
-			s.unread = ev.Unread
-			s.countSeq++
+		if ev.Unread < 0 {
+			return nil
+		}
+		prev := s.unread
+		s.unread = ev.Unread
+		s.countSeq++
+		// A backend that gives counts only (Config.CountsOnly) has no
+		// new_mail event: a rise is the news, told as one summary.
+		if s.cfg.CountsOnly && prev >= 0 && ev.Unread > prev && !s.paused(now) {
+			return []effect{s.summary(ev.Unread - prev)}
 		}
 	}
 	return nil
@@ -272,7 +279,11 @@ func (s *state) resetBurst() {
 }
 
 func (s *state) summary(n int) toastFx {
-	return toastFx{Title: s.cfg.Lang.newMailsTitle(n), Body: sanitize(s.alias, maxSender)}
+	body := sanitize(s.alias, maxSender)
+	if s.cfg.CountsOnly {
+		body += "\n" + s.cfg.Lang.t().countsOnly
+	}
+	return toastFx{Title: s.cfg.Lang.newMailsTitle(n), Body: body}
 }
 
 // counted applies a fetched unread count.

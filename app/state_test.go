@@ -1003,3 +1003,47 @@ func TestDetails(t *testing.T) {
 		})
 	}
 }
+
+// A backend that gives counts only (Tencent's current API without the
+// relay) has no new-mail event: a rising count is the news, told as one
+// summary that says why it has no sender or subject.
+func TestCountsOnly(t *testing.T) {
+	t.Parallel()
+	countsOnly := baseConfig()
+	countsOnly.CountsOnly = true
+	unread := func(d time.Duration, n int) step { return at(d, api.UnreadChanged{User: me, Unread: n}) }
+	summary := func(n string) toastFx {
+		return toastFx{Title: n + " new mails", Body: me + "\nSender and subject are not available with this connection; open the mailbox to read them."}
+	}
+	tests := []struct {
+		name  string
+		cfg   Config
+		steps []step
+		want  []effect
+	}{
+		{"the first count is no news", countsOnly,
+			[]step{online(0), replyAt(0, 3), unread(time.Minute, 3)},
+			[]effect{fetchCountFx{Seq: 0}}},
+		{"a rise is one summary of the difference", countsOnly,
+			[]step{online(0), unread(time.Second, 3), unread(time.Minute, 5)},
+			[]effect{fetchCountFx{Seq: 0}, summary("2")}},
+		{"a fall is no news", countsOnly,
+			[]step{online(0), unread(time.Second, 5), unread(time.Minute, 1)},
+			[]effect{fetchCountFx{Seq: 0}}},
+		{"paused: the badge counts, nothing is shown", Config{Alias: me, Version: "1.2.3", Lang: English, CountsOnly: true, Prefs: Prefs{ShowContent: true, PausedUntil: t0.Add(2 * time.Hour)}},
+			[]step{online(0), unread(time.Second, 3), unread(time.Minute, 5)},
+			[]effect{fetchCountFx{Seq: 0}}},
+		{"with a listen connection a count change is no toast: new_mail is", baseConfig(),
+			[]step{online(0), unread(time.Second, 3), unread(time.Minute, 5)},
+			[]effect{fetchCountFx{Seq: 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, _ := drive(t, tt.cfg, tt.steps, time.Hour)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("effects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
