@@ -9,7 +9,9 @@
 //	relay/wire      the protocol vocabulary (event names, JSON lines, ids); std lib only
 //	relay/store     the Store interface, secrets and hashing; storetest is its conformance suite
 //	relay/store/sqlite    the default Store (modernc.org/sqlite, no cgo)
-//	relay/store/postgres  a Store on PostgreSQL (pgx); one node for now
+//	relay/store/postgres  a Store on PostgreSQL (pgx), with the upstream lease and fencing for scale-out
+//	relay/store/memstore  a Store in memory (std lib only), for the desktop's demo and tests
+//	relay/cluster   scale-out: several nodes on one PostgreSQL, NATS between them (implements Cluster)
 //	relay/server    the /v1 HTTP API, the subscription hub, /metrics
 //	relay/upstream  exmail events → stored → published
 //	relay/client    the desktop side (imports no storage)
@@ -25,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -57,6 +60,51 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, is called once the API is being served.
 	Ready func(*server.Server)
+	// Cluster, if set, makes this process one node of several sharing
+	// Store: only the node that holds the cluster's upstream lease keeps
+	// the upstream listen connection, and events reach every node's
+	// streams through the Cluster. Nil: this process is the only one.
+	Cluster Cluster
+}
+
+// Cluster lets several relay processes share one store. relay/cluster
+// implements it over PostgreSQL (the truth, and the lease) and core NATS
+// (the doorbell between nodes); relay itself links neither.
+type Cluster interface {
+	// Acquire and Release are the server's Interest: this node has
+	// streams of a mailbox, so it wants the mailbox's events.
+	server.Interest
+	// Limit keeps the server's rate limits cluster-wide.
+	server.Limiter
+	// Attach says where events and upstream states published by other
+	// nodes go (this node's server), and what to call when another node
+	// asks the holder to refresh a mailbox's count. Run calls it once,
+	// before anything else.
+	Attach(local upstream.Publisher, refresh func(ctx context.Context, alias string))
+	// Run carries messages between this node and the others until ctx is
+	// done, then returns ctx.Err().
+	Run(ctx context.Context) error
+	// Publish and SetUpstream deliver what this node, as the holder,
+	// stored (persist, then publish) and saw upstream: to its own streams
+	// and to every other node's.
+	upstream.Publisher
+	// Lead blocks until this node holds the upstream lease, or ctx is done.
+	Lead(ctx context.Context) (Lease, error)
+	// AskRefresh asks the holder, whichever node it is, to refresh alias's
+	// stored unread count (mail/newcount). At most once: a lost request
+	// leaves the count as it was until the next event.
+	AskRefresh(alias string)
+}
+
+// Lease is a node's hold on the upstream listen connection.
+type Lease interface {
+	// Store is where the holder's ingest writes: appends fenced by the
+	// lease's term, refused once another node has taken over.
+	Store() upstream.Store
+	// Done is closed when the lease is lost.
+	Done() <-chan struct{}
+	// Release gives the lease up; it may be called more than once.
+	Release()
 }
 
 // Run serves until ctx is done, then stops gracefully: every stream gets a
@@ -83,29 +131,65 @@ func Run(ctx context.Context, cfg Config) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
-	var in *upstream.Ingest
+	// cur is the ingest that stores upstream events: always there for a
+	// single node, and only while this node holds the lease in a cluster.
+	var cur atomic.Pointer[upstream.Ingest]
+	cl := cfg.Cluster
+	refresh := func(ctx context.Context, alias string) (int, error) {
+		if in := cur.Load(); in != nil {
+			return in.Refresh(ctx, alias)
+		}
+		// Not the holder: ask upstream, and have the holder store a
+		// count that changed.
+		n, err := cfg.API.Mail.NewCount(ctx, alias)
+		if err == nil {
+			if m, merr := cfg.Store.Mailbox(ctx, alias); merr == nil && m.Unread != n && cl != nil {
+				cl.AskRefresh(alias)
+			}
+		}
+		return n, err
+	}
 	if sopts.Counter == nil {
 		// Live counts go through the ingest, which stores and publishes a
 		// count that changed.
-		sopts.Counter = counterFunc(func(ctx context.Context, alias string) (int, error) { return in.NewCount(ctx, alias) })
+		sopts.Counter = counterFunc(refresh)
 	}
 	userEnroll := sopts.OnEnroll
 	sopts.OnEnroll = func(alias string) {
-		if _, err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
+		if _, err := refresh(ctx, alias); err != nil && ctx.Err() == nil {
 			log.Warn("relay: fetching a new device's unread count", "alias", alias, "err", err)
 		}
 		if userEnroll != nil {
 			userEnroll(alias)
 		}
 	}
+	if cl != nil {
+		if sopts.Interest == nil {
+			sopts.Interest = cl
+		}
+		if sopts.Limiter == nil {
+			sopts.Limiter = cl
+		}
+	}
 	srv := server.New(cfg.Store, cfg.API.Mail, sopts)
-	in = upstream.New(cfg.Store, srv, cfg.API.Mail, upstream.Options{Logger: log})
 	wopts := cfg.Watch
 	wopts.Alias = ""
 	if wopts.Logger == nil {
 		wopts.Logger = log
 	}
-	w := api.NewWatcher(cfg.API, wopts)
+	// hold runs the upstream listen connection and the ingest into st
+	// until ctx is done.
+	hold := func(ctx context.Context, st upstream.Store, pub upstream.Publisher) {
+		in := upstream.New(st, pub, cfg.API.Mail, upstream.Options{Logger: log})
+		cur.Store(in)
+		defer cur.Store(nil)
+		events := make(chan api.Event, 64)
+		w := api.NewWatcher(cfg.API, wopts)
+		var hw sync.WaitGroup
+		hw.Go(func() { w.Run(ctx, "0", events) })
+		hw.Go(func() { in.Run(ctx, events) })
+		hw.Wait()
+	}
 
 	hs := srv.HTTPServer(cfg.Listener.Addr().String())
 	hs.TLSConfig = cfg.TLS
@@ -133,10 +217,24 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		})
 	}
-	events := make(chan api.Event, 64)
 	wg.Go(func() { srv.Run(ctx) })
-	wg.Go(func() { w.Run(ctx, "0", events) })
-	wg.Go(func() { in.Run(ctx, events) })
+	if cl == nil {
+		wg.Go(func() { hold(ctx, cfg.Store, srv) })
+	} else {
+		cl.Attach(srv, func(ctx context.Context, alias string) {
+			if in := cur.Load(); in != nil {
+				if _, err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
+					log.Warn("relay: refreshing a count another node asked for", "alias", alias, "err", err)
+				}
+			}
+		})
+		wg.Go(func() {
+			if err := cl.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- err
+			}
+		})
+		wg.Go(func() { lead(ctx, cl, hold, log) })
+	}
 	wg.Go(func() { prune(ctx, cfg.Store, cfg.Retention, cfg.PruneEvery, log) })
 	log.Info("relay: serving", "addr", cfg.Listener.Addr().String(), "tls", cfg.TLS != nil, "epoch", cfg.Store.Epoch())
 	if cfg.Ready != nil {
@@ -163,6 +261,43 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Wait()
 	log.Info("relay: stopped")
 	return err
+}
+
+// lead holds the upstream listen connection whenever this node holds the
+// cluster's lease, until ctx is done. Each takeover starts a fresh
+// watcher, whose first "online" makes the ingest call mail/newcount for
+// every enrolled mailbox: exmail replays nothing.
+func lead(ctx context.Context, cl Cluster, hold func(context.Context, upstream.Store, upstream.Publisher), log *slog.Logger) {
+	for ctx.Err() == nil {
+		lease, err := cl.Lead(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("relay: waiting for the upstream lease", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		log.Info("relay: holding the upstream lease; opening the upstream listen")
+		lctx, lcancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lease.Done():
+			case <-lctx.Done():
+			}
+			lcancel()
+		}()
+		hold(lctx, lease.Store(), cl)
+		lcancel()
+		lease.Release()
+		if ctx.Err() == nil {
+			log.Warn("relay: lost the upstream lease; the upstream listen is closed")
+		}
+	}
 }
 
 type counterFunc func(ctx context.Context, alias string) (int, error)

@@ -166,7 +166,7 @@ func (f *flags) parseAll(args []string) ([]string, error) {
 
 // dbFlag adds --db to f.
 func dbFlag(f *flags) *string {
-	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH), or postgres://… (one relay node for now: several would each hold an upstream listen, and nothing yet tells one node of another's events). Default: relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
+	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH), or postgres://… (with serve --nats, several serve processes share it). Default: relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
 }
 
 // defaultDB is relay.db in the state directory.

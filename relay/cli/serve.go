@@ -16,12 +16,14 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/relay"
+	"github.com/exmail-notifier/exmail-notifier/relay/cluster"
 	"github.com/exmail-notifier/exmail-notifier/relay/server"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 )
 
 const serveUsage = `Usage: exmail-relay serve --listen ADDR [--tls-cert FILE --tls-key FILE] [--db DSN]
-                          [--metrics-listen ADDR] [--keepalive 55s] [--secret-file FILE]
+                          [--nats URL] [--metrics-listen ADDR] [--keepalive 55s] [--secret-file FILE]
 
 Runs the relay until SIGINT or SIGTERM (then stops gracefully, exit 0):
 one upstream listen connection for every mailbox, and the /v1 API that
@@ -35,6 +37,14 @@ from --secret-file, $CREDENTIALS_DIRECTORY/exmail-secret (systemd
 LoadCredential=exmail-secret:/etc/exmail-relay/secret) or EXMAIL_SECRET.
 It is never accepted as a flag value, and never written to the database or
 a log.
+
+Scale-out: with --db postgres://… and --nats nats://… (or EXMAIL_RELAY_NATS,
+the place for a URL with a password), several serve processes share the
+work. Exactly one of them, the holder of a PostgreSQL advisory lock, keeps
+the upstream listen connection; when it dies another takes over within
+seconds. Every node serves streams, and events reach them over NATS (and
+from PostgreSQL when NATS lost one). The lock needs a direct connection to
+PostgreSQL or a session-mode pooler, never a transaction-mode pooler.
 `
 
 type prefixes []netip.Prefix
@@ -74,6 +84,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	maxAge := f.Duration("retention-age", 30*24*time.Hour, "delete events older than this")
 	contentAge := f.Duration("content-age", 7*24*time.Hour, "drop subjects and summaries of events older than this")
 	deviceIdle := f.Duration("device-idle", 180*24*time.Hour, "revoke devices not seen for this long")
+	natsURL := f.String("nats", "", "scale-out: the NATS server (nats://host:4222) that carries events between relay nodes; needs --db postgres://… (a URL with a password belongs in EXMAIL_RELAY_NATS, not in argv)")
 	debug := f.Bool("debug", false, "log debug lines")
 	pos, err := f.parseAll(args)
 	if err != nil {
@@ -87,6 +98,9 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	}
 	if (*cert == "") != (*key == "") {
 		return f.usageErrorf("--tls-cert and --tls-key go together")
+	}
+	if *natsURL == "" {
+		*natsURL = e.Getenv("EXMAIL_RELAY_NATS")
 	}
 	if *keepalive < time.Second {
 		return f.usageErrorf("--keepalive must be at least 1s, got %v", *keepalive)
@@ -144,6 +158,21 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	var cl relay.Cluster
+	if *natsURL != "" {
+		pg, ok := st.(*postgres.DB)
+		if !ok {
+			return f.usageErrorf("--nats needs --db postgres://…: the nodes share PostgreSQL")
+		}
+		host, _ := os.Hostname()
+		node, err := cluster.New(ctx, pg, cluster.Options{NATS: *natsURL, Name: fmt.Sprintf("exmail-relay %s/%d", host, os.Getpid()), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		cl = node
+		log.Info("relay: scale-out node; the upstream listen is held by whichever node holds the lease")
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -161,6 +190,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 		Server:    server.Options{Keepalive: *keepalive, TrustedProxies: trusted},
 		Retention: store.Retention{MaxEvents: *maxEvents, MaxAge: *maxAge, ContentAge: *contentAge, DeviceIdle: *deviceIdle},
 		Logger:    log,
+		Cluster:   cl,
 		Ready: func(*server.Server) {
 			if e.Ready != nil {
 				e.Ready(ln.Addr().String())

@@ -41,6 +41,37 @@ type Counter interface {
 	NewCount(ctx context.Context, alias string) (int, error)
 }
 
+// Interest is told which mailboxes have open streams on this server, so
+// that events stored by another relay node reach them (relay/cluster
+// implements it over NATS). A single node needs none.
+type Interest interface {
+	// Acquire is called when a stream of alias opens: after the stream is
+	// registered for Publish, before the store is read for its replay. It
+	// returns once every event of alias stored from then on will reach
+	// Publish (through the other nodes' messages, or the store when one is
+	// missed), or when ctx is done.
+	Acquire(ctx context.Context, alias string)
+	// Release is called once for every Acquire, when its stream ends.
+	Release(alias string)
+}
+
+// LimitOp says what a Limiter does with a key's token bucket.
+type LimitOp int
+
+const (
+	LimitPeek LimitOp = iota // report whether a token is left, spend none
+	LimitTry                 // spend a token if one is left; report whether it did
+	LimitTake                // spend a token (down to zero); report true
+)
+
+// Limiter is a token-bucket rate limiter shared by every relay node, so
+// that a limit holds cluster-wide (relay/cluster implements it in
+// PostgreSQL). key names the limit and the device or address; burst and
+// every are the bucket's size and refill interval.
+type Limiter interface {
+	Limit(ctx context.Context, key string, burst int, every time.Duration, now time.Time, op LimitOp) (bool, error)
+}
+
 // Defaults of Options.
 const (
 	DefaultKeepalive    = 55 * time.Second
@@ -98,6 +129,12 @@ type Options struct {
 	// OnEnroll, if set, is called (in its own goroutine) after a device
 	// enrolled, e.g. to fetch the mailbox's count.
 	OnEnroll func(alias string)
+	// Interest, if set, is told which mailboxes have open streams here.
+	Interest Interest
+	// Limiter, if set, keeps the SSO, live-count and failed-enrollment
+	// limits cluster-wide instead of per process. If it fails, the
+	// process's own limiter answers (and the failure is logged).
+	Limiter Limiter
 	// Logger gets one line per lifecycle change and per refused request;
 	// never a token, code or URL query. Default: discard.
 	Logger *slog.Logger
@@ -490,7 +527,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	src := s.source(r)
 	now := s.opts.Now()
-	if !s.enroll.allowed(src, now) {
+	if !s.limit(r.Context(), "enroll", s.enroll, src, LimitPeek) {
 		s.log.Warn("relay: enrollment attempts throttled", "source", src)
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.EnrollWindow.Seconds())))
 		writeError(w, http.StatusTooManyRequests, "too many failed attempts; try again later")
@@ -508,7 +545,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(result string) {
 		s.m.enrollFailed.Add(1)
-		s.enroll.take(src, now)
+		s.limit(r.Context(), "enroll", s.enroll, src, LimitTake)
 		s.audit(r.Context(), store.Audit{Time: now, Action: "enroll", Source: src, Result: result})
 		s.log.Info("relay: enrollment refused", "source", src)
 		unauthorized(w)
@@ -559,7 +596,7 @@ func (s *Server) unread(ctx context.Context, alias string) (int, error) {
 // liveUnread is the count upstream (Counter) within the device's budget,
 // else, or when upstream fails, the stored one.
 func (s *Server) liveUnread(ctx context.Context, dev store.Device) (int, error) {
-	if s.opts.Counter != nil && s.counts.try(dev.ID, s.opts.Now()) {
+	if s.opts.Counter != nil && s.limit(ctx, "count", s.counts, dev.ID, LimitTry) {
 		n, err := s.opts.Counter.NewCount(ctx, dev.Alias)
 		if err == nil {
 			return n, nil
@@ -605,7 +642,7 @@ func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request, dev store.Dev
 			return
 		}
 	}
-	if !s.sso.try(dev.ID, now) {
+	if !s.limit(r.Context(), "sso", s.sso, dev.ID, LimitTry) {
 		s.m.ssoLimited.Add(1)
 		a.Result = "rate limited"
 		s.audit(r.Context(), a)
@@ -724,6 +761,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 		writeError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
+	if s.opts.Interest != nil {
+		offload(func() { s.opts.Interest.Acquire(r.Context(), dev.Alias) })
+	}
 	var (
 		st     *stream
 		last   uint64
@@ -732,7 +772,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 	)
 	offload(func() { st, last, unread, abort = s.startStream(w, r, dev) })
 	if st == nil || abort {
-		s.hub.unsubscribe(sb)
+		s.unsubscribe(sb)
 		if abort {
 			panic(http.ErrAbortHandler) // drop the connection
 		}
@@ -750,7 +790,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 			go func() {
 				defer s.streams.Done()
 				defer conn.Close()
-				defer s.hub.unsubscribe(sb)
+				defer s.unsubscribe(sb)
 				if s.follow(context.Background(), rs, sb, dev, last, unread) {
 					rs.end()
 				}
@@ -758,11 +798,19 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 			return
 		}
 	}
-	defer s.hub.unsubscribe(sb)
+	defer s.unsubscribe(sb)
 	if !s.follow(r.Context(), st, sb, dev, last, unread) {
 		// Close the connection rather than end the response cleanly: a
 		// slow or revoked client must not keep it for another request.
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// unsubscribe ends sb's registration with the hub and its Interest.
+func (s *Server) unsubscribe(sb *sub) {
+	s.hub.unsubscribe(sb)
+	if s.opts.Interest != nil {
+		s.opts.Interest.Release(sb.alias)
 	}
 }
 
@@ -947,6 +995,28 @@ func (s *Server) MetricsHandler() http.Handler {
 		g("exmail_relay_sso_failed_total", "SSO requests that failed upstream.", "counter", s.m.ssoFailed.Load())
 		io.WriteString(w, b.String())
 	})
+}
+
+// limit applies op to key's bucket of the named limit: through
+// Options.Limiter (cluster-wide) if set and working, else through l.
+func (s *Server) limit(ctx context.Context, name string, l *limiter, key string, op LimitOp) bool {
+	now := s.opts.Now()
+	if s.opts.Limiter != nil {
+		ok, err := s.opts.Limiter.Limit(ctx, name+":"+key, l.burst, l.every, now, op)
+		if err == nil {
+			return ok
+		}
+		s.log.Warn("relay: the shared rate limiter failed; applying this node's", "limit", name, "err", err)
+	}
+	switch op {
+	case LimitPeek:
+		return l.allowed(key, now)
+	case LimitTry:
+		return l.try(key, now)
+	default:
+		l.take(key, now)
+		return true
+	}
 }
 
 // limiter is a token bucket per key: burst tokens, one more every every.

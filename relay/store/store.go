@@ -38,6 +38,9 @@ var (
 	ErrClosed = errors.New("relay store: closed")
 	// ErrAuditTampered: an audit line was changed, removed or inserted.
 	ErrAuditTampered = errors.New("relay store: the audit trail was altered")
+	// ErrFenced: a write made under an upstream holder's lease was refused
+	// because another node has taken the lease over since (scale-out).
+	ErrFenced = errors.New("relay store: fenced: another node holds the upstream lease")
 )
 
 // Hash is the SHA-256 of a token or code: the only form in which a Store

@@ -2,10 +2,17 @@
 // several relay nodes on one database. It passes the same conformance
 // suite (relay/store/storetest) as the SQLite store.
 //
-// Not yet here (see relay.md "Scale-out"): events partitioned by day, the
-// fenced upstream holder (advisory lock or NATS KV lease) and the NATS
-// doorbell between nodes. A session advisory lock needs a pinned, direct
-// connection: it breaks behind a transaction-mode pooler.
+// For scale-out (relay/cluster) it also provides the upstream lease
+// (AcquireLease: a session advisory lock on a pinned connection, with a
+// fencing term incremented on every takeover), fenced appends (Fenced),
+// LastSeqs for the nodes' gap sweeps, and a cluster-wide rate limiter
+// (Limit). The lease needs a direct connection, or a session-mode pooler:
+// behind a transaction-mode pooler (PgBouncer pool_mode=transaction) a
+// session advisory lock is not tied to the node's connection, and two
+// nodes may both believe they hold it (fencing still refuses the stale
+// one's writes, but both would hold an upstream listen).
+//
+// Not yet here: events partitioned by day.
 package postgres
 
 import (
@@ -90,6 +97,13 @@ var migrations = []string{
 	);`,
 	// 2: the audit trail becomes a hash chain (store.AuditHash).
 	`ALTER TABLE audit ADD COLUMN hash bytea;`,
+	// 3: scale-out. The upstream holder's fencing term (one row; every
+	// takeover increments it), the term each event was written under
+	// (0: unfenced), and the cluster-wide rate limiter's buckets.
+	`CREATE TABLE holder(id int PRIMARY KEY CHECK (id = 1), term bigint NOT NULL, since bigint NOT NULL DEFAULT 0);
+	INSERT INTO holder(id, term) VALUES(1, 0);
+	ALTER TABLE events ADD COLUMN term bigint NOT NULL DEFAULT 0;
+	CREATE TABLE limits(key text PRIMARY KEY, tokens double precision NOT NULL, at bigint NOT NULL);`,
 }
 
 // Open connects to dsn (postgres://…) and brings the schema up to date,
@@ -327,11 +341,29 @@ func (d *DB) Append(ctx context.Context, ev store.Event) (store.Event, error) {
 }
 
 func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error) {
+	return d.appendBatch(ctx, 0, evs)
+}
+
+// appendBatch is AppendBatch; a term other than 0 fences it: the
+// transaction first takes a share lock on the holder row and refuses
+// (store.ErrFenced) unless term is still the current one. A takeover's
+// increment waits for the appends in flight, and every append after it
+// sees the new term.
+func (d *DB) appendBatch(ctx context.Context, term int64, evs []store.Event) ([]store.Event, error) {
 	if len(evs) == 0 {
 		return nil, nil
 	}
 	var out []store.Event
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if term != 0 {
+			var cur int64
+			if err := tx.QueryRow(ctx, `SELECT term FROM holder WHERE id=1 FOR SHARE`).Scan(&cur); err != nil {
+				return err
+			}
+			if cur != term {
+				return fmt.Errorf("%w (write under term %d, current %d)", store.ErrFenced, term, cur)
+			}
+		}
 		out = make([]store.Event, 0, len(evs))
 		for _, ev := range evs {
 			ev.Alias = store.NormAlias(ev.Alias)
@@ -366,8 +398,8 @@ func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event,
 				}
 			}
 			ev.Seq = uint64(seq)
-			if _, err := sp.Exec(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES($1, $2, $3, $4, $5, $6, $7)`,
-				ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time)); err != nil {
+			if _, err := sp.Exec(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time, term) VALUES($1, $2, $3, $4, $5, $6, $7, $8)`,
+				ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time), term); err != nil {
 				return err
 			}
 			if err := sp.Commit(ctx); err != nil {
@@ -382,7 +414,7 @@ func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event,
 		// Another node stored one of these meanwhile: one at a time.
 		out = out[:0]
 		for _, ev := range evs {
-			got, err := d.AppendBatch(ctx, []store.Event{ev})
+			got, err := d.appendBatch(ctx, term, []store.Event{ev})
 			if err != nil {
 				return nil, err
 			}
@@ -392,6 +424,9 @@ func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event,
 	}
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return nil, nil // the single event is a duplicate
+	}
+	if errors.Is(err, store.ErrFenced) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, wrap("append", err)
