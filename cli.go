@@ -136,35 +136,56 @@ const maxSecretInput = 4096
 // (flag, e.g. "--secret-stdin"; what, e.g. "interface key"): the first
 // line of r without its line ending, at most maxSecretInput bytes. Nothing
 // but white space may follow that line, so that a wrong file piped in is
-// refused rather than half used. oneWord (the interface key) also trims
-// white space around the secret and refuses white space inside it; a
-// password is kept exactly as typed. Errors never contain the input.
+// refused rather than half used. oneWord (keys, codes) also trims white
+// space around the secret and refuses white space inside it; a password is
+// kept exactly as typed. Errors never contain the input.
 func readStdinSecret(r io.Reader, flag, what string, oneWord bool) (api.Secret, error) {
+	s, err := readStdinSecrets(r, flag, []string{what}, oneWord)
+	if err != nil {
+		return "", err
+	}
+	return s[0], nil
+}
+
+// readStdinSecrets is readStdinSecret for several secrets, one a line, in
+// the order of whats.
+func readStdinSecrets(r io.Reader, flag string, whats []string, oneWord bool) ([]api.Secret, error) {
+	all := strings.Join(whats, " and ")
 	if r == nil {
-		return "", fmt.Errorf("no %s on standard input", what)
+		return nil, fmt.Errorf("no %s on standard input", all)
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxSecretInput+1))
 	defer clear(b)
 	if err != nil {
-		return "", fmt.Errorf("reading the %s from standard input: %w", what, err)
+		return nil, fmt.Errorf("reading the %s from standard input: %w", all, err)
 	}
 	if len(b) > maxSecretInput {
-		return "", fmt.Errorf("standard input is too long for the %s (over %d bytes)", what, maxSecretInput)
+		return nil, fmt.Errorf("standard input is too long for the %s (over %d bytes)", all, maxSecretInput)
 	}
-	line, rest, _ := strings.Cut(string(b), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if oneWord {
-		line = strings.TrimSpace(line)
+	rest := string(b)
+	var out []api.Secret
+	for _, what := range whats {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if oneWord {
+			line = strings.TrimSpace(line)
+		}
+		switch {
+		case strings.TrimSpace(line) == "":
+			return nil, fmt.Errorf("no %s on standard input", what)
+		case oneWord && strings.ContainsAny(line, " \t"):
+			return nil, fmt.Errorf("standard input holds more than one word for the %s; %s wants one a line", what, flag)
+		}
+		out = append(out, api.Secret(line))
 	}
-	switch {
-	case strings.TrimSpace(line) == "":
-		return "", fmt.Errorf("no %s on standard input", what)
-	case strings.TrimSpace(rest) != "":
-		return "", fmt.Errorf("standard input holds more than one line; %s wants the %s alone", flag, what)
-	case oneWord && strings.ContainsAny(line, " \t"):
-		return "", fmt.Errorf("standard input holds more than one word; %s wants the %s alone", flag, what)
+	if strings.TrimSpace(rest) != "" {
+		if len(whats) == 1 {
+			return nil, fmt.Errorf("standard input holds more than one line; %s wants the %s alone", flag, all)
+		}
+		return nil, fmt.Errorf("standard input holds more than %d lines; %s wants the %s, one a line", len(whats), flag, all)
 	}
-	return api.Secret(line), nil
+	return out, nil
 }
 
 // parseAll parses args allowing flags after positional arguments

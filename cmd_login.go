@@ -17,6 +17,7 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/corpapi"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 )
 
@@ -61,6 +62,9 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	apiURL := f.String("api-url", "", "API base URL, ending in / (default: the stored one, else "+defaultBaseURL+")")
 	tokenURL := f.String("token-url", "", "token endpoint (default: the stored one, else "+defaultTokenURL+")")
 	loginURL := f.String("login-url", "", "SSO login endpoint (default: the stored one, else "+defaultLoginURL+")")
+	corp := f.Bool("corp", false, "Tencent's current API (api.exmail.qq.com): the corpid and two application secrets instead of the v1.4 key")
+	corpID := f.String("corpid", "", "with --corp: the enterprise's corpid (工具箱 → 应用中心)")
+	corpAPIURL := f.String("corp-api-url", "", "with --corp: the API base, ending in / (default "+corpapi.DefaultBaseURL+")")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -103,6 +107,9 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 		*value = v
 		return nil
 	}
+	if *corp {
+		return loginCorp(ctx, e, f, cfg, path, p, ask, corpLogin{corpID: *corpID, alias: *alias, apiURL: *corpAPIURL, tty: tty})
+	}
 	if err := ask(agent, "agent", "Admin account", cfg.Agent); err != nil {
 		return err
 	}
@@ -112,6 +119,7 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 
 	// Endpoints: the flags, else what is stored, else the defaults.
 	next := *cfg
+	next.RelayURL, next.RelayDevice, next.CorpID, next.CorpAPIURL = "", "", "", "" // one account at a time
 	next.Agent, next.Alias = *agent, *alias
 	next.TokenURL = cmp.Or(strings.TrimSpace(*tokenURL), next.TokenURL)
 	next.APIURL = cmp.Or(strings.TrimSpace(*apiURL), next.APIURL)
@@ -170,6 +178,111 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, a.Agent)
 	fmt.Fprintf(e.stdout, "Settings: %s. The interface key is in the OS keyring (service %q).\n", path, creds.Service)
+	return nil
+}
+
+// corpLogin is what login --corp was given on the command line.
+type corpLogin struct {
+	corpID, alias, apiURL string
+	tty                   *os.File // nil: the secrets come from standard input
+}
+
+// loginCorp is login --corp: the corpid, the mailbox and the secrets of
+// two applications (单点登录, 新邮件提醒), checked with the server (a token
+// for each, then the mailbox's count) before anything is stored. The
+// secrets go to the OS keyring, the rest to the config file; a v1.4 key or
+// a relay token stored before is removed.
+func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path string, p *prompter,
+	ask func(value *string, flagName, label, stored string) error, in corpLogin) error {
+	if err := ask(&in.corpID, "corpid", "Corp ID (corpid)", cfg.CorpID); err != nil {
+		return err
+	}
+	if err := ask(&in.alias, "alias", "Mailbox to watch", cfg.Alias); err != nil {
+		return err
+	}
+	next := *cfg
+	next.ClearAccount()
+	next.CorpID, next.Alias = in.corpID, in.alias
+	next.CorpAPIURL = cmp.Or(strings.TrimSpace(in.apiURL), cfg.CorpAPIURL)
+	if err := next.Validate(); err != nil {
+		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
+	}
+	var sso, mail api.Secret
+	if in.tty != nil {
+		var err error
+		if sso, err = p.secret("单点登录 (single sign-on) application secret (not shown)"); err != nil {
+			return err
+		}
+		if mail, err = p.secret("新邮件提醒 (new-mail) application secret (not shown)"); err != nil {
+			return err
+		}
+	} else {
+		s, err := readStdinSecrets(e.stdin, "--secret-stdin", []string{"single sign-on application secret", "new-mail application secret"}, true)
+		if err != nil {
+			return err
+		}
+		sso, mail = s[0], s[1]
+	}
+	a := account.Account{CorpID: next.CorpID, CorpAPIURL: next.CorpAPIURL, Alias: next.Alias, CorpSSOSecret: sso, CorpMailSecret: mail}
+	if err := verifyCorp(ctx, e, a); err != nil {
+		return err
+	}
+	keys := e.interactiveKeyStore()
+	for _, k := range []struct {
+		app    string
+		secret api.Secret
+	}{{"sso", sso}, {"mail", mail}} {
+		if err := keys.Set(ctx, account.CorpKeyName(a.CorpID, k.app), k.secret); err != nil {
+			return fmt.Errorf("the account works, but storing its secrets in the OS keyring failed: %w", err)
+		}
+	}
+	if err := config.Save(path, &next); err != nil {
+		return fmt.Errorf("the secrets are in the OS keyring, but the config file could not be written: %w", err)
+	}
+	// No other account's secret stays behind.
+	var old []string
+	if cfg.Agent != "" {
+		old = append(old, cfg.Agent)
+	}
+	if cfg.RelayURL != "" {
+		old = append(old, account.DeviceKeyName(cfg.RelayURL))
+	}
+	for _, name := range old {
+		if err := keys.Delete(ctx, name); err != nil && !errors.Is(err, creds.ErrNotFound) {
+			e.logger().Warn("could not remove the previous account's secret from the OS keyring", "err", err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "Logged in: watching %s on Tencent's current API (corpid %s).\n", safetext.Line(a.Alias, 120), safetext.Line(a.CorpID, 80))
+	fmt.Fprintln(e.stdout, "Notifications show counts only: without a company relay this API gives no sender or subject.")
+	fmt.Fprintf(e.stdout, "Settings: %s. The secrets are in the OS keyring (service %q).\n", path, creds.Service)
+	return nil
+}
+
+// verifyCorp checks a corp account with the server: a token for each
+// application, then the mailbox's unread count. Its errors say what to fix
+// and that nothing was stored.
+func verifyCorp(ctx context.Context, e *env, a account.Account) error {
+	c, err := a.NewCorpClient(e.logger())
+	if err != nil {
+		return fmt.Errorf("login failed: %w", err)
+	}
+	for _, app := range []struct {
+		app  corpapi.App
+		name string
+	}{{corpapi.AppSSO, "单点登录 (single sign-on)"}, {corpapi.AppNewMail, "新邮件提醒 (new-mail)"}} {
+		if err := c.CheckToken(ctx, app.app); err != nil {
+			if api.IsAuth(err) {
+				return fmt.Errorf("login failed: the server refused corpid %q with the %s application's secret; check both in the exmail admin console (工具箱 → 应用中心). Nothing was stored", a.CorpID, app.name)
+			}
+			return fmt.Errorf("login failed: could not check the %s application with the server: %v. Nothing was stored", app.name, err)
+		}
+	}
+	if _, err := c.Mail.NewCount(ctx, a.Alias); err != nil {
+		if errors.Is(err, api.ErrNotFound) {
+			return fmt.Errorf("login failed: the mailbox %q does not exist in this enterprise (the corpid and secrets are fine). Nothing was stored", a.Alias)
+		}
+		return fmt.Errorf("login failed: could not read the unread count of %s: %v. Nothing was stored", a.Alias, err)
+	}
 	return nil
 }
 
@@ -311,6 +424,13 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	if agent != "" {
 		if err := remove(agent, fmt.Sprintf("the interface key of %q from the OS keyring", agent)); err != nil {
 			return err
+		}
+	}
+	if cfg.CorpID != "" && *agentFlag == "" {
+		for _, app := range []string{"sso", "mail"} {
+			if err := remove(account.CorpKeyName(cfg.CorpID, app), "the current API's "+app+" application secret from the OS keyring"); err != nil {
+				return err
+			}
 		}
 	}
 	if cfg.RelayURL != "" && *agentFlag == "" {

@@ -33,7 +33,8 @@ Example:
 }
 
 // mailbox is what count and open need of the account's way to the mail:
-// api.MailService in direct mode, the relay's client in relay mode.
+// api.MailService in direct mode, the relay's client in relay mode,
+// corpapi.MailService on Tencent's current API.
 type mailbox interface {
 	NewCount(ctx context.Context, alias string) (int, error)
 	LoginURL(ctx context.Context, alias, mailID string) (api.Secret, error)
@@ -67,6 +68,13 @@ func mailboxCommand(ctx context.Context, e *env, f *flags, args []string) (mailb
 	if a.Relayed() {
 		src, err := a.NewRelaySource(e.logger())
 		return src, a.Alias, err
+	}
+	if a.Corp() {
+		c, err := a.NewCorpClient(e.logger())
+		if err != nil {
+			return nil, "", err
+		}
+		return c.Mail, a.Alias, nil
 	}
 	c, err := a.NewClient(e.logger())
 	if err != nil {

@@ -59,7 +59,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	}
 	watch := api.WatchOptions{IdleTimeout: time.Duration(cfg.IdleTimeout)}
 	a, err := e.accounts().Resolve(ctx)
-	s.Alias, s.HoldsAdminKey = a.Alias, a.Agent != "" && !a.Relayed()
+	s.Alias, s.HoldsAdminKey, s.CountsOnly = a.Alias, a.Agent != "" && !a.Relayed(), a.Corp()
 	switch {
 	case err == nil && a.Alias == "":
 		log.Info("no mailbox to watch yet: setup state")
@@ -99,7 +99,8 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 }
 
 // trayBackend is the tray's way to the mail for account a: the company
-// relay in relay mode, the v1.4 listen connection in direct mode.
+// relay in relay mode, the unread count at an interval on Tencent's current
+// API, the v1.4 listen connection in direct mode.
 func trayBackend(a account.Account, watch api.WatchOptions, log *slog.Logger) (trayapp.Backend, error) {
 	if a.Relayed() {
 		src, err := a.NewRelaySource(log)
@@ -107,6 +108,13 @@ func trayBackend(a account.Account, watch api.WatchOptions, log *slog.Logger) (t
 			return trayapp.Backend{}, err
 		}
 		return trayapp.FollowRelay(src, log), nil
+	}
+	if a.Corp() {
+		c, err := a.NewCorpClient(log)
+		if err != nil {
+			return trayapp.Backend{}, err
+		}
+		return trayapp.Poll(c.Mail, a.Alias, log), nil
 	}
 	c, err := a.NewClient(log)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/poll"
 	"github.com/exmail-notifier/exmail-notifier/relay/wire"
 )
 
@@ -29,6 +30,8 @@ It reconnects by itself, with backoff, for as long as it runs; a
 "disconnected" line says why and when it tries again. Logs go to stderr.
 On a computer enrolled with a company relay it follows the relay's stream
 of its own mailbox, with the same lines (no "version"; no --all or --ver).
+On Tencent's current API ("login --corp", EXMAIL_CORPID) it counts the
+mailbox's unread mail every minute and prints "unread" lines only.
 Ctrl-C (SIGINT) or SIGTERM stops it with exit status 0.
 
 Example:
@@ -112,6 +115,24 @@ func watchSource(a account.Account, all bool, from string, idle time.Duration, f
 			return nil, f.usageErrorf("--ver: the relay resumes by itself; there is no address-book version in relay mode")
 		}
 		return a.NewRelaySource(e.logger())
+	}
+	if a.Corp() {
+		// The current API has no push without the relay: count at an
+		// interval and print "unread" lines.
+		switch {
+		case all:
+			return nil, f.usageErrorf("--all: Tencent's current API gives one mailbox's count at a time")
+		case from != "0":
+			return nil, f.usageErrorf("--ver: there is no address-book version on Tencent's current API")
+		}
+		if err := a.NeedAlias(); err != nil {
+			return nil, err
+		}
+		c, err := a.NewCorpClient(e.logger())
+		if err != nil {
+			return nil, err
+		}
+		return poll.New(c.Mail, a.Alias, poll.Options{Logger: e.logger()}), nil
 	}
 	alias := ""
 	if !all {

@@ -49,13 +49,14 @@ func osEnv() *env {
 	}
 }
 
-// keepSecretFromChildren reads EXMAIL_SECRET (the interface key) and
-// EXMAIL_DEVICE_TOKEN (a relay device token) once and unsets them, so that
+// keepSecretFromChildren reads EXMAIL_SECRET (the interface key),
+// EXMAIL_DEVICE_TOKEN (a relay device token) and the current API's
+// application secrets (EXMAIL_CORP_*_SECRET) once and unsets them, so that
 // no child process (the browser opener, the browser) inherits them; the
 // returned getenv still answers them for this process.
 func keepSecretFromChildren(getenv func(string) string, unsetenv func(string) error) func(string) string {
 	secrets := map[string]string{}
-	for _, name := range []string{"EXMAIL_SECRET", "EXMAIL_DEVICE_TOKEN"} {
+	for _, name := range []string{"EXMAIL_SECRET", "EXMAIL_DEVICE_TOKEN", "EXMAIL_CORP_SSO_SECRET", "EXMAIL_CORP_MAIL_SECRET"} {
 		secrets[name] = getenv(name)
 		_ = unsetenv(name)
 	}

@@ -52,6 +52,13 @@ type Config struct {
 	// RelayDevice is the device id the relay gave at enrollment (shown
 	// by "exmail-relay devices"; not a secret).
 	RelayDevice string `json:"relay_device,omitempty"`
+	// CorpID selects Tencent's current API (api.exmail.qq.com) in direct
+	// mode (after "login --corp"): the enterprise's corpid. Its
+	// applications' secrets are in the OS keyring, never here.
+	CorpID string `json:"corp_id,omitempty"`
+	// CorpAPIURL is that API's base, ending in "/"; default
+	// corpapi.DefaultBaseURL.
+	CorpAPIURL string `json:"corp_api_url,omitempty"`
 
 	// Lang is the language of the tray and toasts: "zh", "en", or "" to
 	// follow the system.
@@ -83,10 +90,11 @@ func (c *Config) Paused(now time.Time) bool { return now.Before(c.PausedUntil) }
 func (c *Config) ClearAccount() {
 	c.Agent, c.Alias, c.TokenURL, c.APIURL, c.LoginURL = "", "", "", "", ""
 	c.RelayURL, c.RelayDevice = "", ""
+	c.CorpID, c.CorpAPIURL = "", ""
 }
 
 // HasAccount reports whether an account is configured, in either mode.
-func (c *Config) HasAccount() bool { return c.Agent != "" || c.RelayURL != "" }
+func (c *Config) HasAccount() bool { return c.Agent != "" || c.RelayURL != "" || c.CorpID != "" }
 
 // Relayed reports whether the account is in relay mode.
 func (c *Config) Relayed() bool { return c.RelayURL != "" }
@@ -109,8 +117,8 @@ func (c *Config) Validate() error {
 			strings.ContainsFunc(c.Alias, func(r rune) bool { return r == ' ' || isControl(r) }) {
 			bad("alias", "%q is not a mail address", c.Alias)
 		}
-		if c.Agent == "" && c.RelayURL == "" {
-			bad("alias", "is set but neither agent (the admin account) nor relay_url is")
+		if c.Agent == "" && c.RelayURL == "" && c.CorpID == "" {
+			bad("alias", "is set but neither agent (the admin account), relay_url nor corp_id is")
 		}
 	}
 	if c.RelayURL != "" {
@@ -119,6 +127,19 @@ func (c *Config) Validate() error {
 		}
 		if err := CheckRelayURL(c.RelayURL); err != nil {
 			bad("relay_url", "%v", err)
+		}
+	}
+	if c.CorpID != "" {
+		if c.Agent != "" || c.RelayURL != "" || c.TokenURL != "" || c.APIURL != "" || c.LoginURL != "" {
+			bad("corp_id", "is set together with another account's fields (agent, relay_url, endpoints); an account is one kind")
+		}
+		if strings.ContainsFunc(c.CorpID, func(r rune) bool { return r == ' ' || r == '/' || isControl(r) }) {
+			bad("corp_id", "%q has spaces, slashes or control characters", c.CorpID)
+		}
+	}
+	if c.CorpAPIURL != "" {
+		if err := checkURL(c.CorpAPIURL, true); err != nil {
+			bad("corp_api_url", "%v", err)
 		}
 	}
 	if strings.ContainsFunc(c.RelayDevice, func(r rune) bool { return r == ' ' || isControl(r) }) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/config"
+	"github.com/exmail-notifier/exmail-notifier/corpapi"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
@@ -37,7 +38,22 @@ type Account struct {
 	// empty: no admin key is on this machine.
 	Relay       string
 	DeviceToken api.Secret
+
+	// Corp mode (after "login --corp"): Tencent's current API with the
+	// enterprise's corpid and two applications' secrets, for the unread
+	// count (新邮件提醒) and single sign-on (单点登录).
+	CorpID         string
+	CorpAPIURL     string // "" = corpapi.DefaultBaseURL
+	CorpSSOSecret  api.Secret
+	CorpMailSecret api.Secret
 }
+
+// Corp reports whether a is an account on Tencent's current API.
+func (a Account) Corp() bool { return a.CorpID != "" }
+
+// CorpKeyName is the name under which the secret of application app
+// ("sso", "mail") of the enterprise corpID is kept in the OS keyring.
+func CorpKeyName(corpID, app string) string { return "corp-" + app + " " + corpID }
 
 // Relayed reports whether a is a relay account.
 func (a Account) Relayed() bool { return a.Relay != "" }
@@ -151,6 +167,15 @@ func (r *Resolver) Resolve(ctx context.Context) (Account, error) {
 	if relay != "" {
 		return r.resolveRelay(ctx, relay, cfg, path)
 	}
+	// Corp mode: EXMAIL_CORPID, else the stored corp account unless
+	// EXMAIL_AGENT asks for a v1.4 one.
+	corp := getenv("EXMAIL_CORPID")
+	if corp == "" && getenv("EXMAIL_AGENT") == "" {
+		corp = cfg.CorpID
+	}
+	if corp != "" {
+		return r.resolveCorp(ctx, corp, cfg, path)
+	}
 	stored := WithPreset(Account{TokenURL: cfg.TokenURL, APIURL: cfg.APIURL, LoginURL: cfg.LoginURL})
 	a := Account{
 		Agent:      cmp.Or(getenv("EXMAIL_AGENT"), cfg.Agent),
@@ -211,6 +236,54 @@ func (r *Resolver) resolveRelay(ctx context.Context, relay string, cfg *config.C
 	}
 	a.DeviceToken = t
 	return a, nil
+}
+
+// resolveCorp resolves an account on Tencent's current API: the corpid,
+// the mailbox (EXMAIL_ALIAS or the config's), the API base
+// (EXMAIL_CORP_API_URL or the config's) and the two secrets, each from
+// its environment variable (EXMAIL_CORP_SSO_SECRET, EXMAIL_CORP_MAIL_SECRET)
+// else the OS keyring, where only the stored enterprise's are looked up.
+func (r *Resolver) resolveCorp(ctx context.Context, corp string, cfg *config.Config, path string) (Account, error) {
+	getenv := func(k string) string { return strings.TrimSpace(r.Getenv(k)) }
+	a := Account{
+		CorpID:     corp,
+		CorpAPIURL: cmp.Or(getenv("EXMAIL_CORP_API_URL"), cfg.CorpAPIURL),
+		Alias:      cmp.Or(getenv("EXMAIL_ALIAS"), cfg.Alias),
+		ConfigPath: path,
+	}
+	secrets := []struct {
+		dst      *api.Secret
+		env, app string
+		what     string
+	}{
+		{&a.CorpSSOSecret, "EXMAIL_CORP_SSO_SECRET", "sso", "the single sign-on (单点登录) application's secret"},
+		{&a.CorpMailSecret, "EXMAIL_CORP_MAIL_SECRET", "mail", "the new-mail (新邮件提醒) application's secret"},
+	}
+	for _, sec := range secrets {
+		if v := getenv(sec.env); v != "" {
+			*sec.dst = api.Secret(v)
+			continue
+		}
+		if corp != cfg.CorpID {
+			return a, fmt.Errorf("%w: EXMAIL_CORPID names an enterprise not stored here; set %s too, or run \"exmail-notifier login --corp\"", ErrNoAccount, sec.env)
+		}
+		v, err := r.keyStore().Get(ctx, CorpKeyName(corp, sec.app))
+		switch {
+		case errors.Is(err, creds.ErrNotFound):
+			return a, fmt.Errorf("%w: no %s in the OS keyring; run \"exmail-notifier login --corp\" (or set %s)", ErrNoAccount, sec.what, sec.env)
+		case err != nil:
+			return a, err
+		}
+		*sec.dst = v
+	}
+	return a, nil
+}
+
+// NewCorpClient returns the client of Tencent's current API for a corp
+// account.
+func (a Account) NewCorpClient(log *slog.Logger) (*corpapi.Client, error) {
+	return corpapi.New(corpapi.Config{CorpID: a.CorpID, SSOSecret: a.CorpSSOSecret, NewMailSecret: a.CorpMailSecret,
+		BaseURL: a.CorpAPIURL, Logger: log})
 }
 
 // noTokenError: a relay account is configured but the keyring holds no
@@ -296,6 +369,8 @@ func (a Account) NeedAlias() error {
 		return nil
 	case a.Relayed():
 		return errors.New(`no mailbox: set EXMAIL_ALIAS to the mailbox this device is enrolled for, or run "exmail-notifier enroll"`)
+	case a.Corp():
+		return errors.New(`no mailbox to watch: set EXMAIL_ALIAS or run "exmail-notifier login --corp"`)
 	}
 	return errors.New(`no mailbox to watch: set EXMAIL_ALIAS or run "exmail-notifier login"`)
 }

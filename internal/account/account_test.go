@@ -362,3 +362,64 @@ func TestRelayAccount(t *testing.T) {
 
 // errAny: any error will do.
 var errAny = errors.New("any error")
+
+func TestCorpAccount(t *testing.T) {
+	t.Parallel()
+	stored := config.Config{Alias: "bob@example.com", CorpID: "wm123"}
+	keys := func(t *testing.T) *creds.Memory {
+		return keysWith(t, CorpKeyName("wm123", "sso"), "sso-secret", CorpKeyName("wm123", "mail"), "mail-secret")
+	}
+	tests := []struct {
+		name   string
+		config *config.Config
+		vars   map[string]string
+		keys   *creds.Memory
+		want   Account
+		is     error
+	}{
+		{
+			name: "stored: the corpid in the config, both secrets in the keyring", config: &stored, keys: keys(t),
+			want: Account{Alias: "bob@example.com", CorpID: "wm123", CorpSSOSecret: "sso-secret", CorpMailSecret: "mail-secret"},
+		},
+		{
+			name: "headless: everything from the environment",
+			vars: map[string]string{"EXMAIL_CORPID": "wm9", "EXMAIL_CORP_SSO_SECRET": "s", "EXMAIL_CORP_MAIL_SECRET": "m",
+				"EXMAIL_ALIAS": "eve@example.com", "EXMAIL_CORP_API_URL": "http://127.0.0.1:1/cgi-bin/"},
+			keys: &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want: Account{Alias: "eve@example.com", CorpID: "wm9", CorpAPIURL: "http://127.0.0.1:1/cgi-bin/", CorpSSOSecret: "s", CorpMailSecret: "m"},
+		},
+		{
+			name: "a missing secret names the application", config: &stored,
+			keys: keysWith(t, CorpKeyName("wm123", "sso"), "sso-secret"),
+			want: Account{Alias: "bob@example.com", CorpID: "wm123", CorpSSOSecret: "sso-secret"},
+			is:   ErrNoAccount,
+		},
+		{
+			name: "another corpid from the environment never gets the stored secrets", config: &stored,
+			vars: map[string]string{"EXMAIL_CORPID": "wm999"},
+			keys: &creds.Memory{Err: errors.New("the keyring must not be asked")},
+			want: Account{Alias: "bob@example.com", CorpID: "wm999"},
+			is:   ErrNoAccount,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := resolver(t, tt.vars, tt.keys)
+			if tt.config != nil {
+				writeConfig(t, r, *tt.config)
+			}
+			got, err := r.Resolve(t.Context())
+			if tt.is == nil && err != nil || tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("Resolve: err = %v, want %v", err, tt.is)
+			}
+			if err != nil && (strings.Contains(err.Error(), "secret\"") || strings.Contains(err.Error(), "sso-secret")) {
+				t.Errorf("the error shows a secret: %v", err)
+			}
+			got.ConfigPath = ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("account (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -178,6 +178,7 @@ func (r *runner) start(ctx context.Context, view app.View) {
 	a := app.New(app.Config{
 		Alias:         r.s.Alias,
 		HoldsAdminKey: r.s.HoldsAdminKey,
+		CountsOnly:    r.s.CountsOnly,
 		Version:       r.env.Version,
 		Lang:          r.s.Lang,
 		Prefs:         r.s.Prefs,

@@ -14,6 +14,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/poll"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
 
@@ -43,9 +44,12 @@ type Session struct {
 	// HoldsAdminKey: this computer keeps the enterprise's administrator
 	// key (direct mode); About says what it can do (app.Config).
 	HoldsAdminKey bool
-	Problem       app.Problem
-	Lang          app.Lang
-	Prefs         app.Prefs
+	// CountsOnly: the backend gives counts, not senders or subjects
+	// (app.Config).
+	CountsOnly bool
+	Problem    app.Problem
+	Lang       app.Lang
+	Prefs      app.Prefs
 	// Autostart offers the real "Start at login"; false gives an
 	// in-memory one that changes nothing on the machine (the demo).
 	Autostart bool
@@ -82,6 +86,17 @@ func Connect(c *api.Client, alias string, o api.WatchOptions, log *slog.Logger) 
 // after the machine wakes), its unread count and its sign-in link.
 func FollowRelay(src *client.Source, log *slog.Logger) Backend {
 	return Backend{Source: wakeful{s: src, log: log}, Counter: src, Linker: src}
+}
+
+// Poll returns the Backend of a backend without push (Tencent's current
+// API without the relay): the unread count of alias at an interval
+// (poll.Source, at once after the machine wakes), and its sign-in link.
+// The Session should set CountsOnly.
+func Poll(m interface {
+	poll.Counter
+	app.Linker
+}, alias string, log *slog.Logger) Backend {
+	return Backend{Source: wakeful{s: poll.New(m, alias, poll.Options{Logger: log}), log: log}, Counter: m, Linker: m}
 }
 
 // WaitForKeyring returns the Backend for a key that could not be read at
