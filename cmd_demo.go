@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/mail"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/corpapi/corptest"
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
@@ -22,7 +25,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/relay/store/memstore"
 )
 
-const demoUsage = `Usage: exmail-notifier demo [--interval D] [--relay] [--serve]
+const demoUsage = `Usage: exmail-notifier demo [--interval D] [--relay | --corp] [--serve]
 
 Runs the tray app against a demo server built into the program: a small
 company (example.com) with a few unread mails, and a colleague who sends
@@ -37,6 +40,11 @@ bus) the notifications are printed in the terminal instead.
 server, a relay on 127.0.0.1 (exmail-relay's code, its database in memory)
 holding the demo key, and the tray enrolled with the relay, which serves it
 lina's mail only. The tray looks the same; "doctor" would say "enrolled".
+
+--corp shows a company on Tencent's current API without a relay: that API
+pushes nothing to a desktop, so the tray reads the unread count at an
+interval (every 5 s here, a minute for real) and a rise is one "N new
+mails" notification without sender or subject.
 
 --serve runs only the servers (no tray) and prints their settings as
 export EXMAIL_...=... lines, so that the command-line client can be tried
@@ -59,8 +67,18 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	interval := f.Duration("interval", 10*time.Second, "average time between the colleague's mails (0: none)")
 	serve := f.Bool("serve", false, "run only the demo server and print its EXMAIL_* environment")
 	viaRelay := f.Bool("relay", false, "put a company relay (in memory, on loopback) between the demo server and the tray")
+	corp := f.Bool("corp", false, "demonstrate Tencent's current API: the tray polls the unread count (no sender or subject)")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *corp {
+		if *viaRelay {
+			return f.usageErrorf("--relay --corp: the relay's callback upstream for the current API is not built yet")
+		}
+		if f.NArg() > 0 {
+			return f.usageErrorf("unexpected argument %q", f.Arg(0))
+		}
+		return demoCorp(ctx, e, *interval, *serve)
 	}
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
@@ -201,3 +219,71 @@ func startDemoRelay(ctx context.Context, c *api.Client, alias string, log *slog.
 
 // wait waits for the relay to stop (its ctx has ended).
 func (r *demoRelay) wait() { <-r.done }
+
+// demoCorpEvery is how often the demo's tray counts on the current API
+// (the real default is a minute).
+const demoCorpEvery = 5 * time.Second
+
+// demoCorp is "demo --corp": the fake of Tencent's current API with a
+// colleague who writes to lina, and the tray polling her unread count, as
+// a company without the relay sees it; with serve, only the server and its
+// settings.
+func demoCorp(ctx context.Context, e *env, interval time.Duration, serve bool) error {
+	srv := corptest.New(corptest.Options{Demo: true})
+	defer srv.Close()
+	alias := demoLocal + "@" + srv.Domain() // one of the demo enterprise's members
+	colleague := func(ctx context.Context) {
+		if interval == 0 {
+			return
+		}
+		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x636f))
+		t := time.NewTimer(3 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			m := exmailtest.SampleMail(r, alias)
+			from := m.Sender
+			if a, err := mail.ParseAddress(m.Sender); err == nil {
+				from = a.Address
+			}
+			srv.Deliver(ctx, alias, corptest.Mail{From: from, Subject: m.Subject})
+			t.Reset(time.Duration(float64(interval) * (0.5 + r.Float64())))
+		}
+	}
+	if serve {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		fmt.Fprintf(e.stdout, "export EXMAIL_CORPID=%s\nexport EXMAIL_CORP_SSO_SECRET=%s\nexport EXMAIL_CORP_MAIL_SECRET=%s\nexport EXMAIL_CORP_API_URL=%s\nexport EXMAIL_ALIAS=%s\n",
+			srv.CorpID(), srv.Secret(corptest.AppSSO), srv.Secret(corptest.AppNewMail), srv.BaseURL(), alias)
+		fmt.Fprintf(e.stderr, "exmail-notifier: demo of the current API for %s running; the lines above are its settings (demo secrets, not secrets). Ctrl-C stops it.\n", alias)
+		go colleague(ctx)
+		<-ctx.Done()
+		return nil
+	}
+	_, closeLog := e.useTrayLog("")
+	defer closeLog()
+	log := e.logger()
+	a := account.Account{CorpID: srv.CorpID(), CorpAPIURL: srv.BaseURL(), Alias: alias,
+		CorpSSOSecret: api.Secret(srv.Secret(corptest.AppSSO)), CorpMailSecret: api.Secret(srv.Secret(corptest.AppNewMail))}
+	c, err := a.NewCorpClient(log)
+	if err != nil {
+		return err
+	}
+	s := trayapp.Session{
+		Lock:       "demo",
+		Alias:      alias,
+		Lang:       e.uiLang(ctx, ""),
+		Prefs:      app.Prefs{ShowContent: true},
+		CountsOnly: true,
+		Backend:    trayapp.Poll(c.Mail, alias, demoCorpEvery, log),
+		Extra:      func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+		HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API: the count is read every " +
+			demoCorpEvery.String() + "; a colleague writes about every " + interval.String() + ".",
+	}
+	log.Info("demo", "mailbox", alias, "api", "corp", "interval", interval)
+	return trayapp.Run(ctx, e.trayEnv(), s)
+}

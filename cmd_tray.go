@@ -114,7 +114,7 @@ func trayBackend(a account.Account, watch api.WatchOptions, log *slog.Logger) (t
 		if err != nil {
 			return trayapp.Backend{}, err
 		}
-		return trayapp.Poll(c.Mail, a.Alias, log), nil
+		return trayapp.Poll(c.Mail, a.Alias, 0, log), nil
 	}
 	c, err := a.NewClient(log)
 	if err != nil {

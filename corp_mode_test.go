@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,4 +106,31 @@ func TestCorpMode(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDemoCorp: "demo --corp --serve" runs the fake of the current API and
+// prints corp-mode settings; count works with them.
+func TestDemoCorp(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }, keys: &creds.Memory{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- cmdDemo(ctx, e, []string{"--corp", "--serve", "--interval", "0"}); pw.Close() }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	vars := map[string]string{"EXMAIL_CONFIG": filepath.Join(t.TempDir(), "config.json")}
+	sc := bufio.NewScanner(pr)
+	for len(vars) < 6 && sc.Scan() {
+		k, v, _ := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		vars[k] = v
+	}
+	if vars["EXMAIL_CORPID"] == "" || vars["EXMAIL_CORP_SSO_SECRET"] == "" || vars["EXMAIL_CORP_MAIL_SECRET"] == "" || vars["EXMAIL_ALIAS"] == "" {
+		t.Fatalf("demo --corp --serve printed %v", vars)
+	}
+	var stdout, stderr bytes.Buffer
+	de := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }, keys: &creds.Memory{}}
+	if code := run([]string{"count"}, de); code != exitOK || strings.TrimSpace(stdout.String()) == "" {
+		t.Errorf("count on the demo's current API: exit %d, stdout %q, stderr:\n%s", code, stdout.String(), stderr.String())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/app"
@@ -89,14 +90,14 @@ func FollowRelay(src *client.Source, log *slog.Logger) Backend {
 }
 
 // Poll returns the Backend of a backend without push (Tencent's current
-// API without the relay): the unread count of alias at an interval
-// (poll.Source, at once after the machine wakes), and its sign-in link.
-// The Session should set CountsOnly.
+// API without the relay): the unread count of alias every interval (0:
+// poll.DefaultEvery; at once after the machine wakes), and its sign-in
+// link. The Session should set CountsOnly.
 func Poll(m interface {
 	poll.Counter
 	app.Linker
-}, alias string, log *slog.Logger) Backend {
-	return Backend{Source: wakeful{s: poll.New(m, alias, poll.Options{Logger: log}), log: log}, Counter: m, Linker: m}
+}, alias string, every time.Duration, log *slog.Logger) Backend {
+	return Backend{Source: wakeful{s: poll.New(m, alias, poll.Options{Every: every, Logger: log}), log: log}, Counter: m, Linker: m}
 }
 
 // WaitForKeyring returns the Backend for a key that could not be read at
