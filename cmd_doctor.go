@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/corpapi"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/notify"
 	"github.com/exmail-notifier/exmail-notifier/tray"
@@ -193,6 +194,16 @@ func doctorAccount(ctx context.Context, e *env, r *report) (account.Account, err
 		r.add("ok", "mailbox", "%s", a.Alias)
 		return a, nil
 	}
+	if a.Corp() {
+		r.add("ok", "account", "corpid %q on Tencent's current API (counts only without a relay)", a.CorpID)
+		r.add("ok", "app secrets", "单点登录 (SSO) and 新邮件提醒 (new-mail) secrets present (not shown)")
+		if err := a.NeedAlias(); err != nil {
+			r.add("FAIL", "mailbox", "%v", err)
+			return a, err
+		}
+		r.add("ok", "mailbox", "%s", a.Alias)
+		return a, nil
+	}
 	r.add("ok", "account", "admin %q (from %s)", a.Agent, src)
 	r.add("warn", "admin key", "this computer holds the enterprise administrator key, which opens every mailbox; a company relay keeps it off desktops")
 	if e.getenv("EXMAIL_SECRET") != "" {
@@ -246,9 +257,49 @@ func doctorRelay(ctx context.Context, e *env, r *report, a account.Account, time
 	})
 }
 
+// doctorCorp checks an account on Tencent's current API: which of its
+// applications' secrets the server takes, the count and the sign-in link.
+func doctorCorp(ctx context.Context, e *env, r *report, a account.Account, timeout time.Duration) {
+	c, err := a.NewCorpClient(e.logger())
+	if err != nil {
+		r.add("FAIL", "current API", "%v", err)
+		return
+	}
+	check := r.timed(ctx, timeout)
+	ok := true
+	for _, app := range []struct {
+		app  corpapi.App
+		name string
+	}{{corpapi.AppSSO, "单点登录 (SSO)"}, {corpapi.AppNewMail, "新邮件提醒 (new-mail)"}} {
+		ok = check(app.app.String()+" token", func(ctx context.Context) (string, error) {
+			if err := c.CheckToken(ctx, app.app); err != nil {
+				return "", fmt.Errorf("the %s application's secret: %w", app.name, err)
+			}
+			return "corpid and the " + app.name + " secret work with the current API", nil
+		}) && ok
+	}
+	if !ok {
+		return
+	}
+	check("unread count", func(ctx context.Context) (string, error) {
+		n, err := c.Mail.NewCount(ctx, a.Alias)
+		return fmt.Sprintf("mail/newcount: %d unread", n), err
+	})
+	check("sso link", func(ctx context.Context) (string, error) {
+		if _, err := c.Mail.LoginURL(ctx, a.Alias, ""); err != nil {
+			return "", err
+		}
+		return "service/get_login_url issued a one-time link (not shown)", nil
+	})
+}
+
 func doctorServer(ctx context.Context, e *env, r *report, a account.Account, timeout time.Duration) {
 	if a.Relayed() {
 		doctorRelay(ctx, e, r, a, timeout)
+		return
+	}
+	if a.Corp() {
+		doctorCorp(ctx, e, r, a, timeout)
 		return
 	}
 	c, err := a.NewClient(e.logger())

@@ -96,6 +96,20 @@ func TestCorpMode(t *testing.T) {
 		}
 	})
 
+	t.Run("doctor says which API the credentials work with", func(t *testing.T) {
+		stdout.Reset()
+		run([]string{"doctor", "--timeout", "5s"}, e) // the desktop checks may fail here: no session bus
+		for _, want := range []string{"on Tencent's current API", "the 单点登录 (SSO) secret work with the current API",
+			"the 新邮件提醒 (new-mail) secret work with the current API", "mail/newcount: 1 unread", "one-time link (not shown)"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("doctor does not say %q:\n%s", want, stdout)
+			}
+		}
+		if strings.Contains(stdout.String(), s.Secret(corptest.AppSSO)) {
+			t.Errorf("doctor shows a secret:\n%s", stdout)
+		}
+	})
+
 	t.Run("logout removes both secrets", func(t *testing.T) {
 		if code := run([]string{"logout"}, e); code != exitOK {
 			t.Fatalf("logout: exit %d; stderr:\n%s", code, stderr)
