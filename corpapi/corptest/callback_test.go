@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -189,7 +190,7 @@ func TestSSOPageSendsUnread(t *testing.T) {
 	r := newRelay(t, corptest.Options{})
 	ctx := t.Context()
 	for range 2 {
-		if _, err := r.fake.Deliver(ctx, "lina@example.com", corptest.Mail{Subject: "x"}); err != nil {
+		if _, err := r.fake.Deliver(ctx, "lina@example.com", corptest.Mail{Subject: "FAILED <script>alert(1)</script>"}); err != nil {
 			t.Fatal(err)
 		}
 		r.next(t)
@@ -199,9 +200,13 @@ func TestSSOPageSendsUnread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("login page = %d", resp.StatusCode)
+	}
+	if strings.Contains(string(body), "<script>") || !strings.Contains(string(body), "FAILED &lt;script&gt;") {
+		t.Errorf("the page does not escape mail text:\n%s", body)
 	}
 	// The page handler sent the callback before it answered.
 	if ev := r.next(t); ev != (api.UnreadChanged{User: "lina@example.com", Unread: 0}) {

@@ -3,7 +3,8 @@ package corptest
 import (
 	"context"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -194,10 +195,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, p params) {
 	h.Set("Referrer-Policy", "no-referrer")
 	if !ok {
 		w.WriteHeader(http.StatusForbidden)
-		_ = expiredTmpl.Execute(w, nil)
+		_, _ = io.WriteString(w, expiredPage)
 		return
 	}
-	_ = pageTmpl.Execute(w, page)
+	_, _ = io.WriteString(w, page.render())
 	if page.Unread > 0 {
 		// The count fell to 0: tell the callback receiver, as Tencent
 		// would. Failures are the receiver's business; log them.
@@ -218,19 +219,41 @@ type pageMail struct {
 	Unread              bool
 }
 
-var pageTmpl = template.Must(template.New("mailbox").Parse(`<!DOCTYPE html>
+// render writes the fake webmail page. Every value is HTML-escaped
+// (html.EscapeString): no template engine, so that the desktop binary,
+// which embeds this fake for "demo --corp", links none.
+func (p mailboxPage) render() string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
-<title>企业邮箱 - {{.UserID}}</title>
+<title>企业邮箱 - ` + e(p.UserID) + `</title>
 <style>body{font:14px/1.5 sans-serif;margin:0;background:#f2f4f7}header{background:#1f6fd0;color:#fff;padding:10px 24px}
 table{background:#fff;margin:16px auto;border-collapse:collapse;min-width:600px}td,th{padding:8px 12px;border-bottom:1px solid #eee;text-align:left}
 tr.new td{font-weight:600}</style></head>
-<body><header><b>腾讯企业邮箱</b> {{.Name}} &lt;{{.UserID}}&gt;{{if .Unread}} · 收件箱 ({{.Unread}}){{end}}</header>
+<body><header><b>腾讯企业邮箱</b> ` + e(p.Name) + ` &lt;` + e(p.UserID) + `&gt;`)
+	if p.Unread > 0 {
+		fmt.Fprintf(&b, " · 收件箱 (%d)", p.Unread)
+	}
+	b.WriteString(`</header>
 <table><tr><th>发件人</th><th>主题</th><th>时间</th></tr>
-{{range .Mails}}<tr{{if .Unread}} class="new"{{end}}><td>{{.From}}</td><td>{{.Subject}}</td><td>{{.Time}}</td></tr>
-{{else}}<tr><td colspan="3">收件箱里没有邮件</td></tr>{{end}}</table></body></html>
-`))
+`)
+	for _, m := range p.Mails {
+		class := ""
+		if m.Unread {
+			class = ` class="new"`
+		}
+		b.WriteString(`<tr` + class + `><td>` + e(m.From) + `</td><td>` + e(m.Subject) + `</td><td>` + e(m.Time) + "</td></tr>\n")
+	}
+	if len(p.Mails) == 0 {
+		b.WriteString(`<tr><td colspan="3">收件箱里没有邮件</td></tr>`)
+	}
+	b.WriteString("</table></body></html>\n")
+	return b.String()
+}
 
-var expiredTmpl = template.Must(template.New("expired").Parse(`<!DOCTYPE html>
+// expiredPage is the page of a used, expired or unknown login link.
+const expiredPage = `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>登录链接已失效</title></head>
 <body><h1>登录链接已失效</h1><p>该链接已过期或已被使用过。</p><p lang="en">This login link has expired or has already been used.</p></body></html>
-`))
+`
