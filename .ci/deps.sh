@@ -43,5 +43,11 @@ if d=$(go list -deps . | grep -E 'modernc.org/sqlite|jackc/pgx|nats-io/|^'"$M"'/
   fail "the desktop binary links the relay's storage, broker or server-only code: $(echo $d)"
 fi
 
+# 5. Idle memory: the tray's resident code grows with every package whose
+# init runs; template engines and regexp compile at init in every process.
+if d=$(go list -deps . | grep -xE 'html/template|text/template|regexp'); then
+  fail "the desktop binary links $(echo $d) (each parses or compiles at start-up; see README, Performance)"
+fi
+
 if ((bad)); then exit 1; fi
 echo "deps: main → trayapp → adapters → app → api holds; the desktop binary links no relay storage"
