@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,9 @@ const (
 
 	// exitGrace bounds the wait for background goroutines after Quit.
 	exitGrace = 3 * time.Second
+	// settleAfter: by then the tray is drawn and connected, and start-up
+	// garbage can go back to the OS (idle RSS, README's Performance).
+	settleAfter = 45 * time.Second
 )
 
 // Run runs the tray app for s until Quit or a signal (SIGINT, SIGTERM).
@@ -48,6 +52,12 @@ func Run(ctx context.Context, env Env, s Session) error {
 		r.lock = lock
 	}
 	r.auto = r.autostart()
+
+	// Start-up allocates most of what the tray will ever hold (icons,
+	// menus, the first replies); once it has settled, give the heap it no
+	// longer uses back to the OS instead of waiting for the scavenger.
+	settled := time.AfterFunc(settleAfter, debug.FreeOSMemory)
+	defer settled.Stop()
 
 	onDesktop, why := hasDesktop(ctx, env.Getenv)
 	if onDesktop {
