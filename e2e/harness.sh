@@ -22,6 +22,17 @@ FAKE=$(readlink -f "${2:?}")
 SCEN=${3:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
+# write_opener FILE DIR: the fake xdg-open, recording into DIR (see below)
+write_opener() {
+  cat > "$1" <<EOS
+#!/bin/sh
+end=\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")
+printf '%s\n' "\$end" >> "$2/sso-urls.txt"
+printf '%s\n' "\$1" >> "$2/opened-urls.txt"
+EOS
+  chmod +x "$1"; : > "$2/opened-urls.txt"; : > "$2/sso-urls.txt"
+}
+
 if [[ -z "${_E2E_INNER:-}" ]]; then
   OUT=$(mkdir -p "${OUT:-$PWD/e2e-out}/$SCEN" && cd "${OUT:-$PWD/e2e-out}/$SCEN" && pwd)
   SHOTS=$(dirname "$OUT")
@@ -31,13 +42,7 @@ if [[ -z "${_E2E_INNER:-}" ]]; then
   # redirects (the app hands the SSO URL over through a one-time loopback
   # link; the fake's login page marks mail read), then record the URL it
   # was given (opened-urls.txt) and where it ended (sso-urls.txt).
-  cat > "$W/bin/xdg-open" <<EOS
-#!/bin/sh
-end=\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")
-printf '%s\n' "\$end" >> "$OUT/sso-urls.txt"
-printf '%s\n' "\$1" >> "$OUT/opened-urls.txt"
-EOS
-  chmod +x "$W/bin/xdg-open"; : > "$OUT/opened-urls.txt"; : > "$OUT/sso-urls.txt"
+  write_opener "$W/bin/xdg-open" "$OUT"
   XPID=""; DISP=""
   if [[ "${X:-1}" != 0 ]]; then
     Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$W/display" >"$OUT/xvfb.log" 2>&1 &
@@ -88,6 +93,48 @@ check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then pass "$what"; else
 wait_for() { local n=$(( $1 * 10 )); shift; for ((k=0; k<n; k++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 on_bus() { busctl --user status "$1" >/dev/null 2>&1; }
 LOGFILE="$XDG_CACHE_HOME/exmail-notifier/exmail-notifier.log"
+
+# Several desktops in one scenario (relay: two employees' computers).
+# new_desktop NAME starts a session of its own, isolated like the one this
+# harness gives a scenario: its own Xvfb display, its own session bus
+# (dbus-daemon --session: activation works as on a desktop, with this
+# desktop's environment), HOME, XDG dirs and runtime dir, a fake xdg-open
+# recording into OUT=$OUT0/NAME. use_desktop NAME then points the shell
+# at it: every helper (busctl --user, secret-tool, start_*, shot, tooltip,
+# menu_click, notified, urls …) and every process started from then on
+# sees that desktop, with its own APID and ITEM.
+OUT0=$OUT
+declare -A DESK_ENV=() DESK_APID=() DESK_ITEM=()
+DESK=""
+new_desktop() {
+  local n=$1 d="$W/desk-$1" o="$OUT0/$1"
+  mkdir -p "$d/home" "$d/run" "$d/bin" "$o"; chmod 700 "$d/run"
+  write_opener "$d/bin/xdg-open" "$o"
+  Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$d/display" >"$o/xvfb.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 10 test -s "$d/display" || { fail "$n: Xvfb did not start"; return 1; }
+  local e="DISPLAY=:$(cat "$d/display")
+HOME=$d/home
+XDG_RUNTIME_DIR=$d/run
+XDG_CONFIG_HOME=$d/home/.config
+XDG_DATA_HOME=$d/home/.local/share
+XDG_CACHE_HOME=$d/home/.cache
+PATH=$d/bin:$PATH
+OUT=$o"
+  local -a ev; mapfile -t ev <<<"$e"
+  env -u DBUS_SESSION_BUS_ADDRESS "${ev[@]}" dbus-daemon --session --nofork --print-address=3 3>"$d/bus" >"$o/bus.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 10 test -s "$d/bus" || { fail "$n: session bus did not start"; return 1; }
+  DESK_ENV[$n]="$e
+DBUS_SESSION_BUS_ADDRESS=$(head -1 "$d/bus")"
+}
+use_desktop() {
+  [[ -n "$DESK" ]] && { DESK_APID[$DESK]=${APID:-}; DESK_ITEM[$DESK]=${ITEM:-}; }
+  DESK=$1
+  local kv; while IFS= read -r kv; do export "${kv?}"; done <<<"${DESK_ENV[$1]}"
+  LOGFILE="$XDG_CACHE_HOME/exmail-notifier/exmail-notifier.log"
+  APID=${DESK_APID[$1]:-}; ITEM=${DESK_ITEM[$1]:-}
+}
 
 start_keyring() {  # a throw-away login keyring, created and unlocked from stdin
   printf %s "${KEYRING_PW:-ci-keyring-pw}" | gnome-keyring-daemon --foreground --unlock --components=secrets >"$OUT/keyring.log" 2>&1 &
