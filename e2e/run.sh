@@ -5,6 +5,8 @@
 #
 #   usage: e2e/run.sh BIN FAKE [SCENARIO...]
 #   env:   OUT=dir for logs and screenshots (default ./e2e-out)
+#          RELAY_BIN=the exmail-relay binary, for the relay scenario (without
+#          it that scenario is skipped, saying so)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: $0 BIN FAKE [SCENARIO...]}; FAKE=${2:?}; shift 2
@@ -13,14 +15,23 @@ mkdir -p "$OUT"
 
 # scenario → the session bus it runs on (std: D-Bus activation works like
 # on a desktop; bare: nothing is activatable; none: no bus at all)
-declare -A BUSES=([demo]=std [login]=std [nohost]=bare [nonotify]=bare
+declare -A BUSES=([demo]=std [login]=std [relay]=std [nohost]=bare [nonotify]=bare
                   [nokeyring]=bare [lockedkeyring]=bare [promptkeyring]=std
                   [promptcancel]=std [nobus]=none [latency]=std)
-ORDER=(demo login nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency)
+ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency)
 (( $# )) && ORDER=("$@")
+
+[[ -n "${RELAY_BIN:-}" ]] && { RELAY_BIN=$(readlink -f "$RELAY_BIN"); export RELAY_BIN; }
 
 P=0; F=0
 for s in "${ORDER[@]}"; do
+  if [[ $s == relay ]]; then
+    if [[ -z "${RELAY_BIN:-}" ]]; then
+      echo "SKIP: relay: no exmail-relay binary given (RELAY_BIN=path/to/exmail-relay; .ci/desktop.sh builds it)"; continue
+    elif [[ ! -x "$RELAY_BIN" ]]; then
+      echo "FAIL: relay: RELAY_BIN=$RELAY_BIN is not an executable"; F=$((F+1)); continue
+    fi
+  fi
   start=$SECONDS
   # A hung scenario must not hang CI: each gets at most SCENARIO_TIMEOUT.
   BUS=${BUSES[$s]:-std} timeout -k 10 "${SCENARIO_TIMEOUT:-300}" "$HERE/harness.sh" "$BIN" "$FAKE" "$s" >"$OUT/$s.out" 2>"$OUT/$s.err"
