@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # .ci/desktop.sh: the real desktop end-to-end test of the tray app.
-# Installs the desktop packages (Debian 12), builds the binary with
-# CGO_ENABLED=0 and the fake server, and runs every scenario of e2e/run.sh
-# in its own headless session (Xvfb, a private D-Bus session bus, dunst,
+# Installs the desktop packages (Debian 12), builds the binary, the relay
+# (exmail-relay, for the relay scenario's two enrolled desktops) and the
+# fake server with CGO_ENABLED=0, and runs every scenario of e2e/run.sh in
+# its own headless session (Xvfb, a private D-Bus session bus, dunst,
 # gnome-keyring, xfce4-panel as the tray host). Prints "N passed, M failed",
 # then the push→toast latency (the latency scenario's p50/p99/max) and the
 # time taken, and exits non-zero on any failure. Logs and screenshots:
@@ -31,11 +32,12 @@ BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT
 CGO_ENABLED=0 go build -trimpath -o "$BUILD/exmail-notifier" .
 CGO_ENABLED=0 go build -trimpath -o "$BUILD/fakeexmail" ./e2e/fakeexmail
+CGO_ENABLED=0 go build -trimpath -o "$BUILD/exmail-relay" ./cmd/exmail-relay
 echo "built in $((SECONDS-START)) s"
 
 rm -rf e2e-out
 rc=0
-OUT=$PWD/e2e-out e2e/run.sh "$BUILD/exmail-notifier" "$BUILD/fakeexmail" || rc=$?
+RELAY_BIN="$BUILD/exmail-relay" OUT=$PWD/e2e-out e2e/run.sh "$BUILD/exmail-notifier" "$BUILD/fakeexmail" || rc=$?
 grep -h '^LATENCY' e2e-out/latency.out 2>/dev/null || true
 echo "desktop e2e took $((SECONDS-START)) s; screenshots: $(ls e2e-out/*.png 2>/dev/null | tr '\n' ' ')"
 exit $rc
