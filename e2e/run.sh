@@ -21,7 +21,7 @@ declare -A BUSES=([demo]=std [login]=std [relay]=std [nohost]=bare [nonotify]=ba
 ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency)
 (( $# )) && ORDER=("$@")
 
-[[ -n "${RELAY_BIN:-}" ]] && { RELAY_BIN=$(readlink -f "$RELAY_BIN"); export RELAY_BIN; }
+[[ -n "${RELAY_BIN:-}" ]] && { RELAY_BIN=$(readlink -m "$RELAY_BIN"); export RELAY_BIN; }
 
 P=0; F=0
 for s in "${ORDER[@]}"; do
