@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
@@ -215,7 +215,7 @@ func (c *Client) call(ctx context.Context, kind callKind, op string, form url.Va
 		if kind == write || attempt >= c.retries || !transient(err) {
 			return err
 		}
-		d := retryDelay(attempt)
+		d := backoff.Retry(attempt)
 		c.log.Debug("exmail: transient failure; retrying", "op", op, "attempt", attempt+1, "in", d, "err", err)
 		if err := sleep(ctx, d, nil); err != nil {
 			return err
@@ -362,11 +362,6 @@ func (e *netError) Unwrap() error { return e.err }
 func transient(err error) bool {
 	var ne *netError
 	return errors.As(err, &ne) || errors.Is(err, ErrUnavailable)
-}
-
-func retryDelay(attempt int) time.Duration {
-	d := 250 * time.Millisecond << attempt
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
 }
 
 // redactURLString keeps scheme, host and path and drops user info, query

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 )
 
@@ -156,7 +157,7 @@ func (w *Watcher) Run(ctx context.Context, from Version, out chan<- Event) error
 		log:   w.opts.Logger,
 		ver:   from,
 		state: -1,
-		bo:    backoff{min: w.opts.MinBackoff, rand: w.rand},
+		bo:    backoff.Backoff{Min: w.opts.MinBackoff, Rand: w.rand},
 	}
 	return r.run(ctx)
 }
@@ -168,7 +169,7 @@ type runner struct {
 	log       *slog.Logger
 	ver       Version
 	state     State
-	bo        backoff
+	bo        backoff.Backoff
 	lastStart time.Time
 }
 
@@ -273,7 +274,7 @@ func (r *runner) run(ctx context.Context) error {
 // less than MinBackoff apart. It returns ctx.Err() when ctx ends.
 func (r *runner) follow(ctx context.Context, v verdict) error {
 	if v.reset {
-		r.bo.reset()
+		r.bo.Reset()
 	}
 	sinceStart := func() time.Duration { return time.Until(r.lastStart.Add(r.w.opts.MinBackoff)) }
 	switch v.kind {
@@ -289,9 +290,9 @@ func (r *runner) follow(ctx context.Context, v verdict) error {
 	}
 	var wait time.Duration
 	if v.fixed > 0 {
-		wait = r.bo.jitter(v.fixed)
+		wait = r.bo.Jitter(v.fixed)
 	} else {
-		wait = r.bo.next(v.upTo)
+		wait = r.bo.Next(v.upTo)
 	}
 	wait = max(wait, sinceStart())
 	if !r.setState(ctx, StateChanged{State: v.next, Err: v.err, RetryIn: wait}) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 )
 
 // DefaultBaseURL is the current exmail API (protocol.md §5).
@@ -270,7 +270,7 @@ func (c *Client) retry(ctx context.Context, op string, try func() error) error {
 		if attempt >= c.retries || !transient(err) {
 			return err
 		}
-		d := retryDelay(attempt)
+		d := backoff.Retry(attempt)
 		c.log.Debug("exmail corpapi: transient failure; retrying", "op", op, "attempt", attempt+1, "in", d, "err", err)
 		t := time.NewTimer(d)
 		select {
@@ -415,11 +415,6 @@ func transient(err error) bool {
 		return true
 	}
 	return errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrRateLimited)
-}
-
-func retryDelay(attempt int) time.Duration {
-	d := 250 * time.Millisecond << attempt
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
 }
 
 // redactURL keeps scheme, host and path and drops user info, query and

@@ -10,10 +10,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 )
 
 // Defaults of Options.
@@ -97,7 +97,7 @@ func (s *Source) Reconnect() {
 // StateOnline (when it was not online) and an UnreadChanged whenever the
 // count differs from the last one sent; after a failure, StateRetrying
 // (StateAuthFailed when the credentials were refused) with the error and
-// the wait, which doubles up to MaxBackoff and jitters by ±25 %.
+// the wait: backoff.Backoff from Every, doubling up to MaxBackoff.
 func (s *Source) Run(ctx context.Context, out chan<- api.Event) error {
 	send := func(ev api.Event) bool {
 		select {
@@ -110,7 +110,8 @@ func (s *Source) Run(ctx context.Context, out chan<- api.Event) error {
 	if !send(api.StateChanged{State: api.StateConnecting}) {
 		return ctx.Err()
 	}
-	online, last, failures := false, -1, 0
+	online, last := false, -1
+	bo := backoff.Backoff{Min: s.o.Every}
 	for {
 		cctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 		n, err := s.c.NewCount(cctx, s.alias)
@@ -121,7 +122,7 @@ func (s *Source) Run(ctx context.Context, out chan<- api.Event) error {
 		var wait time.Duration
 		switch {
 		case err == nil:
-			failures = 0
+			bo.Reset()
 			if !online {
 				online = true
 				s.o.Logger.Info("unread count: online", "every", s.every())
@@ -137,9 +138,8 @@ func (s *Source) Run(ctx context.Context, out chan<- api.Event) error {
 			}
 			wait = s.every()
 		default:
-			failures++
 			online = false
-			wait = jitter(min(s.o.Every<<min(failures-1, 16), s.o.MaxBackoff))
+			wait = bo.Next(s.o.MaxBackoff)
 			state := api.StateRetrying
 			if api.IsAuth(err) && !errors.Is(err, context.DeadlineExceeded) {
 				state = api.StateAuthFailed
@@ -166,9 +166,4 @@ func (s *Source) every() time.Duration {
 		return s.o.SlowEvery
 	}
 	return s.o.Every
-}
-
-// jitter scales d by a random factor in [0.75, 1.25).
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
 }
