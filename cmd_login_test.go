@@ -231,7 +231,7 @@ func TestLoginSecretStdinInput(t *testing.T) {
 func TestLoginAgain(t *testing.T) {
 	t.Parallel()
 	s := loginServer(t)
-	keys := keysWith(t, "old-admin", storedKey)
+	keys := creds.MemoryWith("old-admin", storedKey)
 	no := false
 	e, stdout, stderr := acctEnv(t, nil, keys, exmailtest.DefaultClientSecret)
 	writeConfig(t, e, config.Config{Agent: "old-admin", Alias: "bob@example.com", Lang: "en", ShowContent: &no})
@@ -275,7 +275,7 @@ func TestLoginKeyringFails(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	keys := keysWith(t, "admin", storedKey)
+	keys := creds.MemoryWith("admin", storedKey)
 	e, stdout, stderr := acctEnv(t, nil, keys, "")
 	writeConfig(t, e, config.Config{Agent: "admin", Alias: "bob@example.com", APIURL: "http://h/openapi/", Lang: "zh"})
 	path, _ := e.accounts().ConfigPath()
@@ -315,7 +315,7 @@ func TestLogout(t *testing.T) {
 func TestLogoutKeyOnly(t *testing.T) {
 	t.Parallel()
 	// A key without a config file (e.g. the file was deleted by hand).
-	keys := keysWith(t, "admin", storedKey)
+	keys := creds.MemoryWith("admin", storedKey)
 	e, stdout, stderr := acctEnv(t, nil, keys, "")
 	if code := run([]string{"logout", "--agent", "admin"}, e); code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/config"
-	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 )
 
@@ -48,18 +46,6 @@ func writeConfig(t *testing.T, e *env, c config.Config) {
 	if err := config.Save(path, &c); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// keysWith returns a Memory holding key for each agent.
-func keysWith(t *testing.T, kv ...string) *creds.Memory {
-	t.Helper()
-	m := &creds.Memory{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if err := m.Set(t.Context(), kv[i], api.Secret(kv[i+1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
 }
 
 const (

@@ -119,6 +119,16 @@ type Memory struct {
 	m  map[string]api.Secret
 }
 
+// MemoryWith returns a Memory holding, for each pair of strings, the
+// secret (second) of the account (first): a keyring for tests and demos.
+func MemoryWith(pairs ...string) *Memory {
+	m := &Memory{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		_ = m.Set(context.Background(), pairs[i], api.Secret(pairs[i+1])) // Set fails only with Err set
+	}
+	return m
+}
+
 // Get returns the key stored for account, or an error matching ErrNotFound.
 func (m *Memory) Get(ctx context.Context, account string) (api.Secret, error) {
 	if m.Err != nil {

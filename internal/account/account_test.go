@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/config"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 )
@@ -41,18 +40,6 @@ func writeConfig(t *testing.T, r *Resolver, c config.Config) {
 	}
 }
 
-// keysWith returns a Memory holding key for each agent.
-func keysWith(t *testing.T, kv ...string) *creds.Memory {
-	t.Helper()
-	m := &creds.Memory{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if err := m.Set(t.Context(), kv[i], api.Secret(kv[i+1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
-}
-
 const (
 	storedKey = "0123456789abcdef0123456789abcdef"
 	envKey    = "fedcba9876543210fedcba9876543210"
@@ -78,7 +65,7 @@ func TestAccountResolution(t *testing.T) {
 		{
 			name:   "stored account: config file and keyring",
 			config: &storedConfig,
-			keys:   keysWith(t, "admin", storedKey),
+			keys:   creds.MemoryWith("admin", storedKey),
 			want: Account{Agent: "admin", Secret: storedKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
@@ -94,7 +81,7 @@ func TestAccountResolution(t *testing.T) {
 			config: &storedConfig,
 			vars: map[string]string{"EXMAIL_ALIAS": "eve@example.com", "EXMAIL_TOKEN_URL": "http://env/token",
 				"EXMAIL_API_URL": "http://env/openapi/", "EXMAIL_LOGIN_URL": "http://env/login", "EXMAIL_ALLOW_ENV_ENDPOINTS": "1"},
-			keys: keysWith(t, "admin", storedKey),
+			keys: creds.MemoryWith("admin", storedKey),
 			want: Account{Agent: "admin", Secret: storedKey, Alias: "eve@example.com",
 				TokenURL: "http://env/token", APIURL: "http://env/openapi/", LoginURL: "http://env/login"},
 		},
@@ -110,7 +97,7 @@ func TestAccountResolution(t *testing.T) {
 			name:   "an environment variable equal to the stored endpoint is no override",
 			config: &storedConfig,
 			vars:   map[string]string{"EXMAIL_API_URL": storedConfig.APIURL},
-			keys:   keysWith(t, "admin", storedKey),
+			keys:   creds.MemoryWith("admin", storedKey),
 			want: Account{Agent: "admin", Secret: storedKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
@@ -126,14 +113,14 @@ func TestAccountResolution(t *testing.T) {
 			name:   "EXMAIL_AGENT picks whose key is read",
 			config: &storedConfig,
 			vars:   map[string]string{"EXMAIL_AGENT": "other"},
-			keys:   keysWith(t, "admin", storedKey, "other", envKey),
+			keys:   creds.MemoryWith("admin", storedKey, "other", envKey),
 			want: Account{Agent: "other", Secret: envKey, Alias: "bob@example.com",
 				TokenURL: storedConfig.TokenURL, APIURL: storedConfig.APIURL, LoginURL: storedConfig.LoginURL},
 		},
 		{
 			name:   "config without endpoints: Tencent's defaults (empty)",
 			config: &config.Config{Agent: "admin"},
-			keys:   keysWith(t, "admin", storedKey),
+			keys:   creds.MemoryWith("admin", storedKey),
 			want:   Account{Agent: "admin", Secret: storedKey},
 		},
 	}
@@ -189,7 +176,7 @@ func TestAccountErrors(t *testing.T) {
 		{
 			name:   "an admin account without a key",
 			config: &storedConfig,
-			keys:   keysWith(t, "someone-else", storedKey),
+			keys:   creds.MemoryWith("someone-else", storedKey),
 			is:     []error{ErrNoAccount, creds.ErrNotFound},
 			text:   []string{`"admin"`, "exmail-notifier login", "EXMAIL_SECRET"},
 		},
@@ -296,7 +283,7 @@ func TestRelayAccount(t *testing.T) {
 		{
 			name:   "enrolled: the device token from the keyring, no admin key anywhere",
 			config: &relayConfig,
-			keys:   keysWith(t, DeviceKeyName("https://relay.example.com"), "exr_dev_token"),
+			keys:   creds.MemoryWith(DeviceKeyName("https://relay.example.com"), "exr_dev_token"),
 			want:   Account{Alias: "bob@example.com", Relay: "https://relay.example.com", DeviceToken: "exr_dev_token"},
 		},
 		{
@@ -367,7 +354,7 @@ func TestCorpAccount(t *testing.T) {
 	t.Parallel()
 	stored := config.Config{Alias: "bob@example.com", CorpID: "wm123"}
 	keys := func(t *testing.T) *creds.Memory {
-		return keysWith(t, CorpKeyName("wm123", "sso"), "sso-secret", CorpKeyName("wm123", "mail"), "mail-secret")
+		return creds.MemoryWith(CorpKeyName("wm123", "sso"), "sso-secret", CorpKeyName("wm123", "mail"), "mail-secret")
 	}
 	tests := []struct {
 		name   string
@@ -390,7 +377,7 @@ func TestCorpAccount(t *testing.T) {
 		},
 		{
 			name: "a missing secret names the application", config: &stored,
-			keys: keysWith(t, CorpKeyName("wm123", "sso"), "sso-secret"),
+			keys: creds.MemoryWith(CorpKeyName("wm123", "sso"), "sso-secret"),
 			want: Account{Alias: "bob@example.com", CorpID: "wm123", CorpSSOSecret: "sso-secret"},
 			is:   ErrNoAccount,
 		},
