@@ -173,9 +173,10 @@ start_fake() {  # the fake exmail server; sources its settings
   source "$W/fake.env"
 }
 fake() { curl -s --max-time 5 "$FAKE_CTL/$1"; }
-# start_app ARGS...: the app under test, in the background
+# start_app ARGS...: the app under test, in the background, its output in
+# $OUT/app.log (or $OUT/$APPLOG)
 start_app() {
-  "$BIN" "$@" >"$OUT/app.log" 2>&1 &
+  "$BIN" "$@" >"$OUT/${APPLOG:-app.log}" 2>&1 &
   APID=$!; PIDS+=($APID)
   ITEM="org.kde.StatusNotifierItem-$APID-1"   # fyne.io/systray's bus name
 }
@@ -223,7 +224,7 @@ exited_with() {  # exited_with SECONDS CODE: the app exits, with CODE
   for ((k=0; k<n; k++)); do kill -0 "$APID" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$APID" 2>/dev/null && return 1
   wait "$APID"; local rc=$?
-  echo "exit status $rc" >>"$OUT/app.log"
+  echo "exit status $rc" >>"$OUT/${APPLOG:-app.log}"
   [[ $rc -eq $2 ]]
 }
 
