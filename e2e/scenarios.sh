@@ -422,15 +422,26 @@ scenario_relay() {
     use_desktop "$who"
     start_keyring; start_monitor; start_dunst; start_panel
   done
-  use_desktop bob   # bob's computer was set up the old way, with the admin key
+  # Bob's computer was set up the old way, with the admin key, and its tray
+  # runs when he clicks the link: that tray must quit, the new one take over.
+  use_desktop bob
   login_fake "bob@$FAKE_DOMAIN" || { fail "bob: login: $(cat "$OUT/login.log")"; return; }
+  APPLOG=app-direct.log start_app
+  wait_for 15 item_registered && wait_for 10 unread_gt 0 || { fail "bob: the direct-mode tray did not start: $(tail -3 "$OUT/app-direct.log")"; return; }
+  local oldpid=$APID
 
   local t0
   for who in bob lina; do
     use_desktop "$who"; alias="$who@$FAKE_DOMAIN"; t0=$SECONDS
     start_app "${LINK[$who]}"   # what the URL handler runs on a click
-    wait_for 20 item_registered && pass "$who: the link enrolled and started the tray in $((SECONDS-t0)) s: $(grep -m1 '^Enrolled' "$OUT/app.log" | clip 120)" \
-      || { fail "$who: no tray item: $(tail -3 "$OUT/app.log")"; return; }
+    if [[ $who == bob ]]; then
+      local newpid=$APID; APID=$oldpid
+      APPLOG=app-direct.log exited_with 10 0 && pass "bob: the tray that ran on the admin key quit for the enrolled one" || fail "bob: the old tray is still running"
+      APID=$newpid
+    fi
+    wait_for 20 on_bus "$ITEM" && wait_for 10 item_registered \
+      && pass "$who: the link enrolled and started the tray in $((SECONDS-t0)) s: $(grep -m1 '^Enrolled' "$OUT/app.log" | clip 120)" \
+      || { fail "$who: no tray item from the link's process: $(tail -3 "$OUT/app.log")"; return; }
     local tok; tok=$(secret-tool lookup service exmail-notifier username "relay-device $RURL")
     TOK[$who]=$tok
     [[ "$tok" == exr_* && "$tok" != "${CODE[$who]}" ]] && pass "$who: the Secret Service holds a relay device token (user \"relay-device $RURL\")" || fail "$who: device token: ${tok:0:8}…"
