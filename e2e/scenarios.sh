@@ -533,6 +533,7 @@ scenario_relay() {
     grep -qE "exr_|$FAKE_SECRET" "$LOGFILE" "$OUT/app.log" && fail "$who: a code, token or the key in the app's log or output" || pass "$who: no code, token or key in the app's log and output"
     menu_click "Quit"
     exited_with 5 0 && pass "$who: Quit exits with status 0" || fail "$who: Quit: $(tail -2 "$OUT/app.log")"
+    cp "$LOGFILE" "$OUT/" 2>/dev/null   # the app's own log, for the record
   done
   grep -qE "exr_|$FAKE_SECRET" "$OUT0/relay.log" && fail "a token, code or the key in the relay's log" || pass "no token, code or key in the relay's log"
   kill -TERM "$RPID"; wait "$RPID"; rc=$?
