@@ -172,7 +172,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		s.Backend = trayapp.FollowRelay(src, log)
+		s.Backend, s.Mode = trayapp.FollowRelay(src, log), app.ModeRelay
 		s.HeadlessNote += " The mail goes through a company relay at " + relayed.url + "."
 	}
 	log.Info("demo", "mailbox", alias, "server", srv.URL(), "interval", *interval, "relay", *viaRelay)
@@ -279,6 +279,7 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve bool) e
 		Lang:       e.uiLang(ctx, ""),
 		Prefs:      app.Prefs{ShowContent: true},
 		CountsOnly: true,
+		Mode:       app.ModeCorp,
 		Backend:    trayapp.Poll(c.Mail, alias, demoCorpEvery, log),
 		Extra:      func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
 		HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API: the count is read every " +

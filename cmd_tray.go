@@ -61,6 +61,12 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	a, err := e.accounts().Resolve(ctx)
 	s.Alias, s.HoldsAdminKey, s.CountsOnly = a.Alias, a.Agent != "" && !a.Relayed(), a.Corp()
 	switch {
+	case a.Relayed():
+		s.Mode = app.ModeRelay
+	case a.Corp():
+		s.Mode = app.ModeCorp
+	}
+	switch {
 	case err == nil && a.Alias == "":
 		log.Info("no mailbox to watch yet: setup state")
 	case err == nil:

@@ -21,6 +21,10 @@ type Config struct {
 	Alias string
 	// Version is shown in About.
 	Version string
+	// Mode is how this computer reaches the mail (ModeDirect, the zero
+	// value; ModeRelay; ModeCorp): a rejected credential names the fix of
+	// its mode.
+	Mode Mode
 	// CountsOnly: the backend gives unread counts, never a sender or a
 	// subject (Tencent's current API without the relay's callbacks). A
 	// rising count is then shown as one "N new mails" toast that says so.

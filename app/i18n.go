@@ -92,6 +92,8 @@ type texts struct {
 	offline    string
 
 	problemCredentials      string
+	problemRelay            string
+	problemCorp             string
 	problemIP               string
 	problemKeyring          string
 	problemNoKeyring        string
@@ -99,6 +101,8 @@ type texts struct {
 	problemNoKeyringRestart string
 	problemStopped          string
 	statusCredentials       string // the same problems as one short menu line (≤ menuColumns)
+	statusRelay             string
+	statusCorp              string
 	statusIP                string
 	statusKeyring           string
 	statusNoKeyring         string
@@ -107,6 +111,8 @@ type texts struct {
 	statusStopped           string
 	details                 string // the menu item that shows the full text and fix
 	shortCredentials        string // the same problems in a few words, for the tooltip
+	shortRelay              string
+	shortCorp               string
 	shortIP                 string
 	shortKeyring            string
 	shortNoKeyring          string
@@ -152,6 +158,8 @@ var catalog = map[Lang]*texts{
 		offline:    "Offline — reconnecting",
 
 		problemCredentials: "The admin account or interface key was rejected — run: exmail-notifier login",
+		problemRelay:       "The company relay no longer accepts this computer (its access was revoked or has expired) — ask IT for a new enrollment link",
+		problemCorp:        "The corpid or an application secret was rejected — run: exmail-notifier login --corp",
 		problemIP: "This computer's IP address is not on the allow list — add it in the exmail admin " +
 			"console (工具箱 → 开放协议)",
 		problemKeyring:          "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
@@ -160,6 +168,8 @@ var catalog = map[Lang]*texts{
 		problemNoKeyringRestart: "No keyring (Secret Service) is running — install gnome-keyring or KWallet, or set EXMAIL_SECRET, then restart exmail-notifier",
 		problemStopped:          "The connection stopped — see the log, then restart exmail-notifier",
 		statusCredentials:       "Key rejected by the server",
+		statusRelay:             "Relay access revoked or expired",
+		statusCorp:              "Secret rejected by the server",
 		statusIP:                "This computer's IP is not on the allow list",
 		statusKeyring:           "Keyring locked — unlock it to connect",
 		statusNoKeyring:         "Keyring not running",
@@ -168,6 +178,8 @@ var catalog = map[Lang]*texts{
 		statusStopped:           "Connection stopped — restart exmail-notifier",
 		details:                 "Details…",
 		shortCredentials:        "credentials rejected — run: exmail-notifier login",
+		shortRelay:              "relay access revoked — ask IT for a new link",
+		shortCorp:               "credentials rejected — run: exmail-notifier login --corp",
 		shortIP:                 "IP address not on the allow list",
 		shortKeyring:            "keyring locked",
 		shortNoKeyring:          "no keyring",
@@ -211,6 +223,8 @@ var catalog = map[Lang]*texts{
 		offline:    "离线——正在重新连接",
 
 		problemCredentials:      "管理员账号或接口 key 被拒绝——请运行：exmail-notifier login",
+		problemRelay:            "公司中继不再接受本机（访问已被撤销或已过期）——请向 IT 索取新的登记链接",
+		problemCorp:             "corpid 或应用 secret 被拒绝——请运行：exmail-notifier login --corp",
 		problemIP:               "本机的公网 IP 不在白名单中——请在企业邮箱管理后台（工具箱 → 开放协议）中添加",
 		problemKeyring:          "密钥环已锁定——请解锁；解锁后 exmail-notifier 会自动连接",
 		problemNoKeyring:        "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
@@ -218,6 +232,8 @@ var catalog = map[Lang]*texts{
 		problemNoKeyringRestart: "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
 		problemStopped:          "连接已停止——请查看日志后重新启动 exmail-notifier",
 		statusCredentials:       "服务器拒绝了接口 key",
+		statusRelay:             "中继访问已撤销或过期",
+		statusCorp:              "服务器拒绝了应用 secret",
 		statusIP:                "本机 IP 不在白名单中",
 		statusKeyring:           "密钥环已锁定——解锁后自动连接",
 		statusNoKeyring:         "密钥环未运行",
@@ -226,6 +242,8 @@ var catalog = map[Lang]*texts{
 		statusStopped:           "连接已停止——请重新启动 exmail-notifier",
 		details:                 "详情…",
 		shortCredentials:        "凭据被拒绝——请运行：exmail-notifier login",
+		shortRelay:              "中继访问已撤销——请向 IT 索取新链接",
+		shortCorp:               "凭据被拒绝——请运行：exmail-notifier login --corp",
 		shortIP:                 "IP 不在白名单中",
 		shortKeyring:            "密钥环已锁定",
 		shortNoKeyring:          "没有密钥环",
@@ -285,6 +303,10 @@ func (l Lang) problemStatus(p Problem) string {
 	switch p {
 	case ProblemCredentials:
 		return c.statusCredentials
+	case ProblemRelayAccess:
+		return c.statusRelay
+	case ProblemCorpCredentials:
+		return c.statusCorp
 	case ProblemIPNotAllowed:
 		return c.statusIP
 	case ProblemKeyringLocked:
@@ -307,6 +329,10 @@ func (l Lang) problemText(p Problem) string {
 	switch p {
 	case ProblemCredentials:
 		return c.problemCredentials
+	case ProblemRelayAccess:
+		return c.problemRelay
+	case ProblemCorpCredentials:
+		return c.problemCorp
 	case ProblemIPNotAllowed:
 		return c.problemIP
 	case ProblemKeyringLocked:
@@ -329,6 +355,10 @@ func (l Lang) problemShort(p Problem) string {
 	switch p {
 	case ProblemCredentials:
 		return c.shortCredentials
+	case ProblemRelayAccess:
+		return c.shortRelay
+	case ProblemCorpCredentials:
+		return c.shortCorp
 	case ProblemIPNotAllowed:
 		return c.shortIP
 	case ProblemKeyringLocked, ProblemKeyringLockedRestart:

@@ -108,6 +108,24 @@ const (
 	// ProblemKeyringUnavailableRestart: as ProblemKeyringUnavailable, but
 	// nothing notices a keyring starting: the fix says to restart.
 	ProblemKeyringUnavailableRestart
+	// ProblemRelayAccess: the company relay refused this device's token
+	// (revoked or expired; Config.Mode is ModeRelay). Fix: a new
+	// enrollment link from IT — never the admin key.
+	ProblemRelayAccess
+	// ProblemCorpCredentials: Tencent's current API refused the corpid or
+	// an application secret (Config.Mode is ModeCorp). Fix: run
+	// "exmail-notifier login --corp".
+	ProblemCorpCredentials
+)
+
+// Mode is how this computer reaches the mail. It decides what a rejected
+// credential means, and so which fix the tray names.
+type Mode int
+
+const (
+	ModeDirect Mode = iota // the v1.4 interface key ("login")
+	ModeRelay              // the company relay, with a device token ("enroll")
+	ModeCorp               // Tencent's current API, with application secrets ("login --corp")
 )
 
 // keyring reports whether p means the interface key cannot be read.
@@ -137,6 +155,10 @@ func (p Problem) String() string {
 		return "keyring-locked-restart"
 	case ProblemKeyringUnavailableRestart:
 		return "keyring-unavailable-restart"
+	case ProblemRelayAccess:
+		return "relay-access"
+	case ProblemCorpCredentials:
+		return "corp-credentials"
 	}
 	return "unknown"
 }

@@ -210,7 +210,7 @@ func (s *state) connState(ev api.StateChanged, now time.Time) []effect {
 	case errors.Is(ev.Err, api.ErrIPNotAllowed):
 		s.problem = ProblemIPNotAllowed
 	case ev.State == api.StateAuthFailed || api.IsAuth(ev.Err):
-		s.problem = ProblemCredentials
+		s.problem = s.cfg.Mode.credentialsProblem()
 	}
 	return nil
 }
@@ -312,7 +312,7 @@ func (s *state) opened(r openResult) []effect {
 	case errors.Is(r.Err, api.ErrIPNotAllowed):
 		body = c.problemIP
 	case api.IsAuth(r.Err):
-		body = c.problemCredentials
+		body = s.cfg.Lang.problemText(s.cfg.Mode.credentialsProblem())
 	}
 	return []effect{toastFx{Title: c.openFailed, Body: body}}
 }
@@ -577,4 +577,16 @@ func (s *seenSet) add(id string) bool {
 	}
 	s.ids[id] = struct{}{}
 	return true
+}
+
+// credentialsProblem is what a rejected credential means in mode m: each
+// mode has its own fix, and a relay desktop is never sent to the admin key.
+func (m Mode) credentialsProblem() Problem {
+	switch m {
+	case ModeRelay:
+		return ProblemRelayAccess
+	case ModeCorp:
+		return ProblemCorpCredentials
+	}
+	return ProblemCredentials
 }

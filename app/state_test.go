@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -1043,6 +1044,35 @@ func TestCountsOnly(t *testing.T) {
 			got, _ := drive(t, tt.cfg, tt.steps, time.Hour)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("effects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A rejected credential names the fix of the mode the computer is in: a
+// relay desktop is sent to IT for a new link, never to the admin key.
+func TestRejectedCredentialsNameTheFixOfTheMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode         Mode
+		status, text string
+	}{
+		{ModeDirect, "Key rejected by the server", "The admin account or interface key was rejected — run: exmail-notifier login"},
+		{ModeRelay, "Relay access revoked or expired", "The company relay no longer accepts this computer (its access was revoked or has expired) — ask IT for a new enrollment link"},
+		{ModeCorp, "Secret rejected by the server", "The corpid or an application secret was rejected — run: exmail-notifier login --corp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status, func(t *testing.T) {
+			t.Parallel()
+			cfg := baseConfig()
+			cfg.Mode = tt.mode
+			_, s := drive(t, cfg, []step{at(0, api.StateChanged{State: api.StateAuthFailed, Err: api.ErrAuth})}, time.Minute)
+			m := s.model(t0.Add(time.Minute))
+			if m.Status != tt.status || m.Details != tt.text || m.Icon != IconAttention {
+				t.Errorf("status %q, details %q, icon %v; want %q, %q, attention", m.Status, m.Details, m.Icon, tt.status, tt.text)
+			}
+			if tt.mode == ModeRelay && strings.Contains(m.Tooltip+m.Details+m.Status, "login") {
+				t.Errorf("a relay desktop is told to log in: %q / %q", m.Tooltip, m.Details)
 			}
 		})
 	}

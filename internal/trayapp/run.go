@@ -189,6 +189,7 @@ func (r *runner) start(ctx context.Context, view app.View) {
 		Alias:         r.s.Alias,
 		HoldsAdminKey: r.s.HoldsAdminKey,
 		CountsOnly:    r.s.CountsOnly,
+		Mode:          r.s.Mode,
 		Version:       r.env.Version,
 		Lang:          r.s.Lang,
 		Prefs:         r.s.Prefs,

@@ -48,9 +48,12 @@ type Session struct {
 	// CountsOnly: the backend gives counts, not senders or subjects
 	// (app.Config).
 	CountsOnly bool
-	Problem    app.Problem
-	Lang       app.Lang
-	Prefs      app.Prefs
+	// Mode is how the mail is reached; it decides the fix a rejected
+	// credential names (app.Config).
+	Mode    app.Mode
+	Problem app.Problem
+	Lang    app.Lang
+	Prefs   app.Prefs
 	// Autostart offers the real "Start at login"; false gives an
 	// in-memory one that changes nothing on the machine (the demo).
 	Autostart bool
