@@ -74,6 +74,7 @@ type firstRun struct {
 	agent     string
 	alias     string
 	corpID    string
+	notice    notice
 }
 
 // getHome is the page: first run without an account, else the settings. An
@@ -92,7 +93,7 @@ func (s *Server) getHome(w http.ResponseWriter, r *http.Request, ss *session, n 
 		return
 	}
 	if st.Mode == ModeNone {
-		s.renderFirstRun(w, st, ss, firstRun{})
+		s.renderFirstRun(w, st, ss, firstRun{notice: n})
 		return
 	}
 	s.renderSettings(w, st, ss, n, nil)
@@ -101,6 +102,9 @@ func (s *Server) getHome(w http.ResponseWriter, r *http.Request, ss *session, n 
 func (s *Server) renderFirstRun(w http.ResponseWriter, st State, ss *session, f firstRun) {
 	t := tr(st.Lang)
 	p := newPage(st.Lang, t(mWelcomeTitle))
+	if m, ok := notices[f.notice]; ok {
+		p.banner("ok", t(m), "")
+	}
 	p.raw(`<p class="intro">` + esc(t(mWelcomeIntro)) + `</p>`)
 
 	p.raw(`<section class="group choice"><h2><span class="step">1</span>` + esc(t(mEnrollTitle)) + `</h2><div class="box">`)
@@ -341,14 +345,14 @@ func (s *Server) renderSettings(w http.ResponseWriter, st State, ss *session, n 
 		p.checkbox("content", t(mShowContent), st.Prefs.ShowContent)
 		p.checkbox("sound", t(mSound), st.Prefs.Sound)
 		p.checkbox("quiet", t(mQuietOn), st.Prefs.Quiet.On)
-		p.raw(`<div class="row times"><label for="f-from">` + esc(t(mQuietFrom)) + `</label>` +
-			`<input id="f-from" name="from" type="time" value="` + esc(st.Prefs.Quiet.From.String()) + `">` +
-			`<label for="f-to">` + esc(t(mQuietTo)) + `</label>` +
-			`<input id="f-to" name="to" type="time" value="` + esc(st.Prefs.Quiet.To.String()) + `"></div>`)
+		p.raw(`<div class="row times"><label for="prefs-from">` + esc(t(mQuietFrom)) + `</label>` +
+			`<input id="prefs-from" name="from" type="time" value="` + esc(st.Prefs.Quiet.From.String()) + `">` +
+			`<label for="prefs-to">` + esc(t(mQuietTo)) + `</label>` +
+			`<input id="prefs-to" name="to" type="time" value="` + esc(st.Prefs.Quiet.To.String()) + `"></div>`)
 		p.raw(`<p class="row note">` + esc(t(mQuietHelp)) + `</p>`)
 	})
 	p.section(t(mGeneralTitle), func() {
-		p.raw(`<div class="row field"><label for="f-lang">` + esc(t(mLang)) + `</label><div class="control"><select id="f-lang" name="lang">`)
+		p.raw(`<div class="row field"><label for="prefs-lang">` + esc(t(mLang)) + `</label><div class="control"><select id="prefs-lang" name="lang">`)
 		for _, o := range [][2]string{{"", t(mLangSystem)}, {"zh", "简体中文"}, {"en", "English"}} {
 			p.raw(`<option value="` + o[0] + `"`)
 			if st.Prefs.Lang == o[0] {

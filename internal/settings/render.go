@@ -15,6 +15,7 @@ type page struct {
 	b    strings.Builder
 	lang app.Lang
 	js   bool
+	idp  string // the open form's prefix for element ids
 }
 
 // esc escapes s for HTML text and double-quoted attribute values.
@@ -95,6 +96,7 @@ func (p *page) form(action, csrf, class string) {
 		p.raw(` class="` + class + `"`)
 	}
 	p.raw(`><input type="hidden" name="csrf" value="` + esc(csrf) + `">`)
+	p.idp = strings.ReplaceAll(strings.Trim(action, "/"), "/", "-") + "-"
 }
 
 func (p *page) end() { p.raw(`</form>`) }
@@ -105,7 +107,7 @@ func (p *page) hidden(name, value string) {
 
 // field is one labelled input row. A password field never gets a value.
 func (p *page) field(label, name, typ, value, help string, required bool, extra string) {
-	id := "f-" + name
+	id := p.idp + name
 	p.raw(`<div class="row field"><label for="` + id + `">` + esc(label) + `</label><div class="control">`)
 	p.raw(`<input id="` + id + `" name="` + name + `" type="` + typ + `"`)
 	if typ == "password" {
