@@ -194,37 +194,36 @@ func TestLoginErrorsKeepWhatWasTypedButNoSecret(t *testing.T) {
 		name string
 		path string
 		form url.Values
-		fake settingstest.Fake
+		fake *settingstest.Fake
 		want []string
 	}{
 		{"wrong key", "/login", url.Values{"agent": {"admin"}, "alias": {"bob@example.com"}, "key": {key}},
-			settingstest.Fake{LoginErr: fmt.Errorf("the server refused: %w", api.ErrAuth)},
+			&settingstest.Fake{LoginErr: fmt.Errorf("the server refused: %w", api.ErrAuth)},
 			[]string{"admin account or the interface key was rejected", `value="admin"`, `value="bob@example.com"`, "type them once more"}},
 		{"IP not on the allow list", "/login", url.Values{"agent": {"admin"}, "alias": {"bob@example.com"}, "key": {key}},
-			settingstest.Fake{LoginErr: api.ErrIPNotAllowed},
+			&settingstest.Fake{LoginErr: api.ErrIPNotAllowed},
 			[]string{"not on the allow list", "可使用此开放接口的IP"}},
 		{"keyring locked", "/login", url.Values{"agent": {"admin"}, "alias": {"bob@example.com"}, "key": {key}},
-			settingstest.Fake{LoginErr: creds.ErrLocked},
+			&settingstest.Fake{LoginErr: creds.ErrLocked},
 			[]string{"The keyring is locked"}},
 		{"no keyring", "/login", url.Values{"agent": {"admin"}, "alias": {"bob@example.com"}, "key": {key}},
-			settingstest.Fake{LoginErr: app.ErrKeyringUnavailable},
+			&settingstest.Fake{LoginErr: app.ErrKeyringUnavailable},
 			[]string{"no keyring"}},
 		{"unknown mailbox", "/login", url.Values{"agent": {"admin"}, "alias": {"nobody@example.com"}, "key": {key}},
-			settingstest.Fake{LoginErr: api.ErrNotFound},
+			&settingstest.Fake{LoginErr: api.ErrNotFound},
 			[]string{"does not know this mailbox", `value="nobody@example.com"`}},
 		{"missing key", "/login", url.Values{"agent": {"admin"}, "alias": {"bob@example.com"}},
-			settingstest.Fake{}, []string{"Fill in every field", `value="admin"`}},
+			&settingstest.Fake{}, []string{"Fill in every field", `value="admin"`}},
 		{"current API: wrong secret", "/login-corp", url.Values{"corpid": {"wwcorp1"}, "alias": {"bob@example.com"}, "sso": {sso}, "mail": {mail}},
-			settingstest.Fake{LoginCorpErr: fmt.Errorf("gettoken: %w", api.ErrAuth)},
+			&settingstest.Fake{LoginCorpErr: fmt.Errorf("gettoken: %w", api.ErrAuth)},
 			[]string{"corpid or a secret was rejected", `value="wwcorp1"`, `value="bob@example.com"`}},
 		{"current API: unreachable", "/login-corp", url.Values{"corpid": {"wwcorp1"}, "alias": {"bob@example.com"}, "sso": {sso}, "mail": {mail}},
-			settingstest.Fake{LoginCorpErr: fmt.Errorf("api.exmail.qq.com: %w", settings.ErrUnreachable)},
+			&settingstest.Fake{LoginCorpErr: fmt.Errorf("api.exmail.qq.com: %w", settings.ErrUnreachable)},
 			[]string{"could not be reached"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &tt.fake
-			h := start(t, fake, app.English)
+			h := start(t, tt.fake, app.English)
 			c, csrf := h.session(t)
 			r := h.post(t, c, csrf, tt.path, tt.form)
 			if r.code != http.StatusOK {

@@ -227,14 +227,14 @@ func (s *Server) postEnrollPreview(w http.ResponseWriter, r *http.Request, ss *s
 	relayFlag := strings.TrimSpace(r.PostForm.Get("relay"))
 	st, _ := s.state(r)
 	if input == "" {
-		s.renderEnrollError(w, st, ss, relayFlag, &problem{head: tr(st.Lang)(mErrMissing)})
+		s.renderEnrollError(w, st, ss, clean(relayFlag, 200), &problem{head: tr(st.Lang)(mErrMissing)})
 		return
 	}
 	ctx, cancel := s.call(r)
 	relay, err := s.o.Backend.PreviewEnrollment(ctx, input, relayFlag)
 	cancel()
 	if err != nil {
-		s.renderEnrollError(w, st, ss, relayFlag, explain(st.Lang, err, false))
+		s.renderEnrollError(w, st, ss, clean(relayFlag, 200), explain(st.Lang, err, false))
 		return
 	}
 	pd := &pending{input: input, relayFlag: relayFlag, relayURL: relay}
@@ -258,7 +258,7 @@ func (s *Server) postEnrollConfirm(w http.ResponseWriter, r *http.Request, ss *s
 		s.log.Warn("settings page: enrollment failed", "relay", pd.relayURL, "err", err)
 		if isRefusedCode(err) {
 			s.dropPending(id) // it cannot work again
-			s.renderEnrollError(w, st, ss, pd.relayFlag, explain(st.Lang, err, false))
+			s.renderEnrollError(w, st, ss, clean(pd.relayFlag, 200), explain(st.Lang, err, false))
 			return
 		}
 		s.renderConfirm(w, st, ss, id, pd, explain(st.Lang, err, false))
@@ -288,7 +288,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, ss *session) 
 	alias := strings.TrimSpace(r.PostForm.Get("alias"))
 	key := api.Secret(strings.TrimSpace(r.PostForm.Get("key")))
 	st, _ := s.state(r)
-	f := firstRun{form: "admin", agent: agent, alias: alias}
+	f := firstRun{form: "admin", agent: clean(agent, 200), alias: clean(alias, 200)}
 	if agent == "" || alias == "" || key == "" {
 		f.err = &problem{head: tr(st.Lang)(mErrMissing)}
 		s.renderFirstRun(w, st, ss, f)
@@ -313,7 +313,7 @@ func (s *Server) postLoginCorp(w http.ResponseWriter, r *http.Request, ss *sessi
 	sso := api.Secret(strings.TrimSpace(r.PostForm.Get("sso")))
 	mail := api.Secret(strings.TrimSpace(r.PostForm.Get("mail")))
 	st, _ := s.state(r)
-	f := firstRun{form: "corp", corpID: corpID, alias: alias}
+	f := firstRun{form: "corp", corpID: clean(corpID, 200), alias: clean(alias, 200)}
 	if corpID == "" || alias == "" || sso == "" || mail == "" {
 		f.err = &problem{head: tr(st.Lang)(mErrMissing)}
 		s.renderFirstRun(w, st, ss, f)
