@@ -343,5 +343,5 @@ func TestDoctor(t *testing.T) {
 	h := start(t, fake, app.English)
 	c, _ := h.session(t)
 	r := h.do(t, req{path: "/doctor", cookie: c})
-	mustContain(t, r.body, "OS keyring", "did not answer", `class="row c-fail"`, `<textarea id="report" readonly`, "exmail-notifier 1.2.3\nOK OS keyring", `<script src="/assets/copy.js">`, `id="copy" hidden`)
+	mustContain(t, r.body, "OS keyring", "did not answer", `class="row c-fail"`, `<textarea id="report" readonly`, "exmail-notifier 1.2.3\nOK   OS keyring", `<script src="/assets/copy.js">`, `id="copy" hidden`)
 }

@@ -113,7 +113,11 @@ func (s *Server) renderFirstRun(w http.ResponseWriter, st State, ss *session, f 
 	}
 	p.para(t(mEnrollHelp))
 	p.form("/enroll/preview", ss.csrf, "")
-	p.field(t(mEnrollInput), "input", "password", "", "", true, `placeholder="exmail-notifier://enroll?…" autofocus`)
+	focus := ""
+	if f.form == "" || f.form == "enroll" {
+		focus = " autofocus"
+	}
+	p.field(t(mEnrollInput), "input", "password", "", "", true, `placeholder="exmail-notifier://enroll?…"`+focus)
 	p.field(t(mEnrollRelay), "relay", "url", f.relayFlag, t(mEnrollRelayHelp), false, `placeholder="https://"`)
 	p.buttons([3]string{"primary", t(mContinue), ""})
 	p.end()

@@ -173,6 +173,16 @@ func (p *page) send(w http.ResponseWriter, code int) {
 	w.Write([]byte(p.b.String()))
 }
 
-// safetextLines is the rule for the support report: safetext.Lines, line
-// breaks kept, at most 20,000 runes.
-func safetextLines(s string) string { return safetext.Lines(s, 20000) }
+// safetextLines is the rule for the support report: safetext.Cell for each
+// line (hidden characters show as U+FFFD, runs of spaces stay so that columns
+// line up), line breaks kept, at most 500 lines.
+func safetextLines(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	if len(lines) > 500 {
+		lines = lines[:500]
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(safetext.Cell(l), " ")
+	}
+	return strings.Join(lines, "\n")
+}
