@@ -22,6 +22,9 @@ var assets embed.FS
 // and script, forms posting only to itself, never in a frame.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// maxPending bounds the enrollments waiting for a confirm click.
+const maxPending = 16
+
 // maxForm bounds a form body.
 const maxForm = 64 << 10
 
@@ -45,6 +48,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if r.Host != "127.0.0.1:"+port && r.Host != "localhost:"+port {
 		s.refuse(w, r, http.StatusMisdirectedRequest, "wrong Host header", lang)
+		return
+	}
+	if !s.peerAllowed(r) {
+		s.refuse(w, r, http.StatusForbidden, "the connection is not from a process of this user", lang)
 		return
 	}
 	if tok, ok := strings.CutPrefix(r.URL.Path, "/s/"); ok {
@@ -77,6 +84,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.route(w, r, ss)
+}
+
+// peerAllowed runs Options.PeerCheck on the request's connection.
+func (s *Server) peerAllowed(r *http.Request) bool {
+	if s.o.PeerCheck == nil {
+		return true
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	remote, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if local == nil || err != nil {
+		return false
+	}
+	ok, err := s.o.PeerCheck(remote, local)
+	if err != nil {
+		s.log.Warn("settings page: the connection's owner could not be determined", "err", err)
+	}
+	return ok && err == nil
 }
 
 func (s *Server) cookieName() string {
@@ -248,6 +272,14 @@ func (s *Server) addPending(p *pending) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.expires = s.o.Now().Add(s.o.OfferLifetime)
+	for k := range s.pending { // a few at a time is plenty
+		if len(s.pending) < maxPending {
+			break
+		}
+		if k != s.offered {
+			delete(s.pending, k)
+		}
+	}
 	s.pending[id] = p
 	return id
 }

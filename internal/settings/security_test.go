@@ -2,6 +2,8 @@ package settings_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -252,4 +254,42 @@ func TestNew(t *testing.T) {
 			t.Fatal("no error")
 		}
 	})
+}
+
+func TestPeerCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		check func(remote, local net.Addr) (bool, error)
+		want  int
+	}{
+		{"another user", func(net.Addr, net.Addr) (bool, error) { return false, nil }, http.StatusForbidden},
+		{"owner unknown", func(net.Addr, net.Addr) (bool, error) { return false, errors.New("no socket table") }, http.StatusForbidden},
+		{"this user", func(remote, local net.Addr) (bool, error) {
+			return remote.(*net.TCPAddr).IP.IsLoopback() && local.(*net.TCPAddr).IP.IsLoopback(), nil
+		}, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := settings.New(settings.Options{Backend: &settingstest.Fake{}, PeerCheck: tt.check})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := s.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			link, _ := s.OneTimeURL()
+			hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := hc.Get(link.Reveal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
+			}
+		})
+	}
 }

@@ -51,7 +51,7 @@ import (
 const (
 	DefaultAddr            = "127.0.0.1:0"
 	DefaultLinkLifetime    = 2 * time.Minute
-	DefaultSessionLifetime = 12 * time.Hour
+	DefaultSessionLifetime = time.Hour
 	DefaultOfferLifetime   = 15 * time.Minute
 	DefaultCallTimeout     = 45 * time.Second
 )
@@ -87,7 +87,16 @@ type Options struct {
 	// (DefaultLinkLifetime when zero).
 	LinkLifetime time.Duration
 	// SessionLifetime bounds a browser session (DefaultSessionLifetime).
+	// Keep it short: browsers send cookies for 127.0.0.1 to every port, so
+	// a page the user visits on another local port (another user's server)
+	// receives the session cookie; PeerCheck closes that on Linux.
 	SessionLifetime time.Duration
+	// PeerCheck, when set, must confirm that each connection comes from a
+	// process of this user (remote and local are the connection's
+	// addresses); a false or an error refuses the request with 403. On
+	// Linux pass internal/handoff's socket-owner check (the kernel's socket
+	// table). nil checks nothing, as handoff on macOS and Windows.
+	PeerCheck func(remote, local net.Addr) (bool, error)
 	// OfferLifetime bounds how long an enrollment link waits for the
 	// user's confirmation, whether offered by OfferEnrollment or typed
 	// into the page (DefaultOfferLifetime).
@@ -245,8 +254,9 @@ func (s *Server) Origin() string {
 
 // OneTimeURL mints a fresh one-time link to the page,
 // http://127.0.0.1:PORT/s/<256 random bits>, for the tray to open in the
-// browser (through a URL opener, so it ends up on a command line: it is a
-// Secret). The link works once, within Options.LinkLifetime; earlier unused
+// browser. It is a Secret: open it with handoff.Open, so that the opener's
+// command line (readable by every user) carries handoff's peer-checked link,
+// never this one. The link works once, within Options.LinkLifetime; earlier unused
 // links stay valid until used or expired. Its first use starts a session and
 // lands on the page (on the enrollment confirmation when OfferEnrollment left
 // one waiting).
