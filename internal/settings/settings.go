@@ -15,8 +15,9 @@
 //
 // Referrer-Policy is same-origin rather than no-referrer on purpose: under
 // no-referrer a browser sends "Origin: null" with a form POST, and the Origin
-// check could not tell the page's own forms from a sandboxed attacker. The page
-// links to no other origin, so no referrer ever leaves it.
+// check could not tell the page's own forms from a sandboxed attacker
+// (TestInARealBrowser fails under no-referrer with Chromium). The page links to
+// no other origin, so no referrer ever leaves it.
 //
 // Secrets typed into the page (interface keys, application secrets,
 // enrollment links and codes) are never written back into a page, a URL or a
