@@ -207,23 +207,24 @@ type fields struct {
 	newCount, ver, ret, errcode, errname             []byte
 }
 
-// Member names of the listen objects (protocol.md §3.5, §2.3).
-const (
-	keyUserName = "UserName"
-	keyMailID   = "MailId"
-	keySender   = "Sender"
-	keyReceiver = "Receiver"
-	keySubject  = "Subject"
-	keySummary  = "Summary"
-	keyNewCount = "NewCount"
-	keyVer      = "Ver"
-	keyRet      = "Ret"
-	keyErrcode  = "errcode"
-	keyError    = "error"
-)
-
-var knownKeys = [...]string{keyUserName, keyMailID, keySender, keyReceiver, keySubject, keySummary,
-	keyNewCount, keyVer, keyRet, keyErrcode, keyError}
+// knownKeys are the member names of the listen objects (protocol.md
+// §3.5, §2.3), each with the field of fields its value goes to.
+var knownKeys = [...]struct {
+	name string
+	slot func(*fields) *[]byte
+}{
+	{"UserName", func(f *fields) *[]byte { return &f.user }},
+	{"MailId", func(f *fields) *[]byte { return &f.mailID }},
+	{"Sender", func(f *fields) *[]byte { return &f.sender }},
+	{"Receiver", func(f *fields) *[]byte { return &f.receiver }},
+	{"Subject", func(f *fields) *[]byte { return &f.subject }},
+	{"Summary", func(f *fields) *[]byte { return &f.summary }},
+	{"NewCount", func(f *fields) *[]byte { return &f.newCount }},
+	{"Ver", func(f *fields) *[]byte { return &f.ver }},
+	{"Ret", func(f *fields) *[]byte { return &f.ret }},
+	{"errcode", func(f *fields) *[]byte { return &f.errcode }},
+	{"error", func(f *fields) *[]byte { return &f.errname }},
+}
 
 // scan fills f from frame, a valid JSON object. Keys are matched after
 // trimming surrounding spaces and ignoring case, which covers the PDF's
@@ -238,36 +239,15 @@ func (f *fields) scan(frame []byte) {
 		if !ok {
 			return
 		}
-		switch canonicalKey(k) {
-		case keyUserName:
-			f.user = v
-		case keyMailID:
-			f.mailID = v
-		case keySender:
-			f.sender = v
-		case keyReceiver:
-			f.receiver = v
-		case keySubject:
-			f.subject = v
-		case keySummary:
-			f.summary = v
-		case keyNewCount:
-			f.newCount = v
-		case keyVer:
-			f.ver = v
-		case keyRet:
-			f.ret = v
-		case keyErrcode:
-			f.errcode = v
-		case keyError:
-			f.errname = v
+		if i := knownKey(k); i >= 0 {
+			*knownKeys[i].slot(f) = v
 		}
 	}
 }
 
-// canonicalKey maps a raw JSON key (with its quotes) onto one of
-// knownKeys, or "" when it is none of them.
-func canonicalKey(raw []byte) string {
+// knownKey maps a raw JSON key (with its quotes) onto its index in
+// knownKeys, or -1 when it is none of them.
+func knownKey(raw []byte) int {
 	k := raw
 	if len(k) >= 2 {
 		k = k[1 : len(k)-1]
@@ -275,22 +255,22 @@ func canonicalKey(raw []byte) string {
 	if bytes.IndexByte(k, '\\') >= 0 {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return ""
+			return -1
 		}
 		k = []byte(s)
 	}
 	k = bytes.TrimSpace(k)
-	for _, name := range knownKeys { // exact spellings first
-		if string(k) == name {
-			return name
+	for i, key := range knownKeys { // exact spellings first
+		if string(k) == key.name {
+			return i
 		}
 	}
-	for _, name := range knownKeys {
-		if equalFoldASCII(k, name) {
-			return name
+	for i, key := range knownKeys {
+		if equalFoldASCII(k, key.name) {
+			return i
 		}
 	}
-	return ""
+	return -1
 }
 
 // equalFoldASCII reports whether k equals name ignoring ASCII case; name

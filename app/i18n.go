@@ -296,80 +296,50 @@ func (l Lang) moreMailsTitle(n int) string {
 	return fmt.Sprintf(l.t().moreMails, n)
 }
 
-// problemStatus names a problem in one short menu line; problemText has
-// the whole explanation and fix (the Details… item shows it).
-func (l Lang) problemStatus(p Problem) string {
-	c := l.t()
-	switch p {
-	case ProblemCredentials:
-		return c.statusCredentials
-	case ProblemRelayAccess:
-		return c.statusRelay
-	case ProblemCorpCredentials:
-		return c.statusCorp
-	case ProblemIPNotAllowed:
-		return c.statusIP
-	case ProblemKeyringLocked:
-		return c.statusKeyring
-	case ProblemKeyringUnavailable:
-		return c.statusNoKeyring
-	case ProblemKeyringLockedRestart:
-		return c.statusKeyringRestart
-	case ProblemKeyringUnavailableRestart:
-		return c.statusNoKeyringRestart
-	case ProblemStopped:
-		return c.statusStopped
-	}
-	return ""
+// problemWords is what one Problem says in a language: status, one short
+// menu line; text, the whole explanation and fix (the Details… item shows
+// it); short, a few words for the tooltip.
+type problemWords struct{ status, text, short string }
+
+// problemTable is the one table of what each Problem says, as it picks
+// the three texts out of a catalog; a Problem not in it says nothing.
+var problemTable = map[Problem]func(c *texts) problemWords{
+	ProblemCredentials: func(c *texts) problemWords {
+		return problemWords{c.statusCredentials, c.problemCredentials, c.shortCredentials}
+	},
+	ProblemRelayAccess:     func(c *texts) problemWords { return problemWords{c.statusRelay, c.problemRelay, c.shortRelay} },
+	ProblemCorpCredentials: func(c *texts) problemWords { return problemWords{c.statusCorp, c.problemCorp, c.shortCorp} },
+	ProblemIPNotAllowed:    func(c *texts) problemWords { return problemWords{c.statusIP, c.problemIP, c.shortIP} },
+	ProblemKeyringLocked: func(c *texts) problemWords {
+		return problemWords{c.statusKeyring, c.problemKeyring, c.shortKeyring}
+	},
+	ProblemKeyringUnavailable: func(c *texts) problemWords {
+		return problemWords{c.statusNoKeyring, c.problemNoKeyring, c.shortNoKeyring}
+	},
+	ProblemKeyringLockedRestart: func(c *texts) problemWords {
+		return problemWords{c.statusKeyringRestart, c.problemKeyringRestart, c.shortKeyring}
+	},
+	ProblemKeyringUnavailableRestart: func(c *texts) problemWords {
+		return problemWords{c.statusNoKeyringRestart, c.problemNoKeyringRestart, c.shortNoKeyring}
+	},
+	ProblemStopped: func(c *texts) problemWords { return problemWords{c.statusStopped, c.problemStopped, c.shortStopped} },
 }
+
+func (l Lang) problemWords(p Problem) problemWords {
+	if words, ok := problemTable[p]; ok {
+		return words(l.t())
+	}
+	return problemWords{}
+}
+
+// problemStatus names a problem in one short menu line.
+func (l Lang) problemStatus(p Problem) string { return l.problemWords(p).status }
 
 // problemText names a problem and its fix.
-func (l Lang) problemText(p Problem) string {
-	c := l.t()
-	switch p {
-	case ProblemCredentials:
-		return c.problemCredentials
-	case ProblemRelayAccess:
-		return c.problemRelay
-	case ProblemCorpCredentials:
-		return c.problemCorp
-	case ProblemIPNotAllowed:
-		return c.problemIP
-	case ProblemKeyringLocked:
-		return c.problemKeyring
-	case ProblemKeyringUnavailable:
-		return c.problemNoKeyring
-	case ProblemKeyringLockedRestart:
-		return c.problemKeyringRestart
-	case ProblemKeyringUnavailableRestart:
-		return c.problemNoKeyringRestart
-	case ProblemStopped:
-		return c.problemStopped
-	}
-	return ""
-}
+func (l Lang) problemText(p Problem) string { return l.problemWords(p).text }
 
 // problemShort names a problem in a few words (for the tooltip).
-func (l Lang) problemShort(p Problem) string {
-	c := l.t()
-	switch p {
-	case ProblemCredentials:
-		return c.shortCredentials
-	case ProblemRelayAccess:
-		return c.shortRelay
-	case ProblemCorpCredentials:
-		return c.shortCorp
-	case ProblemIPNotAllowed:
-		return c.shortIP
-	case ProblemKeyringLocked, ProblemKeyringLockedRestart:
-		return c.shortKeyring
-	case ProblemKeyringUnavailable, ProblemKeyringUnavailableRestart:
-		return c.shortNoKeyring
-	case ProblemStopped:
-		return c.shortStopped
-	}
-	return ""
-}
+func (l Lang) problemShort(p Problem) string { return l.problemWords(p).short }
 
 // when formats a moment relative to now: "15:04" today, "tomorrow 08:00"
 // the next day, a date and time otherwise. It uses t's location.
