@@ -34,22 +34,33 @@ func (s *Server) lookupLocked(p params) *account {
 	return s.ent.accounts[strings.ToLower(p.get("alias"))]
 }
 
-// --- mail -----------------------------------------------------------------
-
-func (s *Server) handleAuthKey(w http.ResponseWriter, r *http.Request, p params) {
+// withAccount runs use, under the lock, on the account the alias
+// parameter names. Without an alias it answers errInvalidRequest, and
+// notFound when there is no such account; then it reports false and the
+// handler has answered.
+func (s *Server) withAccount(w http.ResponseWriter, p params, notFound *Error, use func(a *account)) bool {
 	if p.get("alias") == "" {
 		writeError(w, errInvalidRequest)
-		return
+		return false
 	}
 	s.mu.Lock()
 	a := s.lookupLocked(p)
-	var key string
 	if a != nil {
-		key = s.newAuthKeyLocked(a.Alias)
+		use(a)
 	}
 	s.mu.Unlock()
 	if a == nil {
-		writeError(w, errUserNotFound)
+		writeError(w, notFound)
+		return false
+	}
+	return true
+}
+
+// --- mail -----------------------------------------------------------------
+
+func (s *Server) handleAuthKey(w http.ResponseWriter, r *http.Request, p params) {
+	var key string
+	if !s.withAccount(w, p, errUserNotFound, func(a *account) { key = s.newAuthKeyLocked(a.Alias) }) {
 		return
 	}
 	writeJSON(w, struct {
@@ -58,20 +69,9 @@ func (s *Server) handleAuthKey(w http.ResponseWriter, r *http.Request, p params)
 }
 
 func (s *Server) handleNewCount(w http.ResponseWriter, r *http.Request, p params) {
-	if p.get("alias") == "" {
-		writeError(w, errInvalidRequest)
-		return
-	}
-	s.mu.Lock()
-	a := s.lookupLocked(p)
 	var alias string
 	var n int
-	if a != nil {
-		alias, n = a.Alias, a.unread()
-	}
-	s.mu.Unlock()
-	if a == nil {
-		writeError(w, errAccountNotFound)
+	if !s.withAccount(w, p, errAccountNotFound, func(a *account) { alias, n = a.Alias, a.unread() }) {
 		return
 	}
 	// NewCount is a string, as in the live reply recorded by C1.
@@ -98,19 +98,8 @@ type userReply struct {
 }
 
 func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request, p params) {
-	if p.get("alias") == "" {
-		writeError(w, errInvalidRequest)
-		return
-	}
-	s.mu.Lock()
-	a := s.lookupLocked(p)
 	var u User
-	if a != nil {
-		u = cloneUser(a.User)
-	}
-	s.mu.Unlock()
-	if a == nil {
-		writeError(w, errUserNotFound)
+	if !s.withAccount(w, p, errUserNotFound, func(a *account) { u = cloneUser(a.User) }) {
 		return
 	}
 	openType := u.OpenType
@@ -221,7 +210,6 @@ func (s *Server) handleUserSync(w http.ResponseWriter, r *http.Request, p params
 		}
 		s.removeUserLocked(alias)
 	case ActionAdd:
-		u := User{Alias: alias}
 		if !validAddress(alias) || !e.inDomain(alias) {
 			writeError(w, errInvalidAlias)
 			return
@@ -230,40 +218,46 @@ func (s *Server) handleUserSync(w http.ResponseWriter, r *http.Request, p params
 			writeError(w, errAddressExists)
 			return
 		}
-		if err := applyUserParams(&u, p, true); err != nil {
+		if err := s.saveUserLocked(User{Alias: alias}, nil, p); err != nil {
 			writeError(w, err)
 			return
 		}
-		if u.Name == "" {
-			writeError(w, errInvalidRequest)
-			return
-		}
-		if err := e.validateUser(&u, nil, false); err != nil {
-			writeError(w, err)
-			return
-		}
-		s.putUserLocked(u, ActionAdd)
 	case ActionMod:
 		a := e.accounts[alias]
 		if a == nil {
 			writeError(w, errUserNotFound)
 			return
 		}
-		u := cloneUser(a.User)
-		if err := applyUserParams(&u, p, false); err != nil {
+		if err := s.saveUserLocked(cloneUser(a.User), a, p); err != nil {
 			writeError(w, err)
 			return
 		}
-		if err := e.validateUser(&u, a, false); err != nil {
-			writeError(w, err)
-			return
-		}
-		s.putUserLocked(u, ActionMod)
 	default:
 		writeError(w, errInvalidRequest)
 		return
 	}
 	writeEmpty(w)
+}
+
+// saveUserLocked applies p to u, a new user (old == nil, which must get a
+// name) or a copy of old's, validates the result and stores it.
+func (s *Server) saveUserLocked(u User, old *account, p params) *Error {
+	add := old == nil
+	if err := applyUserParams(&u, p, add); err != nil {
+		return err
+	}
+	if add && u.Name == "" {
+		return errInvalidRequest
+	}
+	if err := s.ent.validateUser(&u, old, false); err != nil {
+		return err
+	}
+	if add {
+		s.putUserLocked(u, ActionAdd)
+	} else {
+		s.putUserLocked(u, ActionMod)
+	}
+	return nil
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request, p params) {
@@ -316,21 +310,9 @@ func (s *Server) handleCloseWXToken(w http.ResponseWriter, r *http.Request, p pa
 }
 
 func (s *Server) setWXToken(w http.ResponseWriter, p params, on bool) {
-	if p.get("alias") == "" {
-		writeError(w, errInvalidRequest)
-		return
+	if s.withAccount(w, p, errUserNotFound, func(a *account) { a.WXToken = on }) {
+		writeEmpty(w)
 	}
-	s.mu.Lock()
-	a := s.lookupLocked(p)
-	if a != nil {
-		a.WXToken = on
-	}
-	s.mu.Unlock()
-	if a == nil {
-		writeError(w, errUserNotFound)
-		return
-	}
-	writeEmpty(w)
 }
 
 // --- party ----------------------------------------------------------------
@@ -462,29 +444,26 @@ func (s *Server) partyModLocked(src, dst string) *Error {
 }
 
 func (s *Server) handlePartyList(w http.ResponseWriter, r *http.Request, p params) {
-	path := p.get("partypath")
-	s.mu.Lock()
-	ok := s.ent.partyExists(path)
-	kids := s.ent.children(path)
-	s.mu.Unlock()
-	if !ok {
-		writeError(w, errPartyNotFound)
-		return
-	}
-	writeJSON(w, newValueList(kids))
+	s.writePartyList(w, p, (*enterprise).children)
 }
 
 func (s *Server) handlePartyUserList(w http.ResponseWriter, r *http.Request, p params) {
+	s.writePartyList(w, p, (*enterprise).members)
+}
+
+// writePartyList answers with list(partypath), or with partypath not
+// found.
+func (s *Server) writePartyList(w http.ResponseWriter, p params, list func(*enterprise, string) []string) {
 	path := p.get("partypath")
 	s.mu.Lock()
 	ok := s.ent.partyExists(path)
-	members := s.ent.members(path)
+	values := list(&s.ent, path)
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, errPartyNotFound)
 		return
 	}
-	writeJSON(w, newValueList(members))
+	writeJSON(w, newValueList(values))
 }
 
 // --- group ----------------------------------------------------------------
@@ -605,20 +584,26 @@ func allowList(p params) ([]string, *Error) {
 }
 
 func (s *Server) handleGroupAddAllowList(w http.ResponseWriter, r *http.Request, p params) {
-	s.groupOp(w, p, func(g *groupRec) *Error {
-		if g.Status != "list" {
-			return errGroupNotList
-		}
-		list, err := allowList(p)
-		if err != nil {
-			return err
-		}
+	s.allowListOp(w, p, func(g *groupRec, list []string) *Error {
 		g.AllowList = appendMissing(g.AllowList, list...)
 		return nil
 	})
 }
 
 func (s *Server) handleGroupDelAllowList(w http.ResponseWriter, r *http.Request, p params) {
+	s.allowListOp(w, p, func(g *groupRec, list []string) *Error {
+		rest := slices.DeleteFunc(slices.Clone(g.AllowList), func(a string) bool { return slices.Contains(list, a) })
+		if len(rest) == 0 {
+			return errAllowListLast
+		}
+		g.AllowList = rest
+		return nil
+	})
+}
+
+// allowListOp is a groupOp on a list group's allow list, with the
+// addresses of the allow_list parameter.
+func (s *Server) allowListOp(w http.ResponseWriter, p params, op func(g *groupRec, list []string) *Error) {
 	s.groupOp(w, p, func(g *groupRec) *Error {
 		if g.Status != "list" {
 			return errGroupNotList
@@ -627,11 +612,6 @@ func (s *Server) handleGroupDelAllowList(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return err
 		}
-		rest := slices.DeleteFunc(slices.Clone(g.AllowList), func(a string) bool { return slices.Contains(list, a) })
-		if len(rest) == 0 {
-			return errAllowListLast
-		}
-		g.AllowList = rest
-		return nil
+		return op(g, list)
 	})
 }
