@@ -58,18 +58,16 @@ func (s *script) Listen(ctx context.Context, ver Version, alias string) iter.Seq
 			s.steps = s.steps[1:]
 		}
 		s.mu.Unlock()
-		wait := func(d time.Duration) bool {
-			if d <= 0 {
-				return ctx.Err() == nil
+		wait := func(d time.Duration) bool { // false: the request is gone
+			if d > 0 {
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
 			}
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return true
-			case <-ctx.Done():
-				return false
-			}
+			return ctx.Err() == nil
 		}
 		for _, ev := range st.events {
 			if !wait(st.gap) {

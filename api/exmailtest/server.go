@@ -86,32 +86,26 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.ClientID == "" {
-		o.ClientID = DefaultClientID
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = DefaultClientSecret
-	}
-	if o.Domain == "" {
-		o.Domain = DefaultDomain
-	}
+	orDefault(&o.ClientID, DefaultClientID)
+	orDefault(&o.ClientSecret, DefaultClientSecret)
+	orDefault(&o.Domain, DefaultDomain)
 	o.Domain = strings.ToLower(o.Domain)
-	if o.TokenLifetime <= 0 {
-		o.TokenLifetime = DefaultTokenLifetime
-	}
-	if o.AuthKeyLifetime <= 0 {
-		o.AuthKeyLifetime = DefaultAuthKeyLifetime
-	}
-	if o.PollTimeout <= 0 {
-		o.PollTimeout = DefaultPollTimeout
-	}
-	if o.MaxRequests <= 0 {
-		o.MaxRequests = DefaultMaxRequests
-	}
+	orDefault(&o.TokenLifetime, DefaultTokenLifetime)
+	orDefault(&o.AuthKeyLifetime, DefaultAuthKeyLifetime)
+	orDefault(&o.PollTimeout, DefaultPollTimeout)
+	orDefault(&o.MaxRequests, DefaultMaxRequests)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
+}
+
+// orDefault sets *v to def when *v is unset: empty, zero or negative.
+func orDefault[T string | int | time.Duration](v *T, def T) {
+	var zero T
+	if *v == zero || *v < zero {
+		*v = def
+	}
 }
 
 // Server is the fake BizMail OpenApi: the token endpoint, every openapi/
