@@ -51,7 +51,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	s := trayapp.Session{
 		Lock:      "tray",
 		Lang:      e.uiLang(ctx, cfg.Lang),
-		Prefs:     app.Prefs{ShowContent: cfg.ShowsContent(), PausedUntil: cfg.PausedUntil},
+		Prefs:     trayapp.PrefsOf(cfg),
 		Autostart: true,
 	}
 	if cfgPath != "" {

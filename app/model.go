@@ -301,6 +301,64 @@ type Prefs struct {
 	ShowContent bool
 	// PausedUntil is zero when not paused.
 	PausedUntil time.Time
+	// Quiet pauses notifications on a schedule (quiet hours).
+	Quiet QuietHours
+	// Sound: notifications may play the desktop's sound. App only carries
+	// it; the notifier applies it (main supplies the default, on).
+	Sound bool
+}
+
+// QuietHours is a pause schedule: on weekdays (Monday to Friday), from
+// From to To, local time, in minutes after midnight (0 to 1439). When To
+// is not after From the span crosses midnight and belongs to the weekday
+// it starts on (Friday 20:00 to Saturday 08:00 is quiet; Saturday 20:00
+// is not). While quiet, nothing is shown; the badge and the recent-mail
+// list still update, as with a pause.
+type QuietHours struct {
+	On       bool
+	From, To int
+}
+
+// span is the quiet span that starts on day's date, or ok false when that
+// day has none (a weekend day, or the schedule is off).
+func (q QuietHours) span(day time.Time) (start, end time.Time, ok bool) {
+	if !q.On || q.From == q.To || day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
+		return time.Time{}, time.Time{}, false
+	}
+	y, m, d := day.Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, day.Location())
+	start = midnight.Add(time.Duration(q.From) * time.Minute)
+	end = midnight.Add(time.Duration(q.To) * time.Minute)
+	if q.To <= q.From {
+		end = time.Date(y, m, d+1, 0, 0, 0, 0, day.Location()).Add(time.Duration(q.To) * time.Minute)
+	}
+	return start, end, true
+}
+
+// Until reports whether t falls in a quiet span, and when that span ends.
+func (q QuietHours) Until(t time.Time) (end time.Time, quiet bool) {
+	for _, day := range []time.Time{t.AddDate(0, 0, -1), t} {
+		if s, e, ok := q.span(day); ok && !t.Before(s) && t.Before(e) {
+			return e, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// next is the first start or end of a quiet span after t (zero when the
+// schedule is off): the moment the tray's state changes by itself.
+func (q QuietHours) next(t time.Time) time.Time {
+	for i := -1; i <= 7; i++ {
+		s, e, ok := q.span(t.AddDate(0, 0, i))
+		switch {
+		case !ok:
+		case s.After(t):
+			return s
+		case e.After(t):
+			return e
+		}
+	}
+	return time.Time{}
 }
 
 // The interfaces below are declared here, by their consumer, and kept

@@ -100,7 +100,10 @@ type state struct {
 	burstShown int       // toasts already shown in the current window
 	burstUntil time.Time // end of the window; zero when none is open
 
-	prefs          Prefs
+	prefs Prefs
+	// quietResumed is the end of a quiet span during which the user chose
+	// Resume: that span does not hold toasts back any more.
+	quietResumed   time.Time
 	autostart      bool
 	autostartAvail bool
 }
@@ -142,8 +145,23 @@ func (s *state) mine(ev api.Event) bool {
 	return s.alias != "" && api.Concerns(ev, s.alias)
 }
 
+// paused reports whether toasts are held back at now: a pause from the
+// menu, or quiet hours (unless the user resumed during this quiet span).
 func (s *state) paused(now time.Time) bool {
-	return !s.prefs.PausedUntil.IsZero() && now.Before(s.prefs.PausedUntil)
+	return !s.pausedUntil(now).IsZero()
+}
+
+// pausedUntil is when toasts come back at now; zero when they are not
+// paused. A manual pause and quiet hours together end at the later end.
+func (s *state) pausedUntil(now time.Time) time.Time {
+	var until time.Time
+	if !s.prefs.PausedUntil.IsZero() && now.Before(s.prefs.PausedUntil) {
+		until = s.prefs.PausedUntil
+	}
+	if end, quiet := s.prefs.Quiet.Until(now); quiet && end.After(s.quietResumed) && end.After(until) {
+		until = end
+	}
+	return until
 }
 
 func (s *state) setupMode() bool { return s.alias == "" }
@@ -360,6 +378,9 @@ func (s *state) handle(act Action, now time.Time) []effect {
 		l := s.cfg.Lang
 		return []effect{toastFx{Title: l.problemStatus(p), Body: l.problemText(p)}}
 	case Resume:
+		if end, quiet := s.prefs.Quiet.Until(now); quiet {
+			s.quietResumed = end // this quiet span only; the schedule stays
+		}
 		if s.prefs.PausedUntil.IsZero() {
 			return nil
 		}
@@ -439,6 +460,7 @@ func (s *state) deadline(now time.Time) time.Time {
 	}
 	consider(s.burstUntil)
 	consider(s.prefs.PausedUntil)
+	consider(s.prefs.Quiet.next(now))
 	if !s.online && !s.notOnlineSince.IsZero() {
 		if g := s.notOnlineSince.Add(s.cfg.OfflineGrace); g.After(now) {
 			consider(g)
@@ -514,7 +536,7 @@ func (s *state) model(now time.Time) Model {
 		},
 	}
 	if m.Paused {
-		m.PausedUntil = s.prefs.PausedUntil
+		m.PausedUntil = s.pausedUntil(now)
 		m.Labels.Pause = fmt.Sprintf(c.pausedUntil, l.when(m.PausedUntil, now))
 	}
 	alias := sanitize(s.alias, 80)

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,6 +69,13 @@ type Config struct {
 	ShowContent *bool `json:"show_content,omitempty"`
 	// PausedUntil: no toasts before this instant (zero: not paused).
 	PausedUntil time.Time `json:"paused_until,omitzero"`
+	// QuietHours pauses toasts on weekdays from From to To ("HH:MM",
+	// local time; a span that crosses midnight belongs to the weekday it
+	// starts on), e.g. {"on": true, "from": "20:00", "to": "08:00"}.
+	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
+	// Sound lets notifications play the desktop's sound. Unset (nil)
+	// means true; use PlaysSound to read it.
+	Sound *bool `json:"sound,omitempty"`
 	// IdleTimeout is how long the listen connection may stay silent before
 	// it is considered dead and reopened. Zero: the watcher's default.
 	IdleTimeout Duration `json:"idle_timeout,omitzero"`
@@ -77,6 +85,38 @@ type Config struct {
 
 // New returns an empty config of the current version.
 func New() *Config { return &Config{Version: Version} }
+
+// QuietHours is the pause schedule of Config.QuietHours.
+type QuietHours struct {
+	On   bool   `json:"on"`
+	From string `json:"from"` // "HH:MM"
+	To   string `json:"to"`   // "HH:MM"
+}
+
+// Minutes returns From and To as minutes after midnight; ok is false when
+// either is not a valid "HH:MM".
+func (q QuietHours) Minutes() (from, to int, ok bool) {
+	from, ok1 := clockMinutes(q.From)
+	to, ok2 := clockMinutes(q.To)
+	return from, to, ok1 && ok2
+}
+
+// clockMinutes reads "HH:MM" (00:00 to 23:59).
+func clockMinutes(s string) (int, bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	h, err1 := strconv.Atoi(s[:2])
+	m, err2 := strconv.Atoi(s[3:])
+	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// PlaysSound reports whether notifications may play a sound (default
+// true).
+func (c *Config) PlaysSound() bool { return c.Sound == nil || *c.Sound }
 
 // ShowsContent reports whether toasts show sender and subject (default
 // true).
@@ -169,6 +209,11 @@ func (c *Config) Validate() error {
 	case "", "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if q := c.QuietHours; q != nil {
+		if _, _, ok := q.Minutes(); !ok {
+			bad("quiet_hours", "from %q and to %q must be times of day such as \"20:00\" and \"08:00\"", q.From, q.To)
+		}
 	}
 	if c.IdleTimeout < 0 {
 		bad("idle_timeout", "%v is negative", time.Duration(c.IdleTimeout))

@@ -307,6 +307,9 @@ func (b *dbusBackend) send(ctx context.Context, conn *dbus.Conn, t toast) error 
 		"desktop-entry": dbus.MakeVariant(AppID),
 		"category":      dbus.MakeVariant(category),
 	}
+	if t.silent {
+		hints["suppress-sound"] = dbus.MakeVariant(true)
+	}
 	var id uint32
 	err = conn.Object(fdoName, fdoPath).CallWithContext(ctx, fdoIface+".Notify", 0,
 		b.appName, uint32(0), b.icon, summary, body, actions, hints,

@@ -159,7 +159,10 @@ type ServerInfo struct {
 }
 
 // toast is one queued notification, already capped.
-type toast struct{ title, body, key string }
+type toast struct {
+	title, body, key string
+	silent           bool // ask the server not to play a sound
+}
 
 // backend is what the worker calls. Implementations may block for ever and
 // may ignore ctx; the Notifier bounds them.
@@ -185,7 +188,14 @@ type Notifier struct {
 
 	running atomic.Bool
 	seen    onceLog
+	silent  atomic.Bool // SetSound(false)
 }
+
+// SetSound turns the notification sound on or off for the toasts that
+// follow (the user's preference; on by default). On Linux and the BSDs it
+// asks the notification server with the "suppress-sound" hint; the
+// Windows and macOS backends cannot choose yet and keep the system's.
+func (n *Notifier) SetSound(on bool) { n.silent.Store(!on) }
 
 var setAppName sync.Once
 
@@ -246,7 +256,7 @@ func (n *Notifier) clicked(key string) {
 // When the queue is full the oldest waiting toast is dropped and counted in
 // the log.
 func (n *Notifier) Toast(title, body, key string) {
-	t := toast{title: capText(title, maxTitle), body: capText(body, maxBody), key: key}
+	t := toast{title: capText(title, maxTitle), body: capText(body, maxBody), key: key, silent: n.silent.Load()}
 	n.qmu.Lock()
 	defer n.qmu.Unlock()
 	for {

@@ -42,11 +42,30 @@ func (c *ConfigPrefs) SavePrefs(p app.Prefs) error {
 	if err != nil {
 		return err
 	}
-	show := p.ShowContent
-	cfg.ShowContent = &show
+	show, sound := p.ShowContent, p.Sound
+	cfg.ShowContent, cfg.Sound = &show, &sound
 	cfg.PausedUntil = p.PausedUntil
+	cfg.QuietHours = nil
+	if q := p.Quiet; q.On || q.From != q.To {
+		cfg.QuietHours = &config.QuietHours{On: q.On, From: clock(q.From), To: clock(q.To)}
+	}
 	return config.Save(c.Path, cfg)
 }
+
+// PrefsOf reads the menu's preferences from the config file's settings
+// (the product's defaults where unset).
+func PrefsOf(cfg *config.Config) app.Prefs {
+	p := app.Prefs{ShowContent: cfg.ShowsContent(), PausedUntil: cfg.PausedUntil, Sound: cfg.PlaysSound()}
+	if q := cfg.QuietHours; q != nil {
+		if from, to, ok := q.Minutes(); ok {
+			p.Quiet = app.QuietHours{On: q.On, From: from, To: to}
+		}
+	}
+	return p
+}
+
+// clock writes minutes after midnight as "HH:MM".
+func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60%24, min%60) }
 
 // memAutostart is the demo's "Start at login": it only remembers the
 // choice, so that trying the demo never changes the login items.

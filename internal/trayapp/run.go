@@ -154,6 +154,7 @@ func (r *runner) useNotifier() {
 		OnClick:  func(key string) { r.send(app.OpenMail{MailID: key}) },
 		Logger:   r.log,
 	})
+	r.notifier.SetSound(r.s.Prefs.Sound)
 	r.toaster = r.notifier
 }
 
