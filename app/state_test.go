@@ -560,6 +560,25 @@ func TestModel(t *testing.T) {
 		Pause   string
 		Recent  []RecentItem
 	}
+	// keyring is what a keyring problem shows, in English or Chinese:
+	// attention, no count, and nothing can be opened without the key.
+	keyring := func(lang Lang, short, status, details string) view {
+		v := view{
+			Icon: IconAttention, Unread: -1, Tooltip: "bob@example.com — " + short, Status: status, Details: details,
+			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
+		}
+		if lang == Chinese {
+			v.Open, v.Pause = "打开邮箱", "暂停通知"
+		}
+		return v
+	}
+	// A locked keyring and plain offline are each expected twice.
+	locked := keyring(English, "keyring locked", "Keyring locked — unlock it to connect",
+		"The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked")
+	offline := view{
+		Icon: IconOffline, Unread: -1, Tooltip: "bob@example.com — Offline — reconnecting",
+		Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
+	}
 	tests := []struct {
 		name  string
 		cfg   Config
@@ -588,67 +607,30 @@ func TestModel(t *testing.T) {
 				Icon: IconOffline, Unread: 0, Tooltip: "bob@example.com — Offline — reconnecting · 0 unread",
 				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
-		{"attention names the fix; nothing can be opened without the key", attention, nil, time.Second, view{
-			Icon: IconAttention, Unread: -1,
-			Tooltip: "bob@example.com — keyring locked",
-			Status:  "Keyring locked — unlock it to connect",
-			Details: "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
-			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
-		}},
-		{"no keyring at all names a different fix", noKeyring, nil, time.Second, view{
-			Icon: IconAttention, Unread: -1,
-			Tooltip: "bob@example.com — no keyring",
-			Status:  "Keyring not running",
-			Details: "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart",
-			CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
-		}},
+		{"attention names the fix; nothing can be opened without the key", attention, nil, time.Second, locked},
+		{"no keyring at all names a different fix", noKeyring, nil, time.Second,
+			keyring(English, "no keyring", "Keyring not running",
+				"No keyring (Secret Service) is running — install or start gnome-keyring or KWallet (exmail-notifier connects by itself once it runs), or set EXMAIL_SECRET and restart")},
 		{"a locked keyring reported by the Source", baseConfig(),
-			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLocked))}, time.Second, view{
-				Icon: IconAttention, Unread: -1,
-				Tooltip: "bob@example.com — keyring locked",
-				Status:  "Keyring locked — unlock it to connect",
-				Details: "The keyring is locked — unlock it; exmail-notifier connects by itself once it is unlocked",
-				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
-			}},
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLocked))}, time.Second, locked},
 		{"no keyring reported by the Source, Chinese", zh,
-			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailable))}, time.Second, view{
-				Icon: IconAttention, Unread: -1,
-				Tooltip: "bob@example.com — 没有密钥环",
-				Status:  "密钥环未运行",
-				Details: "没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动",
-				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
-			}},
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailable))}, time.Second, keyring(Chinese, "没有密钥环", "密钥环未运行",
+				"没有运行密钥环服务（Secret Service）——请安装或启动 gnome-keyring 或 KWallet（服务出现后 exmail-notifier 会自动连接），或设置 EXMAIL_SECRET 后重新启动")},
 		{"a locked keyring that cannot be watched says to restart", baseConfig(),
-			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLockedRestart))}, time.Second, view{
-				Icon: IconAttention, Unread: -1,
-				Tooltip: "bob@example.com — keyring locked",
-				Status:  "Keyring locked — unlock it, then restart",
-				Details: "The keyring is locked — unlock it, then restart exmail-notifier",
-				CanOpen: false, Open: "Open mailbox", Pause: "Pause notifications",
-			}},
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringLockedRestart))}, time.Second, keyring(English, "keyring locked", "Keyring locked — unlock it, then restart",
+				"The keyring is locked — unlock it, then restart exmail-notifier")},
 		{"no keyring and none can be watched for says to restart, Chinese", zh,
-			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailableRestart))}, time.Second, view{
-				Icon: IconAttention, Unread: -1,
-				Tooltip: "bob@example.com — 没有密钥环",
-				Status:  "密钥环未运行——运行后请重新启动",
-				Details: "没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier",
-				CanOpen: false, Open: "打开邮箱", Pause: "暂停通知",
-			}},
+			[]step{retrying(0, fmt.Errorf("waiting: %w", ErrKeyringUnavailableRestart))}, time.Second, keyring(Chinese, "没有密钥环", "密钥环未运行——运行后请重新启动",
+				"没有运行密钥环服务（Secret Service）——请安装 gnome-keyring 或 KWallet，或设置 EXMAIL_SECRET，然后重新启动 exmail-notifier")},
 		{"the restart wording is cleared like the other once the key is read", baseConfig(),
-			[]step{retrying(0, ErrKeyringLockedRestart), retrying(time.Minute, nil)}, 2 * time.Minute, view{
-				Icon: IconOffline, Unread: -1, Tooltip: "bob@example.com — Offline — reconnecting",
-				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
-			}},
+			[]step{retrying(0, ErrKeyringLockedRestart), retrying(time.Minute, nil)}, 2 * time.Minute, offline},
 		{"coming online once the keyring is unlocked clears the problem", baseConfig(),
 			[]step{retrying(0, ErrKeyringLocked), online(time.Minute), replyAt(time.Minute+time.Second, 4)}, 2 * time.Minute, view{
 				Icon: IconOnline, Unread: 4, Tooltip: "bob@example.com — 4 unread", Status: "Online",
 				CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
 			}},
 		{"once the key is read, the connection's own state replaces the keyring problem", baseConfig(),
-			[]step{retrying(0, ErrKeyringLocked), retrying(time.Minute, nil)}, 2 * time.Minute, view{
-				Icon: IconOffline, Unread: -1, Tooltip: "bob@example.com — Offline — reconnecting",
-				Status: "Offline — reconnecting", CanOpen: true, Open: "Open mailbox", Pause: "Pause notifications",
-			}},
+			[]step{retrying(0, ErrKeyringLocked), retrying(time.Minute, nil)}, 2 * time.Minute, offline},
 		{"IP problem keeps the count", baseConfig(),
 			[]step{online(0), replyAt(time.Second, 3), retrying(time.Minute, api.ErrIPNotAllowed)}, 2 * time.Minute, view{
 				Icon: IconAttention, Unread: 3,

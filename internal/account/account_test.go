@@ -27,6 +27,16 @@ func resolver(t *testing.T, vars map[string]string, keys KeyStore) *Resolver {
 	return &Resolver{Getenv: func(k string) string { return vars[k] }, Keys: keys}
 }
 
+// resolverWith is resolver with c, unless nil, saved where it looks.
+func resolverWith(t *testing.T, vars map[string]string, keys KeyStore, c *config.Config) *Resolver {
+	t.Helper()
+	r := resolver(t, vars, keys)
+	if c != nil {
+		writeConfig(t, r, *c)
+	}
+	return r
+}
+
 // writeConfig saves c (version filled in) where r looks for it.
 func writeConfig(t *testing.T, r *Resolver, c config.Config) {
 	t.Helper()
@@ -55,13 +65,7 @@ var storedConfig = config.Config{
 
 func TestAccountResolution(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		config *config.Config // nil: no file
-		vars   map[string]string
-		keys   *creds.Memory
-		want   Account // ConfigPath is not compared
-	}{
+	testResolve(t, []resolveCase{
 		{
 			name:   "stored account: config file and keyring",
 			config: &storedConfig,
@@ -123,20 +127,45 @@ func TestAccountResolution(t *testing.T) {
 			keys:   creds.MemoryWith("admin", storedKey),
 			want:   Account{Agent: "admin", Secret: storedKey},
 		},
-	}
+	})
+}
+
+// resolveCase is one Resolve call: what is stored and set, and the
+// account or error it gives.
+type resolveCase struct {
+	name   string
+	config *config.Config // nil: no file
+	vars   map[string]string
+	keys   *creds.Memory
+	want   Account // ConfigPath is checked apart
+	is     error   // the error, if any (errAny: any error will do)
+}
+
+// errAny: any error will do.
+var errAny = errors.New("any error")
+
+// testResolve runs each case. An account found carries the config
+// path; an error names none of secrets.
+func testResolve(t *testing.T, tests []resolveCase, secrets ...string) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := resolver(t, tt.vars, tt.keys)
-			if tt.config != nil {
-				writeConfig(t, r, *tt.config)
-			}
+			r := resolverWith(t, tt.vars, tt.keys, tt.config)
 			got, err := r.Resolve(t.Context())
-			if err != nil {
-				t.Fatal(err)
+			switch {
+			case tt.is == nil && err != nil:
+				t.Fatalf("Resolve: %v", err)
+			case tt.is == errAny && err == nil, tt.is != nil && tt.is != errAny && !errors.Is(err, tt.is):
+				t.Fatalf("Resolve: err = %v, want %v", err, tt.is)
 			}
-			if want, _ := r.ConfigPath(); got.ConfigPath != want {
+			if want, _ := r.ConfigPath(); err == nil && got.ConfigPath != want {
 				t.Errorf("ConfigPath = %q, want %q", got.ConfigPath, want)
+			}
+			for _, secret := range secrets {
+				if err != nil && strings.Contains(err.Error(), secret) {
+					t.Errorf("the error shows a secret (%q): %v", secret, err)
+				}
 			}
 			got.ConfigPath = ""
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -209,10 +238,7 @@ func TestAccountErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := resolver(t, tt.vars, tt.keys)
-			if tt.config != nil {
-				writeConfig(t, r, *tt.config)
-			}
+			r := resolverWith(t, tt.vars, tt.keys, tt.config)
 			if tt.rawConfig != "" {
 				path, _ := r.ConfigPath()
 				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -272,14 +298,7 @@ func TestClientUsesAccount(t *testing.T) {
 func TestRelayAccount(t *testing.T) {
 	t.Parallel()
 	relayConfig := config.Config{Alias: "bob@example.com", RelayURL: "https://relay.example.com", RelayDevice: "dev_1"}
-	tests := []struct {
-		name   string
-		config *config.Config
-		vars   map[string]string
-		keys   *creds.Memory
-		want   Account
-		is     error // the error, if any
-	}{
+	testResolve(t, []resolveCase{
 		{
 			name:   "enrolled: the device token from the keyring, no admin key anywhere",
 			config: &relayConfig,
@@ -321,34 +340,8 @@ func TestRelayAccount(t *testing.T) {
 			want: Account{Relay: "http://relay.example.com"},
 			is:   errAny,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := resolver(t, tt.vars, tt.keys)
-			if tt.config != nil {
-				writeConfig(t, r, *tt.config)
-			}
-			got, err := r.Resolve(t.Context())
-			switch {
-			case tt.is == nil && err != nil:
-				t.Fatalf("Resolve: %v", err)
-			case tt.is == errAny && err == nil, tt.is != nil && tt.is != errAny && !errors.Is(err, tt.is):
-				t.Fatalf("Resolve: err = %v, want %v", err, tt.is)
-			}
-			got.ConfigPath = ""
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("account (-want +got):\n%s", diff)
-			}
-			if err != nil && strings.Contains(err.Error(), "exr_dev") {
-				t.Errorf("the error shows a token: %v", err)
-			}
-		})
-	}
+	}, "exr_dev")
 }
-
-// errAny: any error will do.
-var errAny = errors.New("any error")
 
 func TestCorpAccount(t *testing.T) {
 	t.Parallel()
@@ -356,14 +349,7 @@ func TestCorpAccount(t *testing.T) {
 	keys := func(t *testing.T) *creds.Memory {
 		return creds.MemoryWith(CorpKeyName("wm123", "sso"), "sso-secret", CorpKeyName("wm123", "mail"), "mail-secret")
 	}
-	tests := []struct {
-		name   string
-		config *config.Config
-		vars   map[string]string
-		keys   *creds.Memory
-		want   Account
-		is     error
-	}{
+	testResolve(t, []resolveCase{
 		{
 			name: "stored: the corpid in the config, both secrets in the keyring", config: &stored, keys: keys(t),
 			want: Account{Alias: "bob@example.com", CorpID: "wm123", CorpSSOSecret: "sso-secret", CorpMailSecret: "mail-secret"},
@@ -388,25 +374,5 @@ func TestCorpAccount(t *testing.T) {
 			want: Account{Alias: "bob@example.com", CorpID: "wm999"},
 			is:   ErrNoAccount,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := resolver(t, tt.vars, tt.keys)
-			if tt.config != nil {
-				writeConfig(t, r, *tt.config)
-			}
-			got, err := r.Resolve(t.Context())
-			if tt.is == nil && err != nil || tt.is != nil && !errors.Is(err, tt.is) {
-				t.Fatalf("Resolve: err = %v, want %v", err, tt.is)
-			}
-			if err != nil && (strings.Contains(err.Error(), "secret\"") || strings.Contains(err.Error(), "sso-secret")) {
-				t.Errorf("the error shows a secret: %v", err)
-			}
-			got.ConfigPath = ""
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("account (-want +got):\n%s", diff)
-			}
-		})
-	}
+	}, `secret"`, "sso-secret")
 }
