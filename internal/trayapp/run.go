@@ -53,10 +53,10 @@ func Run(ctx context.Context, env Env, s Session) error {
 	}
 	r.auto = r.autostart()
 
-	// Start-up allocates most of what the tray will ever hold (icons,
-	// menus, the first replies); once it has settled, give the heap it no
-	// longer uses back to the OS instead of waiting for the scavenger.
-	settled := time.AfterFunc(settleAfter, debug.FreeOSMemory)
+	// Start-up allocates most of what the tray will ever hold and runs
+	// code it will not run again; once it has settled, give both back
+	// (see settle).
+	settled := time.AfterFunc(settleAfter, func() { settle(r.log) })
 	defer settled.Stop()
 
 	onDesktop, why := hasDesktop(ctx, env.Getenv)
@@ -79,6 +79,19 @@ func Run(ctx context.Context, env Env, s Session) error {
 	}
 	r.log.Info("exit")
 	return nil
+}
+
+// settle gives back what start-up used and an idle tray does not need:
+// the freed heap (to the OS at once, not when the scavenger gets to it)
+// and the binary's code pages that start-up touched (desktop.TrimResident:
+// they stay in the page cache and fault back in when used).
+func settle(log *slog.Logger) {
+	debug.FreeOSMemory()
+	if n, err := desktop.TrimResident(); err != nil {
+		log.Debug("could not trim the resident code pages", "err", err)
+	} else if n > 0 {
+		log.Debug("trimmed the resident code pages", "advised_bytes", n)
+	}
 }
 
 // runner is one run of the tray app: what Run chose, and what it started.
