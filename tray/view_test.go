@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,29 @@ func (r *rec) add(format string, args ...any) {
 	r.calls = append(r.calls, fmt.Sprintf(format, args...))
 }
 func (r *rec) take() []string { c := r.calls; r.calls = nil; return c }
+
+// checkCalls takes the calls and compares them with want, every icon
+// call as "icon 0 bytes": icon sizes vary by platform.
+func (r *rec) checkCalls(t *testing.T, what string, want []string) {
+	t.Helper()
+	got := r.take()
+	for i, c := range got {
+		if strings.HasPrefix(c, "icon ") {
+			got[i] = "icon 0 bytes"
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
+// newOnlineView is a fake View showing online(3), its calls taken.
+func newOnlineView() (*View, *rec) {
+	v, r := newFakeView()
+	show(v, online(3))
+	r.take()
+	return v, r
+}
 
 type fakeIcon struct{ r *rec }
 
@@ -98,38 +122,20 @@ func TestRenderDrawsEverythingOnceThenOnlyChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		show(v, tt.m)
-		got := r.take()
-		for i, c := range got { // icon sizes vary by platform
-			if strings.HasPrefix(c, "icon ") {
-				got[i] = "icon 0 bytes"
-			}
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("%s: calls (-want +got):\n%s", tt.name, diff)
-		}
+		r.checkCalls(t, tt.name+": calls", tt.want)
 	}
 }
 
 func TestRenderProblemShowsStatusAndDisablesOpen(t *testing.T) {
 	t.Parallel()
-	v, r := newFakeView()
-	show(v, online(3))
-	r.take()
+	v, r := newOnlineView()
 	m := online(3)
 	m.Icon, m.Status, m.CanOpen = app.IconSetup, `Not set up: run "exmail-notifier login"`, false
 	m.Labels.Open = `Run "exmail-notifier login" to set up`
 	show(v, m)
 	want := []string{"icon 0 bytes", `status title "Not set up: run \"exmail-notifier login\""`, "status show",
 		`open title "Run \"exmail-notifier login\" to set up"`, "open disable"}
-	got := r.take()
-	for i, c := range got {
-		if strings.HasPrefix(c, "icon ") {
-			got[i] = "icon 0 bytes"
-		}
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("calls (-want +got):\n%s", diff)
-	}
+	r.checkCalls(t, "calls", want)
 }
 
 // A problem shows as one short status line, with a Details… item for the
@@ -137,9 +143,7 @@ func TestRenderProblemShowsStatusAndDisablesOpen(t *testing.T) {
 // click on it asks the app for the details.
 func TestRenderProblemOffersDetails(t *testing.T) {
 	t.Parallel()
-	v, r := newFakeView()
-	show(v, online(3))
-	r.take()
+	v, r := newOnlineView()
 	m := online(3)
 	m.Icon, m.Problem, m.Status = app.IconAttention, app.ProblemKeyringUnavailable, "Keyring not running"
 	m.Details = "No keyring (Secret Service) is running — install or start gnome-keyring or KWallet …"
@@ -147,15 +151,7 @@ func TestRenderProblemOffersDetails(t *testing.T) {
 	show(v, m)
 	want := []string{"icon 0 bytes", `status title "Keyring not running"`, "status show",
 		`details title "Details…"`, "details show"}
-	got := r.take()
-	for i, c := range got {
-		if strings.HasPrefix(c, "icon ") {
-			got[i] = "icon 0 bytes"
-		}
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("calls (-want +got):\n%s", diff)
-	}
+	r.checkCalls(t, "calls", want)
 	if a, ok := v.action(iDetails); !ok || a != (app.Details{}) {
 		t.Errorf("action(details) = %#v, %v; want app.Details{}, true", a, ok)
 	}
@@ -163,7 +159,7 @@ func TestRenderProblemOffersDetails(t *testing.T) {
 	fixed := online(3)
 	fixed.Labels.Details = "Details…"
 	show(v, fixed)
-	got = r.take()
+	got := r.take()
 	for _, want := range []string{"status hide", "details hide"} {
 		if !containsPrefix(got, want) {
 			t.Errorf("after the fix, calls lack %q:\n%s", want, strings.Join(got, "\n"))
@@ -328,28 +324,40 @@ func TestResyncPushesIconAndTooltipAgain(t *testing.T) {
 	}
 }
 
+// stalledView is a fake View whose drawing goroutine runs (until Close
+// or the end of the test) and is stuck on a stalled bus drawing online(1):
+// each draw notes the model's Unread, then blocks until release is
+// closed; drawn lists the notes. It wants a synctest bubble.
+func stalledView(t *testing.T) (v *View, release chan struct{}, drawn func() []int) {
+	v, _ = newFakeView()
+	release = make(chan struct{})
+	var mu sync.Mutex
+	var unread []int
+	v.draw = func(_, m app.Model, _ bool) {
+		mu.Lock()
+		unread = append(unread, m.Unread)
+		mu.Unlock()
+		<-release
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	v.stopDrawing = stop
+	go v.drawLoop(ctx)
+	v.Render(online(1))
+	synctest.Wait() // the drawing goroutine is stuck in the bus now
+	return v, release, func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(unread)
+	}
+}
+
 // A stalled session bus blocks every systray setter. Render (the app's
 // loop) and clicks (godbus's dispatch goroutine) must not wait for it, and
 // once the bus moves again only the latest model is drawn.
 func TestRenderNeverWaitsForAStuckDraw(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		v, _ := newFakeView()
-		unstick := make(chan struct{})
-		var mu sync.Mutex
-		var drawn []int // Unread of each model drawn
-		v.draw = func(_, m app.Model, _ bool) {
-			mu.Lock()
-			drawn = append(drawn, m.Unread)
-			mu.Unlock()
-			<-unstick
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		go v.drawLoop(ctx)
-
-		v.Render(online(1))
-		synctest.Wait() // the drawing goroutine is stuck in the bus now
+		v, unstick, drawn := stalledView(t)
 		start := time.Now()
 		for n := 2; n <= 50; n++ {
 			v.Render(online(n)) // a deadlock here fails the bubble
@@ -364,10 +372,7 @@ func TestRenderNeverWaitsForAStuckDraw(t *testing.T) {
 
 		close(unstick)
 		synctest.Wait()
-		mu.Lock()
-		got := drawn
-		mu.Unlock()
-		if diff := cmp.Diff([]int{1, 50}, got); diff != "" {
+		if diff := cmp.Diff([]int{1, 50}, drawn()); diff != "" {
 			t.Errorf("models drawn (-want +got):\n%s", diff)
 		}
 		if tip, ok := v.shownTooltip(); !ok || tip != online(50).Tooltip {
@@ -433,22 +438,7 @@ func TestDrawingStopsWhenTheItemIsGone(t *testing.T) {
 func TestCloseWaitsForTheDrawingGoroutine(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		v, _ := newFakeView()
-		var mu sync.Mutex
-		var drawn []int
-		release := make(chan struct{})
-		v.draw = func(_, m app.Model, _ bool) {
-			mu.Lock()
-			drawn = append(drawn, m.Unread)
-			mu.Unlock()
-			<-release
-		}
-		ctx, stop := context.WithCancel(t.Context())
-		v.stopDrawing = stop
-		go v.drawLoop(ctx)
-
-		v.Render(online(1))
-		synctest.Wait() // drawing 1, stuck on the bus
+		v, release, drawn := stalledView(t) // drawing 1, stuck on the bus
 		start := time.Now()
 		v.Close(2 * time.Second)
 		if waited := time.Since(start); waited != 2*time.Second {
@@ -458,9 +448,7 @@ func TestCloseWaitsForTheDrawingGoroutine(t *testing.T) {
 		synctest.Wait()
 		v.Render(online(2)) // after Close: nothing is drawn
 		synctest.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		if diff := cmp.Diff([]int{1}, drawn); diff != "" {
+		if diff := cmp.Diff([]int{1}, drawn()); diff != "" {
 			t.Errorf("models drawn (-want +got):\n%s", diff)
 		}
 		select {
