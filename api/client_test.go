@@ -77,6 +77,16 @@ func setup(t *testing.T, mods ...func(*api.Config)) *fixture {
 
 // setupPipe is setup over an in-memory pipe, for use inside
 // synctest.Test: the fake and the client must be created in the bubble.
+// setupAfter is setup with call made; an error from it ends the test.
+func setupAfter(t *testing.T, call func(f *fixture) error) *fixture {
+	t.Helper()
+	f := setup(t)
+	if err := call(f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func setupPipe(t *testing.T, mods ...func(*api.Config)) *fixture {
 	t.Helper()
 	srv := exmailtest.NewPipe(exmailtest.Options{})

@@ -27,9 +27,14 @@ func withGroup(t *testing.T, f *fixture) {
 
 func TestGroupService(t *testing.T) {
 	t.Parallel()
+	// teamWith is the group team afterwards, with these members and allow list.
+	teamWith := func(members, allow []string) *exmailtest.Group {
+		return &exmailtest.Group{Alias: team, Name: "Team", Status: "list", Members: members, AllowList: allow}
+	}
 	tests := []struct {
 		name     string
 		path     string
+		onTeam   bool // the call is made on the group team (withGroup)
 		call     func(f *fixture) error
 		wantForm url.Values
 		// want is the group afterwards; nil: it must not exist.
@@ -50,47 +55,31 @@ func TestGroupService(t *testing.T) {
 			want: &exmailtest.Group{Alias: "new@example.com", Name: "新组", Status: "inner", Members: []string{bob, alice}},
 		},
 		{
-			name:     "delete",
-			path:     "group/delete",
-			call:     func(f *fixture) error { withGroup(t, f); return f.c.Groups.Delete(t.Context(), team) },
+			name: "delete", path: "group/delete", onTeam: true,
+			call:     func(f *fixture) error { return f.c.Groups.Delete(t.Context(), team) },
 			wantForm: url.Values{"group_alias": {team}},
 		},
 		{
-			name: "add members",
-			path: "group/addmember",
-			call: func(f *fixture) error {
-				withGroup(t, f)
-				return f.c.Groups.AddMembers(t.Context(), team, alice)
-			},
+			name: "add members", path: "group/addmember", onTeam: true,
+			call:     func(f *fixture) error { return f.c.Groups.AddMembers(t.Context(), team, alice) },
 			wantForm: url.Values{"group_alias": {team}, "members": {alice}},
-			want:     &exmailtest.Group{Alias: team, Name: "Team", Status: "list", Members: []string{bob, alice}, AllowList: []string{bob}},
+			want:     teamWith([]string{bob, alice}, []string{bob}),
 		},
 		{
-			name: "remove members",
-			path: "group/deletemember",
-			call: func(f *fixture) error {
-				withGroup(t, f)
-				return f.c.Groups.RemoveMembers(t.Context(), team, bob)
-			},
+			name: "remove members", path: "group/deletemember", onTeam: true,
+			call:     func(f *fixture) error { return f.c.Groups.RemoveMembers(t.Context(), team, bob) },
 			wantForm: url.Values{"group_alias": {team}, "members": {bob}},
-			want:     &exmailtest.Group{Alias: team, Name: "Team", Status: "list", Members: []string{}, AllowList: []string{bob}},
+			want:     teamWith([]string{}, []string{bob}),
 		},
 		{
-			name: "allow is comma-separated",
-			path: "group/addallowlist",
-			call: func(f *fixture) error {
-				withGroup(t, f)
-				return f.c.Groups.Allow(t.Context(), team, alice, "boss@partner.example")
-			},
+			name: "allow is comma-separated", path: "group/addallowlist", onTeam: true,
+			call:     func(f *fixture) error { return f.c.Groups.Allow(t.Context(), team, alice, "boss@partner.example") },
 			wantForm: url.Values{"group_alias": {team}, "allow_list": {alice + ",boss@partner.example"}},
-			want: &exmailtest.Group{Alias: team, Name: "Team", Status: "list", Members: []string{bob},
-				AllowList: []string{bob, alice, "boss@partner.example"}},
+			want:     teamWith([]string{bob}, []string{bob, alice, "boss@partner.example"}),
 		},
 		{
-			name: "disallow",
-			path: "group/delallowlist",
+			name: "disallow", path: "group/delallowlist", onTeam: true,
 			call: func(f *fixture) error {
-				withGroup(t, f)
 				if err := f.c.Groups.Allow(t.Context(), team, alice); err != nil {
 					return err
 				}
@@ -98,16 +87,18 @@ func TestGroupService(t *testing.T) {
 				return f.c.Groups.Disallow(t.Context(), team, bob)
 			},
 			wantForm: url.Values{"group_alias": {team}, "allow_list": {bob}},
-			want:     &exmailtest.Group{Alias: team, Name: "Team", Status: "list", Members: []string{bob}, AllowList: []string{alice}},
+			want:     teamWith([]string{bob}, []string{alice}),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			if err := tt.call(f); err != nil {
-				t.Fatal(err)
-			}
+			f := setupAfter(t, func(f *fixture) error {
+				if tt.onTeam {
+					withGroup(t, f)
+				}
+				return tt.call(f)
+			})
 			checkRequest(t, f.only(t, tt.path), tt.wantForm)
 			alias := team
 			if tt.want != nil {

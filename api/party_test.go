@@ -48,10 +48,7 @@ func TestPartyService_Sync(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			if err := tt.call(f); err != nil {
-				t.Fatal(err)
-			}
+			f := setupAfter(t, tt.call)
 			checkRequest(t, f.only(t, "party/sync"), tt.wantForm)
 			if diff := cmp.Diff(tt.want, f.srv.Parties()); diff != "" {
 				t.Errorf("departments afterwards (-want +got):\n%s", diff)
