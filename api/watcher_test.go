@@ -105,6 +105,15 @@ type got struct {
 	Ev Event
 }
 
+// inBubble runs f as a parallel subtest inside a synctest bubble.
+func inBubble(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, f)
+	})
+}
+
 // watch runs w from version from for the virtual duration d, reading out
 // as it goes, then cancels it. It checks that Run returns
 // context.Canceled at once.
@@ -325,214 +334,184 @@ func TestWatcherNeverSpins(t *testing.T) {
 		{name: "long poll timing out", step: step{events: []Event{Ack{}}, after: 1500 * time.Millisecond}, maxCall: 40, minLast10: 400},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				l := &script{steps: []step{tt.step}}
-				w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
-				watch(t, w, "", 30*time.Minute)
-				pm := perMinute(l.recorded())
-				for minute, n := range pm {
-					if n > tt.maxCall {
-						t.Errorf("minute %d: %d requests, want at most %d", minute, n, tt.maxCall)
-					}
+		inBubble(t, tt.name, func(t *testing.T) {
+			l := &script{steps: []step{tt.step}}
+			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
+			watch(t, w, "", 30*time.Minute)
+			pm := perMinute(l.recorded())
+			for minute, n := range pm {
+				if n > tt.maxCall {
+					t.Errorf("minute %d: %d requests, want at most %d", minute, n, tt.maxCall)
 				}
-				last10 := 0
-				for minute := 20; minute < 30; minute++ {
-					last10 += pm[minute]
-				}
-				if last10 < tt.minLast10 {
-					t.Errorf("last ten minutes: %d requests, want at least %d", last10, tt.minLast10)
-				}
-			})
+			}
+			last10 := 0
+			for minute := 20; minute < 30; minute++ {
+				last10 += pm[minute]
+			}
+			if last10 < tt.minLast10 {
+				t.Errorf("last ten minutes: %d requests, want at least %d", last10, tt.minLast10)
+			}
 		})
 	}
 }
 
 func TestWatcherWatchdog(t *testing.T) {
 	t.Parallel()
-	t.Run("silent after the ack: quiet reconnect at exactly IdleTimeout", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "3"}}, hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
-			evs := watch(t, w, "1", 5*time.Minute)
-			var at []time.Duration
-			for _, c := range l.recorded() {
-				at = append(at, c.At)
-			}
-			if diff := cmp.Diff([]time.Duration{0, 2 * time.Minute, 4 * time.Minute}, at); diff != "" {
-				t.Errorf("calls (-want +got):\n%s", diff)
-			}
-			if v := l.recorded()[1].Ver; v != "3" {
-				t.Errorf("reconnected with ver %q, want 3", v)
-			}
-			want := []got{{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}}}
-			if diff := cmp.Diff(want, states(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-		})
+	inBubble(t, "silent after the ack: quiet reconnect at exactly IdleTimeout", func(t *testing.T) {
+		l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "3"}}, hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
+		evs := watch(t, w, "1", 5*time.Minute)
+		var at []time.Duration
+		for _, c := range l.recorded() {
+			at = append(at, c.At)
+		}
+		if diff := cmp.Diff([]time.Duration{0, 2 * time.Minute, 4 * time.Minute}, at); diff != "" {
+			t.Errorf("calls (-want +got):\n%s", diff)
+		}
+		if v := l.recorded()[1].Ver; v != "3" {
+			t.Errorf("reconnected with ver %q, want 3", v)
+		}
+		want := []got{{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}}}
+		if diff := cmp.Diff(want, states(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
 	})
-	t.Run("silent from the start: a failure", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{hold: true}}}
-			w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute}))
-			evs := watch(t, w, "", 3*time.Minute)
-			var stalled bool
-			for _, g := range evs {
-				if sc, ok := g.Ev.(StateChanged); ok && sc.State == StateRetrying {
-					stalled = errors.Is(sc.Err, ErrStalled) && g.At == 2*time.Minute
-				}
+	inBubble(t, "silent from the start: a failure", func(t *testing.T) {
+		l := &script{steps: []step{{hold: true}}}
+		w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute}))
+		evs := watch(t, w, "", 3*time.Minute)
+		var stalled bool
+		for _, g := range evs {
+			if sc, ok := g.Ev.(StateChanged); ok && sc.State == StateRetrying {
+				stalled = errors.Is(sc.Err, ErrStalled) && g.At == 2*time.Minute
 			}
-			if !stalled {
-				t.Errorf("no Retrying with ErrStalled at 2m: %v", evs)
-			}
-		})
+		}
+		if !stalled {
+			t.Errorf("no Retrying with ErrStalled at 2m: %v", evs)
+		}
 	})
-	t.Run("events keep it alive", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			evs := make([]Event, 30)
-			for i := range evs {
-				evs[i] = UnreadChanged{User: "a", Unread: i}
-			}
-			l := &script{steps: []step{{events: evs, gap: time.Minute, hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
-			watch(t, w, "", 30*time.Minute)
-			if n := len(l.recorded()); n != 1 {
-				t.Errorf("%d listen calls, want 1: an event a minute must keep a 2-minute watchdog quiet", n)
-			}
-		})
+	inBubble(t, "events keep it alive", func(t *testing.T) {
+		evs := make([]Event, 30)
+		for i := range evs {
+			evs[i] = UnreadChanged{User: "a", Unread: i}
+		}
+		l := &script{steps: []step{{events: evs, gap: time.Minute, hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
+		watch(t, w, "", 30*time.Minute)
+		if n := len(l.recorded()); n != 1 {
+			t.Errorf("%d listen calls, want 1: an event a minute must keep a 2-minute watchdog quiet", n)
+		}
 	})
-	t.Run("other mailboxes' objects keep it alive", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			evs := make([]Event, 30)
-			for i := range evs {
-				evs[i] = Skipped{}
-			}
-			l := &script{steps: []step{{events: append([]Event{Ack{}}, evs...), gap: time.Minute, hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
-			seen := watch(t, w, "", 30*time.Minute)
-			if n := len(l.recorded()); n != 1 {
-				t.Errorf("%d listen calls, want 1", n)
-			}
-			if diff := cmp.Diff([]got{{0, StateChanged{State: StateConnecting}}, {time.Minute, StateChanged{State: StateOnline}}}, seen); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
-			}
-		})
+	inBubble(t, "other mailboxes' objects keep it alive", func(t *testing.T) {
+		evs := make([]Event, 30)
+		for i := range evs {
+			evs[i] = Skipped{}
+		}
+		l := &script{steps: []step{{events: append([]Event{Ack{}}, evs...), gap: time.Minute, hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: 2 * time.Minute})
+		seen := watch(t, w, "", 30*time.Minute)
+		if n := len(l.recorded()); n != 1 {
+			t.Errorf("%d listen calls, want 1", n)
+		}
+		if diff := cmp.Diff([]got{{0, StateChanged{State: StateConnecting}}, {time.Minute, StateChanged{State: StateOnline}}}, seen); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
 	})
-	t.Run("a slow consumer is not a silent server", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}, hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Minute})
-			ctx, cancel := context.WithCancel(t.Context())
-			out := make(chan Event)
-			done := make(chan error)
-			go func() { done <- w.Run(ctx, "", out) }()
-			var got []Event
-			for len(got) < 4 {
-				time.Sleep(5 * time.Minute) // the consumer dawdles
-				got = append(got, <-out)
-			}
-			cancel()
-			<-done
-			want := []Event{StateChanged{State: StateConnecting}, StateChanged{State: StateOnline}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
-			}
-			if n := len(l.recorded()); n != 1 {
-				t.Errorf("%d listen calls, want 1", n)
-			}
-		})
+	inBubble(t, "a slow consumer is not a silent server", func(t *testing.T) {
+		l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}, hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: time.Minute})
+		ctx, cancel := context.WithCancel(t.Context())
+		out := make(chan Event)
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, "", out) }()
+		var got []Event
+		for len(got) < 4 {
+			time.Sleep(5 * time.Minute) // the consumer dawdles
+			got = append(got, <-out)
+		}
+		cancel()
+		<-done
+		want := []Event{StateChanged{State: StateConnecting}, StateChanged{State: StateOnline}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if n := len(l.recorded()); n != 1 {
+			t.Errorf("%d listen calls, want 1", n)
+		}
 	})
 }
 
 func TestWatcherAuthFailedKickAndBlockedIP(t *testing.T) {
 	t.Parallel()
 	authErr := fmt.Errorf("%w (exmail token: HTTP 401)", ErrAuth)
-	t.Run("auth failures wait up to AuthMaxBackoff", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{err: authErr}}}
-			w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: time.Hour}))
-			evs := watch(t, w, "", 6*time.Hour)
-			var waits []time.Duration
-			for _, g := range states(evs) {
-				sc := g.Ev.(StateChanged)
-				if sc.State == StateRetrying {
-					t.Fatalf("Retrying for an auth failure")
-				}
-				if sc.State == StateAuthFailed {
-					waits = append(waits, sc.RetryIn)
-				}
+	inBubble(t, "auth failures wait up to AuthMaxBackoff", func(t *testing.T) {
+		l := &script{steps: []step{{err: authErr}}}
+		w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: time.Hour}))
+		evs := watch(t, w, "", 6*time.Hour)
+		var waits []time.Duration
+		for _, g := range states(evs) {
+			sc := g.Ev.(StateChanged)
+			if sc.State == StateRetrying {
+				t.Fatalf("Retrying for an auth failure")
 			}
-			if len(waits) < 14 || waits[7] != 128*time.Second || waits[12] != 30*time.Minute || waits[13] != 30*time.Minute {
-				t.Errorf("waits = %v, want doubling from 1s past MaxBackoff up to 30m", waits)
+			if sc.State == StateAuthFailed {
+				waits = append(waits, sc.RetryIn)
 			}
-		})
+		}
+		if len(waits) < 14 || waits[7] != 128*time.Second || waits[12] != 30*time.Minute || waits[13] != 30*time.Minute {
+			t.Errorf("waits = %v, want doubling from 1s past MaxBackoff up to 30m", waits)
+		}
 	})
-	t.Run("1200 after the ack is not an auth failure", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{events: []Event{Ack{}}, err: &Error{Op: "listen", HTTPStatus: 200, Code: 1200}}, {hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
-			for _, g := range states(watch(t, w, "", time.Minute)) {
-				if g.Ev.(StateChanged).State == StateAuthFailed {
-					t.Errorf("AuthFailed for a token that expired mid-stream")
+	inBubble(t, "1200 after the ack is not an auth failure", func(t *testing.T) {
+		l := &script{steps: []step{{events: []Event{Ack{}}, err: &Error{Op: "listen", HTTPStatus: 200, Code: 1200}}, {hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
+		for _, g := range states(watch(t, w, "", time.Minute)) {
+			if g.Ev.(StateChanged).State == StateAuthFailed {
+				t.Errorf("AuthFailed for a token that expired mid-stream")
+			}
+		}
+	})
+	inBubble(t, "Kick cuts the wait short", func(t *testing.T) {
+		l := &script{steps: []step{{err: authErr}, {err: authErr}, {err: authErr}, {events: []Event{Ack{}}, hold: true}}}
+		w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: time.Hour}))
+		ctx, cancel := context.WithCancel(t.Context())
+		out := make(chan Event)
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, "", out) }()
+		var last StateChanged
+		for last.State != StateAuthFailed || last.RetryIn != 4*time.Second {
+			last, _ = (<-out).(StateChanged)
+		}
+		time.Sleep(time.Second) // the user fixes the key
+		kicked := time.Now()
+		w.Kick()
+		for sc := (StateChanged{}); sc.State != StateOnline; {
+			sc, _ = (<-out).(StateChanged)
+		}
+		if d := time.Since(kicked); d != 0 {
+			t.Errorf("online %v after Kick, want at once", d)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	inBubble(t, "IP not allowed waits BlockedWait", func(t *testing.T) {
+		l := &script{steps: []step{{err: &Error{Op: "listen", HTTPStatus: 200, Code: CodeIPNotAllowed}}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
+		evs := watch(t, w, "", time.Hour)
+		n := 0
+		for _, g := range states(evs) {
+			if sc := g.Ev.(StateChanged); sc.State == StateRetrying {
+				n++
+				if sc.RetryIn < DefaultBlockedWait*3/4 || sc.RetryIn >= DefaultBlockedWait*5/4 {
+					t.Errorf("RetryIn = %v, want about %v", sc.RetryIn, DefaultBlockedWait)
 				}
 			}
-		})
-	})
-	t.Run("Kick cuts the wait short", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{err: authErr}, {err: authErr}, {err: authErr}, {events: []Event{Ack{}}, hold: true}}}
-			w := fixedRand(NewWatcher(l, WatchOptions{IdleTimeout: time.Hour}))
-			ctx, cancel := context.WithCancel(t.Context())
-			out := make(chan Event)
-			done := make(chan error)
-			go func() { done <- w.Run(ctx, "", out) }()
-			var last StateChanged
-			for last.State != StateAuthFailed || last.RetryIn != 4*time.Second {
-				last, _ = (<-out).(StateChanged)
-			}
-			time.Sleep(time.Second) // the user fixes the key
-			kicked := time.Now()
-			w.Kick()
-			for sc := (StateChanged{}); sc.State != StateOnline; {
-				sc, _ = (<-out).(StateChanged)
-			}
-			if d := time.Since(kicked); d != 0 {
-				t.Errorf("online %v after Kick, want at once", d)
-			}
-			cancel()
-			if err := <-done; !errors.Is(err, context.Canceled) {
-				t.Errorf("Run = %v", err)
-			}
-		})
-	})
-	t.Run("IP not allowed waits BlockedWait", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			l := &script{steps: []step{{err: &Error{Op: "listen", HTTPStatus: 200, Code: CodeIPNotAllowed}}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
-			evs := watch(t, w, "", time.Hour)
-			n := 0
-			for _, g := range states(evs) {
-				if sc := g.Ev.(StateChanged); sc.State == StateRetrying {
-					n++
-					if sc.RetryIn < DefaultBlockedWait*3/4 || sc.RetryIn >= DefaultBlockedWait*5/4 {
-						t.Errorf("RetryIn = %v, want about %v", sc.RetryIn, DefaultBlockedWait)
-					}
-				}
-			}
-			if calls := len(l.recorded()); calls > 6 || n == 0 {
-				t.Errorf("%d calls and %d waits in an hour with the IP blocked", calls, n)
-			}
-		})
+		}
+		if calls := len(l.recorded()); calls > 6 || n == 0 {
+			t.Errorf("%d calls and %d waits in an hour with the IP blocked", calls, n)
+		}
 	})
 }
 
@@ -548,37 +527,34 @@ func TestWatcherCancelIsPrompt(t *testing.T) {
 		{name: "while the consumer does not read", step: step{events: []Event{Ack{}, VersionChanged{Ver: "1"}}, hold: true}, read: false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				w := NewWatcher(&script{steps: []step{tt.step}}, WatchOptions{})
-				ctx, cancel := context.WithCancel(t.Context())
-				out := make(chan Event)
-				done := make(chan error)
-				go func() { done <- w.Run(ctx, "", out) }()
-				if tt.read {
-					go func() {
-						for {
-							select {
-							case <-out:
-							case <-ctx.Done():
-								return
-							}
+		inBubble(t, tt.name, func(t *testing.T) {
+			w := NewWatcher(&script{steps: []step{tt.step}}, WatchOptions{})
+			ctx, cancel := context.WithCancel(t.Context())
+			out := make(chan Event)
+			done := make(chan error)
+			go func() { done <- w.Run(ctx, "", out) }()
+			if tt.read {
+				go func() {
+					for {
+						select {
+						case <-out:
+						case <-ctx.Done():
+							return
 						}
-					}()
-				}
-				time.Sleep(30 * time.Second)
-				synctest.Wait()
-				cancel()
-				start := time.Now()
-				if err := <-done; !errors.Is(err, context.Canceled) {
-					t.Errorf("Run = %v, want context.Canceled", err)
-				}
-				if d := time.Since(start); d != 0 {
-					t.Errorf("Run returned %v after cancel", d)
-				}
-				// synctest.Test fails if a goroutine of the Watcher is left.
-			})
+					}
+				}()
+			}
+			time.Sleep(30 * time.Second)
+			synctest.Wait()
+			cancel()
+			start := time.Now()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Run = %v, want context.Canceled", err)
+			}
+			if d := time.Since(start); d != 0 {
+				t.Errorf("Run returned %v after cancel", d)
+			}
+			// synctest.Test fails if a goroutine of the Watcher is left.
 		})
 	}
 }
@@ -733,43 +709,40 @@ func TestWatcherFakeServerFramings(t *testing.T) {
 		{"long poll split at 3 and 40", exmailtest.Framing{Mode: exmailtest.LongPoll, SplitAt: []int{3, 40}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				srv, c := fake(t, exmailtest.Options{Framing: tt.framing, PollTimeout: 20 * time.Second})
-				r := start(t, NewWatcher(c, WatchOptions{Alias: "BOB@example.com"}), "")
-				ver := srv.Ver()
-				srv.WaitListeners(t.Context(), 1)
-				srv.SetBuffering(true) // for the gaps between long polls
+		inBubble(t, tt.name, func(t *testing.T) {
+			srv, c := fake(t, exmailtest.Options{Framing: tt.framing, PollTimeout: 20 * time.Second})
+			r := start(t, NewWatcher(c, WatchOptions{Alias: "BOB@example.com"}), "")
+			ver := srv.Ver()
+			srv.WaitListeners(t.Context(), 1)
+			srv.SetBuffering(true) // for the gaps between long polls
 
-				id := srv.Deliver(bob, exmailtest.Mail{Sender: `"Al" <al@example.com>`, Subject: "S", Summary: "Σ"})
-				srv.Deliver(alice, exmailtest.Mail{Subject: "not for bob"})
-				time.Sleep(2 * time.Second)
-				srv.MarkRead(alice, 1)
-				srv.MarkRead(bob, 1)
-				time.Sleep(2 * time.Second)
-				evs := r.take()
-				r.stop(t)
+			id := srv.Deliver(bob, exmailtest.Mail{Sender: `"Al" <al@example.com>`, Subject: "S", Summary: "Σ"})
+			srv.Deliver(alice, exmailtest.Mail{Subject: "not for bob"})
+			time.Sleep(2 * time.Second)
+			srv.MarkRead(alice, 1)
+			srv.MarkRead(bob, 1)
+			time.Sleep(2 * time.Second)
+			evs := r.take()
+			r.stop(t)
 
-				want := []Event{
-					VersionChanged{Ver: Version(fmt.Sprint(ver))},
-					NewMail{User: bob, MailID: id, Sender: `"Al" <al@example.com>`, Receiver: bob, Subject: "S", Summary: "Σ", Unread: 1},
-					UnreadChanged{User: bob, Unread: 0},
+			want := []Event{
+				VersionChanged{Ver: Version(fmt.Sprint(ver))},
+				NewMail{User: bob, MailID: id, Sender: `"Al" <al@example.com>`, Receiver: bob, Subject: "S", Summary: "Σ", Unread: 1},
+				UnreadChanged{User: bob, Unread: 0},
+			}
+			if diff := cmp.Diff(want, withoutStates(evs)); diff != "" {
+				t.Errorf("events for bob (-want +got):\n%s", diff)
+			}
+			for _, ev := range evs {
+				if sc, ok := ev.(StateChanged); ok && sc.State != StateConnecting && sc.State != StateOnline {
+					t.Errorf("state %v (%v): want no failure", sc.State, sc.Err)
 				}
-				if diff := cmp.Diff(want, withoutStates(evs)); diff != "" {
-					t.Errorf("events for bob (-want +got):\n%s", diff)
+			}
+			for _, req := range srv.RequestsTo("listen") {
+				if got := req.Form.Get("alias"); got != "BOB@example.com" || !req.Bearer {
+					t.Errorf("listen request alias=%q bearer=%v", got, req.Bearer)
 				}
-				for _, ev := range evs {
-					if sc, ok := ev.(StateChanged); ok && sc.State != StateConnecting && sc.State != StateOnline {
-						t.Errorf("state %v (%v): want no failure", sc.State, sc.Err)
-					}
-				}
-				for _, req := range srv.RequestsTo("listen") {
-					if got := req.Form.Get("alias"); got != "BOB@example.com" || !req.Bearer {
-						t.Errorf("listen request alias=%q bearer=%v", got, req.Bearer)
-					}
-				}
-			})
+			}
 		})
 	}
 }
@@ -777,217 +750,193 @@ func TestWatcherFakeServerFramings(t *testing.T) {
 func TestWatcherFakeServerFaults(t *testing.T) {
 	t.Parallel()
 
-	t.Run("dropped: reconnect with the latest Ver", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			r := start(t, NewWatcher(c, WatchOptions{Alias: bob}), "")
-			srv.WaitListeners(t.Context(), 1)
-			ver, _ := srv.BumpVer(alice)
-			synctest.Wait()
-			srv.DropListeners()
+	inBubble(t, "dropped: reconnect with the latest Ver", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		r := start(t, NewWatcher(c, WatchOptions{Alias: bob}), "")
+		srv.WaitListeners(t.Context(), 1)
+		ver, _ := srv.BumpVer(alice)
+		synctest.Wait()
+		srv.DropListeners()
+		time.Sleep(5 * time.Second)
+		evs := r.take()
+		r.stop(t)
+		reqs := srv.RequestsTo("listen")
+		if len(reqs) != 2 {
+			t.Fatalf("%d listen requests, want 2", len(reqs))
+		}
+		if got, want := reqs[1].Form.Get("ver"), fmt.Sprint(ver); got != want {
+			t.Errorf("reconnected with ver=%s, want %s", got, want)
+		}
+		if got := reqs[0].Form.Get("ver"); got != "0" {
+			t.Errorf("first ver=%s, want 0", got)
+		}
+		want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
+		if diff := cmp.Diff(want, stateList(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
+	})
+
+	inBubble(t, "stall: the watchdog reconnects", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		r := start(t, NewWatcher(c, WatchOptions{Alias: bob, IdleTimeout: time.Minute}), "")
+		srv.WaitListeners(t.Context(), 1)
+		synctest.Wait()
+		srv.Stall(true)
+		time.Sleep(time.Minute) // the open connection falls silent: quiet reconnect
+		synctest.Wait()
+		if n := len(srv.RequestsTo("listen")); n != 2 {
+			t.Errorf("%d listen requests after a minute of silence, want 2", n)
+		}
+		time.Sleep(time.Minute) // the new request gets no header at all: a failure
+		evs := r.take()
+		if diff := cmp.Diff([]State{StateConnecting, StateOnline, StateRetrying}, stateList(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
+		if sc := evs[len(evs)-1].(StateChanged); !errors.Is(sc.Err, ErrStalled) {
+			t.Errorf("Err = %v, want ErrStalled", sc.Err)
+		}
+		srv.Stall(false)
+		time.Sleep(3 * time.Second)
+		srv.Deliver(bob, exmailtest.Mail{Subject: "after the stall"})
+		synctest.Wait()
+		evs = r.take()
+		r.stop(t)
+		if len(evs) == 0 {
+			t.Fatal("nothing after the stall ended")
+		}
+		if nm, ok := evs[len(evs)-1].(NewMail); !ok || nm.Subject != "after the stall" {
+			t.Errorf("last event %#v, want the new mail", evs[len(evs)-1])
+		}
+	})
+
+	inBubble(t, "garbage and oversized: reconnect, no event", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		r := start(t, NewWatcher(c, WatchOptions{}), "")
+		srv.WaitListeners(t.Context(), 1)
+		synctest.Wait() // the Watcher has read the Ack: it is online
+		r.take()
+		for _, raw := range [][]byte{
+			[]byte("<html>502 Bad Gateway</html>"),
+			[]byte(`{"UserName":"bob@example.com","Subject":"` + strings.Repeat("x", MaxFrame) + `","MailId":"big"}`),
+			[]byte(`{"UserName":"bob@example.com","NewCount":1]`),
+		} {
+			srv.SendRaw(raw)
 			time.Sleep(5 * time.Second)
 			evs := r.take()
-			r.stop(t)
-			reqs := srv.RequestsTo("listen")
-			if len(reqs) != 2 {
-				t.Fatalf("%d listen requests, want 2", len(reqs))
+			if diff := cmp.Diff([]State{StateRetrying, StateConnecting, StateOnline}, stateList(evs)); diff != "" {
+				t.Errorf("%.20s: states (-want +got):\n%s", raw, diff)
 			}
-			if got, want := reqs[1].Form.Get("ver"), fmt.Sprint(ver); got != want {
-				t.Errorf("reconnected with ver=%s, want %s", got, want)
-			}
-			if got := reqs[0].Form.Get("ver"); got != "0" {
-				t.Errorf("first ver=%s, want 0", got)
-			}
-			want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
-			if diff := cmp.Diff(want, stateList(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-		})
-	})
-
-	t.Run("stall: the watchdog reconnects", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			r := start(t, NewWatcher(c, WatchOptions{Alias: bob, IdleTimeout: time.Minute}), "")
-			srv.WaitListeners(t.Context(), 1)
-			synctest.Wait()
-			srv.Stall(true)
-			time.Sleep(time.Minute) // the open connection falls silent: quiet reconnect
-			synctest.Wait()
-			if n := len(srv.RequestsTo("listen")); n != 2 {
-				t.Errorf("%d listen requests after a minute of silence, want 2", n)
-			}
-			time.Sleep(time.Minute) // the new request gets no header at all: a failure
-			evs := r.take()
-			if diff := cmp.Diff([]State{StateConnecting, StateOnline, StateRetrying}, stateList(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-			if sc := evs[len(evs)-1].(StateChanged); !errors.Is(sc.Err, ErrStalled) {
-				t.Errorf("Err = %v, want ErrStalled", sc.Err)
-			}
-			srv.Stall(false)
-			time.Sleep(3 * time.Second)
-			srv.Deliver(bob, exmailtest.Mail{Subject: "after the stall"})
-			synctest.Wait()
-			evs = r.take()
-			r.stop(t)
-			if len(evs) == 0 {
-				t.Fatal("nothing after the stall ended")
-			}
-			if nm, ok := evs[len(evs)-1].(NewMail); !ok || nm.Subject != "after the stall" {
-				t.Errorf("last event %#v, want the new mail", evs[len(evs)-1])
-			}
-		})
-	})
-
-	t.Run("garbage and oversized: reconnect, no event", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			r := start(t, NewWatcher(c, WatchOptions{}), "")
-			srv.WaitListeners(t.Context(), 1)
-			synctest.Wait() // the Watcher has read the Ack: it is online
-			r.take()
-			for _, raw := range [][]byte{
-				[]byte("<html>502 Bad Gateway</html>"),
-				[]byte(`{"UserName":"bob@example.com","Subject":"` + strings.Repeat("x", MaxFrame) + `","MailId":"big"}`),
-				[]byte(`{"UserName":"bob@example.com","NewCount":1]`),
-			} {
-				srv.SendRaw(raw)
-				time.Sleep(5 * time.Second)
-				evs := r.take()
-				if diff := cmp.Diff([]State{StateRetrying, StateConnecting, StateOnline}, stateList(evs)); diff != "" {
-					t.Errorf("%.20s: states (-want +got):\n%s", raw, diff)
-				}
-				for _, ev := range evs {
-					switch ev := ev.(type) {
-					case StateChanged:
-						if ev.State == StateRetrying && !errors.Is(ev.Err, ErrBadStream) {
-							t.Errorf("%.20s: Err = %v, want ErrBadStream", raw, ev.Err)
-						}
-					case NewMail, UnreadChanged, Unknown:
-						t.Errorf("%.20s: event %T reached the consumer", raw, ev)
-					}
-				}
-				srv.WaitListeners(t.Context(), 1)
-			}
-			r.stop(t)
-		})
-	})
-
-	t.Run("IP not allowed: a long wait", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			srv.FailNext("listen", exmailtest.CodeIPNotAllowed, "", 1)
-			r := start(t, NewWatcher(c, WatchOptions{IdleTimeout: time.Hour}), "")
-			time.Sleep(time.Minute)
-			evs := r.take()
-			sc, _ := evs[1].(StateChanged)
-			if sc.State != StateRetrying || !errors.Is(sc.Err, ErrIPNotAllowed) || sc.RetryIn < 10*time.Minute {
-				t.Errorf("second event %#v, want Retrying with ErrIPNotAllowed for about 15m", evs[1])
-			}
-			if n := len(srv.RequestsTo("listen")); n != 1 {
-				t.Errorf("%d listen requests in the first minute, want 1", n)
-			}
-			time.Sleep(20 * time.Minute)
-			r.take()
-			r.stop(t)
-			if n := len(srv.RequestsTo("listen")); n != 2 {
-				t.Errorf("%d listen requests after 21 minutes, want 2", n)
-			}
-		})
-	})
-
-	t.Run("5xx: backoff, then online", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			srv.FailNextHTTP("listen", 503, 3)
-			w := fixedRand(NewWatcher(c, WatchOptions{}))
-			r := start(t, w, "")
-			time.Sleep(time.Minute)
-			evs := r.take()
-			r.stop(t)
-			var waits []time.Duration
 			for _, ev := range evs {
-				if sc, ok := ev.(StateChanged); ok && sc.State == StateRetrying {
-					waits = append(waits, sc.RetryIn)
-					if !errors.Is(sc.Err, ErrUnavailable) {
-						t.Errorf("Err = %v, want ErrUnavailable", sc.Err)
+				switch ev := ev.(type) {
+				case StateChanged:
+					if ev.State == StateRetrying && !errors.Is(ev.Err, ErrBadStream) {
+						t.Errorf("%.20s: Err = %v, want ErrBadStream", raw, ev.Err)
 					}
+				case NewMail, UnreadChanged, Unknown:
+					t.Errorf("%.20s: event %T reached the consumer", raw, ev)
 				}
 			}
-			if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, waits); diff != "" {
-				t.Errorf("waits (-want +got):\n%s", diff)
-			}
-			if s := stateList(evs); s[len(s)-1] != StateOnline {
-				t.Errorf("states %v, want to end online", s)
-			}
-		})
-	})
-
-	t.Run("1200: a new token, no failure", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{})
-			r := start(t, NewWatcher(c, WatchOptions{}), "")
 			srv.WaitListeners(t.Context(), 1)
-			synctest.Wait() // the Watcher has read the Ack: it is online
-			srv.ExpireTokens()
-			srv.DropListeners()
-			time.Sleep(5 * time.Second)
-			evs := r.take()
-			r.stop(t)
-			if n := len(srv.RequestsTo("cgi-bin/token")); n != 2 {
-				t.Errorf("%d tokens issued, want 2", n)
-			}
-			want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
-			if diff := cmp.Diff(want, stateList(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-		})
+		}
+		r.stop(t)
 	})
 
-	t.Run("the token lifetime: a fresh token before it runs out", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv, c := fake(t, exmailtest.Options{TokenLifetime: time.Hour})
-			r := start(t, NewWatcher(c, WatchOptions{Alias: bob, IdleTimeout: 3 * time.Hour}), "")
-			time.Sleep(3 * time.Hour)
-			evs := r.take()
-			r.stop(t)
-			if n := len(srv.RequestsTo("cgi-bin/token")); n != 4 {
-				t.Errorf("%d tokens in 3 hours of 1-hour tokens, want 4", n)
-			}
-			if diff := cmp.Diff([]State{StateConnecting, StateOnline}, stateList(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-		})
+	inBubble(t, "IP not allowed: a long wait", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		srv.FailNext("listen", exmailtest.CodeIPNotAllowed, "", 1)
+		r := start(t, NewWatcher(c, WatchOptions{IdleTimeout: time.Hour}), "")
+		time.Sleep(time.Minute)
+		evs := r.take()
+		sc, _ := evs[1].(StateChanged)
+		if sc.State != StateRetrying || !errors.Is(sc.Err, ErrIPNotAllowed) || sc.RetryIn < 10*time.Minute {
+			t.Errorf("second event %#v, want Retrying with ErrIPNotAllowed for about 15m", evs[1])
+		}
+		if n := len(srv.RequestsTo("listen")); n != 1 {
+			t.Errorf("%d listen requests in the first minute, want 1", n)
+		}
+		time.Sleep(20 * time.Minute)
+		r.take()
+		r.stop(t)
+		if n := len(srv.RequestsTo("listen")); n != 2 {
+			t.Errorf("%d listen requests after 21 minutes, want 2", n)
+		}
 	})
 
-	t.Run("bad credentials: auth failed", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			srv := exmailtest.NewPipe(exmailtest.Options{})
-			t.Cleanup(srv.Close)
-			c, err := New(Config{ClientID: "admin", ClientSecret: "wrong", BaseURL: srv.APIBase(), TokenURL: srv.TokenURL(), Transport: srv.Transport(), InsecureTokenURL: true})
-			if err != nil {
-				t.Fatal(err)
+	inBubble(t, "5xx: backoff, then online", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		srv.FailNextHTTP("listen", 503, 3)
+		w := fixedRand(NewWatcher(c, WatchOptions{}))
+		r := start(t, w, "")
+		time.Sleep(time.Minute)
+		evs := r.take()
+		r.stop(t)
+		var waits []time.Duration
+		for _, ev := range evs {
+			if sc, ok := ev.(StateChanged); ok && sc.State == StateRetrying {
+				waits = append(waits, sc.RetryIn)
+				if !errors.Is(sc.Err, ErrUnavailable) {
+					t.Errorf("Err = %v, want ErrUnavailable", sc.Err)
+				}
 			}
-			r := start(t, NewWatcher(c, WatchOptions{}), "")
-			time.Sleep(time.Second / 2)
-			evs := r.take()
-			r.stop(t)
-			if diff := cmp.Diff([]State{StateConnecting, StateAuthFailed}, stateList(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-			if sc := evs[1].(StateChanged); !IsAuth(sc.Err) || strings.Contains(sc.Err.Error(), "wrong") {
-				t.Errorf("Err = %v: want IsAuth, without the secret", sc.Err)
-			}
-		})
+		}
+		if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, waits); diff != "" {
+			t.Errorf("waits (-want +got):\n%s", diff)
+		}
+		if s := stateList(evs); s[len(s)-1] != StateOnline {
+			t.Errorf("states %v, want to end online", s)
+		}
+	})
+
+	inBubble(t, "1200: a new token, no failure", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{})
+		r := start(t, NewWatcher(c, WatchOptions{}), "")
+		srv.WaitListeners(t.Context(), 1)
+		synctest.Wait() // the Watcher has read the Ack: it is online
+		srv.ExpireTokens()
+		srv.DropListeners()
+		time.Sleep(5 * time.Second)
+		evs := r.take()
+		r.stop(t)
+		if n := len(srv.RequestsTo("cgi-bin/token")); n != 2 {
+			t.Errorf("%d tokens issued, want 2", n)
+		}
+		want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
+		if diff := cmp.Diff(want, stateList(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
+	})
+
+	inBubble(t, "the token lifetime: a fresh token before it runs out", func(t *testing.T) {
+		srv, c := fake(t, exmailtest.Options{TokenLifetime: time.Hour})
+		r := start(t, NewWatcher(c, WatchOptions{Alias: bob, IdleTimeout: 3 * time.Hour}), "")
+		time.Sleep(3 * time.Hour)
+		evs := r.take()
+		r.stop(t)
+		if n := len(srv.RequestsTo("cgi-bin/token")); n != 4 {
+			t.Errorf("%d tokens in 3 hours of 1-hour tokens, want 4", n)
+		}
+		if diff := cmp.Diff([]State{StateConnecting, StateOnline}, stateList(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
+	})
+
+	inBubble(t, "bad credentials: auth failed", func(t *testing.T) {
+		srv := exmailtest.NewPipe(exmailtest.Options{})
+		t.Cleanup(srv.Close)
+		c, err := New(Config{ClientID: "admin", ClientSecret: "wrong", BaseURL: srv.APIBase(), TokenURL: srv.TokenURL(), Transport: srv.Transport(), InsecureTokenURL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := start(t, NewWatcher(c, WatchOptions{}), "")
+		time.Sleep(time.Second / 2)
+		evs := r.take()
+		r.stop(t)
+		if diff := cmp.Diff([]State{StateConnecting, StateAuthFailed}, stateList(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
+		if sc := evs[1].(StateChanged); !IsAuth(sc.Err) || strings.Contains(sc.Err.Error(), "wrong") {
+			t.Errorf("Err = %v: want IsAuth, without the secret", sc.Err)
+		}
 	})
 }
 
@@ -1033,56 +982,50 @@ func ExampleWatcher() {
 
 func TestWatcherReconnect(t *testing.T) {
 	t.Parallel()
-	t.Run("drops a connection that looks alive, goes through connecting, keeps the version", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			// After a suspend the old connection is dead but nothing says so:
-			// it would only be noticed after IdleTimeout.
-			l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "7"}}, hold: true}}}
-			w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
-			go func() {
-				time.Sleep(10 * time.Second)
-				w.Reconnect() // the machine woke up
-			}()
-			evs := watch(t, w, "1", time.Minute)
-			var at []time.Duration
-			for _, c := range l.recorded() {
-				at = append(at, c.At)
-			}
-			if diff := cmp.Diff([]time.Duration{0, 10 * time.Second}, at); diff != "" {
-				t.Errorf("listen calls at (-want +got):\n%s", diff)
-			}
-			if v := l.recorded()[1].Ver; v != "7" {
-				t.Errorf("reconnected with ver %q, want the latest, 7", v)
-			}
-			want := []got{
-				{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}},
-				{10 * time.Second, StateChanged{State: StateConnecting}}, {10 * time.Second, StateChanged{State: StateOnline}},
-			}
-			if diff := cmp.Diff(want, states(evs)); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-		})
+	inBubble(t, "drops a connection that looks alive, goes through connecting, keeps the version", func(t *testing.T) {
+		// After a suspend the old connection is dead but nothing says so:
+		// it would only be noticed after IdleTimeout.
+		l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "7"}}, hold: true}}}
+		w := NewWatcher(l, WatchOptions{IdleTimeout: time.Hour})
+		go func() {
+			time.Sleep(10 * time.Second)
+			w.Reconnect() // the machine woke up
+		}()
+		evs := watch(t, w, "1", time.Minute)
+		var at []time.Duration
+		for _, c := range l.recorded() {
+			at = append(at, c.At)
+		}
+		if diff := cmp.Diff([]time.Duration{0, 10 * time.Second}, at); diff != "" {
+			t.Errorf("listen calls at (-want +got):\n%s", diff)
+		}
+		if v := l.recorded()[1].Ver; v != "7" {
+			t.Errorf("reconnected with ver %q, want the latest, 7", v)
+		}
+		want := []got{
+			{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}},
+			{10 * time.Second, StateChanged{State: StateConnecting}}, {10 * time.Second, StateChanged{State: StateOnline}},
+		}
+		if diff := cmp.Diff(want, states(evs)); diff != "" {
+			t.Errorf("states (-want +got):\n%s", diff)
+		}
 	})
-	t.Run("cuts a backoff wait short", func(t *testing.T) {
-		t.Parallel()
-		synctest.Test(t, func(t *testing.T) {
-			// Failures at 0, 10 s and 30 s; the next try would be at 70 s.
-			l := &script{steps: []step{{err: err503}, {err: err503}, {err: err503}, {events: []Event{Ack{}}, hold: true}}}
-			w := fixedRand(NewWatcher(l, WatchOptions{MinBackoff: 10 * time.Second, MaxBackoff: time.Hour}))
-			go func() {
-				time.Sleep(40 * time.Second)
-				w.Reconnect() // the network came back
-			}()
-			watch(t, w, "", 2*time.Minute)
-			var at []time.Duration
-			for _, c := range l.recorded() {
-				at = append(at, c.At)
-			}
-			if diff := cmp.Diff([]time.Duration{0, 10 * time.Second, 30 * time.Second, 40 * time.Second}, at); diff != "" {
-				t.Errorf("listen calls at (-want +got):\n%s", diff)
-			}
-		})
+	inBubble(t, "cuts a backoff wait short", func(t *testing.T) {
+		// Failures at 0, 10 s and 30 s; the next try would be at 70 s.
+		l := &script{steps: []step{{err: err503}, {err: err503}, {err: err503}, {events: []Event{Ack{}}, hold: true}}}
+		w := fixedRand(NewWatcher(l, WatchOptions{MinBackoff: 10 * time.Second, MaxBackoff: time.Hour}))
+		go func() {
+			time.Sleep(40 * time.Second)
+			w.Reconnect() // the network came back
+		}()
+		watch(t, w, "", 2*time.Minute)
+		var at []time.Duration
+		for _, c := range l.recorded() {
+			at = append(at, c.At)
+		}
+		if diff := cmp.Diff([]time.Duration{0, 10 * time.Second, 30 * time.Second, 40 * time.Second}, at); diff != "" {
+			t.Errorf("listen calls at (-want +got):\n%s", diff)
+		}
 	})
 }
 
