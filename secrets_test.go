@@ -205,8 +205,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		// setup prepares the probe and the environment (vars may be
 		// changed) before the command runs.
 		setup func(t *testing.T, p *secretProbe, vars map[string]string, e *env)
-		code  int               // the exit status that shows the case ran as meant
-		extra map[string]string // more secrets of this case
+		fail  func(*exmailtest.Server) // set up on the fake, before setup
+		code  int                      // the exit status that shows the case ran as meant
+		extra map[string]string        // more secrets of this case
 		// issues lists kinds of secret the run must have made the fake
 		// issue, so that the search is not vacuous.
 		issues []string
@@ -282,43 +283,31 @@ func TestSecretsNeverShown(t *testing.T) {
 		},
 		{
 			name: "token rejected forever", args: []string{"count"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNext("mail/newcount", exmailtest.CodeInvalidToken, "invalid_token", -1)
-			},
+			fail:   failAlways("mail/newcount", exmailtest.CodeInvalidToken, "invalid_token"),
 			issues: []string{"access token"},
 		},
 		{
 			name: "token rejected on a write", args: []string{"group", "add-member", "--yes", "all@example.com", "bob@example.com"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNext("group/addmember", exmailtest.CodeInvalidToken, "invalid_token", -1)
-			},
+			fail:   failAlways("group/addmember", exmailtest.CodeInvalidToken, "invalid_token"),
 			issues: []string{"access token"},
 		},
 		{
 			name: "IP not allowed", args: []string{"count"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNext("*", exmailtest.CodeIPNotAllowed, "ip_freq_block", -1)
-			},
+			fail: failAlways("*", exmailtest.CodeIPNotAllowed, "ip_freq_block"),
 		},
 		{
 			name: "IP not allowed after the token", args: []string{"open", "--print"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNext("mail/authkey", exmailtest.CodeIPNotAllowed, "ip_freq_block", -1)
-			},
+			fail:   failAlways("mail/authkey", exmailtest.CodeIPNotAllowed, "ip_freq_block"),
 			issues: []string{"access token"},
 		},
 		{
 			name: "server error", args: []string{"user", "get", "bob@example.com"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNextHTTP("user/get", http.StatusBadGateway, -1)
-			},
+			fail:   failAlwaysHTTP("user/get", http.StatusBadGateway),
 			issues: []string{"access token"},
 		},
 		{
 			name: "token endpoint error", args: []string{"count"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNextHTTP("cgi-bin/token", http.StatusInternalServerError, -1)
-			},
+			fail: failAlwaysHTTP("cgi-bin/token", http.StatusInternalServerError),
 		},
 		{
 			name: "server down", args: []string{"count"}, code: exitFail,
@@ -344,9 +333,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		},
 		{
 			name: "doctor with the login page down", args: []string{"doctor", "--timeout", "5s"}, code: exitFail,
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string, e *env) {
-				p.fake.FailNextHTTP("cgi-bin/login", http.StatusServiceUnavailable, -1)
-			},
+			fail:   failAlwaysHTTP("cgi-bin/login", http.StatusServiceUnavailable),
 			issues: []string{"access token", "auth key"},
 		},
 
@@ -380,6 +367,9 @@ func TestSecretsNeverShown(t *testing.T) {
 					a = "--login-url=" + vars["EXMAIL_LOGIN_URL"]
 				}
 				args = append(args, a)
+			}
+			if tt.fail != nil {
+				tt.fail(p.fake)
 			}
 			if tt.setup != nil {
 				tt.setup(t, p, vars, e)
@@ -550,6 +540,16 @@ func TestSecretsOpenBrowser(t *testing.T) {
 	}
 }
 
+// failAlways makes every call to path fail with the API error code
+// (errname name); failAlwaysHTTP, with the HTTP status.
+func failAlways(path string, code int, name string) func(*exmailtest.Server) {
+	return func(s *exmailtest.Server) { s.FailNext(path, code, name, -1) }
+}
+
+func failAlwaysHTTP(path string, status int) func(*exmailtest.Server) {
+	return func(s *exmailtest.Server) { s.FailNextHTTP(path, status, -1) }
+}
+
 // TestSecretsWatch runs watch with --verbose until a line shows the case
 // happened, then stops it as SIGINT would. It calls cmdWatch with run's
 // logger, since run's context is the process's signals.
@@ -561,6 +561,7 @@ func TestSecretsWatch(t *testing.T) {
 		name  string
 		args  []string
 		setup func(t *testing.T, p *secretProbe, vars map[string]string)
+		fail  func(*exmailtest.Server) // set up on the fake, before setup
 		// act runs once the watch is connected.
 		act   func(p *secretProbe)
 		until func(map[string]any) bool
@@ -586,10 +587,8 @@ func TestSecretsWatch(t *testing.T) {
 			until: disconnected,
 		},
 		{
-			name: "token rejected forever",
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string) {
-				p.fake.FailNext("listen", exmailtest.CodeInvalidToken, "invalid_token", -1)
-			},
+			name:  "token rejected forever",
+			fail:  failAlways("listen", exmailtest.CodeInvalidToken, "invalid_token"),
 			until: disconnected,
 		},
 		{
@@ -600,17 +599,13 @@ func TestSecretsWatch(t *testing.T) {
 			until: disconnected,
 		},
 		{
-			name: "IP not allowed",
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string) {
-				p.fake.FailNext("listen", exmailtest.CodeIPNotAllowed, "ip_freq_block", -1)
-			},
+			name:  "IP not allowed",
+			fail:  failAlways("listen", exmailtest.CodeIPNotAllowed, "ip_freq_block"),
 			until: disconnected,
 		},
 		{
-			name: "server error",
-			setup: func(t *testing.T, p *secretProbe, vars map[string]string) {
-				p.fake.FailNextHTTP("listen", http.StatusBadGateway, -1)
-			},
+			name:  "server error",
+			fail:  failAlwaysHTTP("listen", http.StatusBadGateway),
 			until: disconnected,
 		},
 		{
@@ -626,6 +621,9 @@ func TestSecretsWatch(t *testing.T) {
 			t.Parallel()
 			p := newSecretProbe(t)
 			vars := p.vars(t)
+			if tt.fail != nil {
+				tt.fail(p.fake)
+			}
 			if tt.setup != nil {
 				tt.setup(t, p, vars)
 			}
