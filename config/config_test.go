@@ -176,8 +176,7 @@ func TestSaveRoundTrip(t *testing.T) {
 
 func TestSaveFormat(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "config.json")
-	c := config.New()
+	path, c := tempConfig(t)
 	c.Agent = "admin"
 	if err := config.Save(path, c); err != nil {
 		t.Fatal(err)
@@ -209,31 +208,35 @@ func TestSaveMode(t *testing.T) {
 	if err := config.Save(path, config.New()); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := fi.Mode().Perm(); m != 0o600 {
-		t.Errorf("file mode %v, want 0600", m)
-	}
+	wantPerm(t, "file", path, 0o600)
 
 	fresh := filepath.Join(t.TempDir(), "new", "config.json")
 	if err := config.Save(fresh, config.New()); err != nil {
 		t.Fatal(err)
 	}
-	di, err := os.Stat(filepath.Dir(fresh))
+	wantPerm(t, "directory", filepath.Dir(fresh), 0o700)
+}
+
+// wantPerm checks the permission bits of path, a file or a directory.
+func wantPerm(t *testing.T, what, path string, want fs.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := di.Mode().Perm(); m != 0o700 {
-		t.Errorf("directory mode %v, want 0700", m)
+	if m := fi.Mode().Perm(); m != want {
+		t.Errorf("%s mode %v, want %v", what, m, want)
 	}
+}
+
+// tempConfig is a fresh config and a path to save it to.
+func tempConfig(t *testing.T) (path string, c *config.Config) {
+	return filepath.Join(t.TempDir(), "config.json"), config.New()
 }
 
 func TestSaveRefusesInvalid(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "config.json")
-	c := config.New()
+	path, c := tempConfig(t)
 	c.Lang = "fr"
 	err := config.Save(path, c)
 	if err == nil || !strings.Contains(err.Error(), "lang") {
