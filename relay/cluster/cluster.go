@@ -544,3 +544,6 @@ func (f fenced) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Eve
 	}
 	return out, err
 }
+
+// Holding reports whether this node holds the upstream lease.
+func (n *Node) Holding() bool { return n.term.Load() != 0 }

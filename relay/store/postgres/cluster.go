@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -71,6 +72,17 @@ func (d *DB) AcquireLease(ctx context.Context, checkEvery time.Duration) (*Lease
 	// cancelled ctx is noticed without killing the connection.
 	if _, err := conn.Exec(ctx, `SET lock_timeout = '500ms'`); err != nil {
 		return fail(err)
+	}
+	// A holder that is partitioned away or frozen stops checking; the
+	// server then ends its session (and so frees the lock) after five
+	// check intervals of silence (PostgreSQL 14+), or when TCP keepalives
+	// find the peer gone, instead of after the kernel's two hours.
+	idle := max(5*checkEvery, 2*time.Second)
+	for _, set := range []string{
+		fmt.Sprintf(`SET idle_session_timeout = %d`, idle.Milliseconds()),
+		`SET tcp_keepalives_idle = 5`, `SET tcp_keepalives_interval = 2`, `SET tcp_keepalives_count = 3`,
+	} {
+		conn.Exec(ctx, set) // best effort: older servers lack idle_session_timeout, sockets lack keepalives
 	}
 	for {
 		_, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(holderLock))
