@@ -3,6 +3,7 @@ package safetext
 import (
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,11 @@ func JSON(doc []byte) []byte {
 		var r rune
 		r, w = utf8.DecodeRune(doc[i:])
 		if r >= 0x7F && Hidden(r) && !(r == utf8.RuneError && w <= 1) {
+			if r > 0xFFFF { // a tag character: JSON escapes it as a surrogate pair
+				hi, lo := utf16.EncodeRune(r)
+				b.WriteString(`\u` + hex4(hi) + `\u` + hex4(lo))
+				continue
+			}
 			b.WriteString(`\u`)
 			b.WriteString(hex4(r))
 			continue
@@ -44,8 +50,8 @@ func needsEscape(doc []byte) bool {
 	return false
 }
 
-// hex4 formats r (a BMP rune: every rune Hidden reports is in the BMP) as
-// four lower-case hex digits.
+// hex4 formats r (a BMP rune, or half of a surrogate pair) as four
+// lower-case hex digits.
 func hex4(r rune) string {
 	s := strconv.FormatInt(int64(r), 16)
 	return strings.Repeat("0", 4-len(s)) + s

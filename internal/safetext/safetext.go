@@ -20,18 +20,20 @@ import (
 
 // Hidden reports whether r is one of the characters the rule removes:
 // controls (C0, DEL, C1; also the line breaks, which each use turns into
-// white space or keeps as it says), bidi formatting characters and the
-// invisible format characters.
+// white space or keeps as it says) and every invisible format character
+// (Unicode category Cf: bidi embeddings, overrides, isolates and marks,
+// zero-width space, word joiner, BOM, soft hyphen, the tag characters used
+// to smuggle hidden ASCII, …) except ZWJ and ZWNJ, which emoji sequences
+// and some scripts need; and the Hangul fillers, which draw as nothing.
 func Hidden(r rune) bool {
 	switch {
 	case unicode.IsControl(r): // C0, DEL, C1
 		return true
-	case r >= 0x202A && r <= 0x202E, // LRE RLE PDF LRO RLO
-		r >= 0x2066 && r <= 0x2069,            // LRI RLI FSI PDI
-		r == 0x200E, r == 0x200F, r == 0x061C, // LRM RLM ALM
-		r == 0x200B, r == 0xFEFF, // ZWSP, BOM
-		r >= 0x2060 && r <= 0x2064, // word joiner, invisible operators
-		r >= 0xFFF9 && r <= 0xFFFB: // interlinear annotation
+	case r == 0x200C, r == 0x200D: // ZWNJ, ZWJ
+		return false
+	case unicode.Is(unicode.Cf, r):
+		return true
+	case r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0: // Hangul fillers
 		return true
 	}
 	return false
