@@ -21,12 +21,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/syncbuf"
 )
 
 const dunstIface = "org.dunstproject.cmd0"
@@ -53,7 +54,7 @@ func TestRealDunst(t *testing.T) {
 	owners := make(chan *dbus.Signal, 4)
 	watch.Signal(owners)
 
-	var dunstLog lockedBuffer
+	var dunstLog syncbuf.Buffer
 	cmd := exec.Command(dunstBin, "-config", "/dev/null") // built-in defaults, not the host's config
 	cmd.Stdout, cmd.Stderr = &dunstLog, &dunstLog
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
@@ -174,21 +175,4 @@ func writeIcon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
