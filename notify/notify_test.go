@@ -167,6 +167,21 @@ func newTestNotifier(t *testing.T, f *fakeBackend, opts Options) (*Notifier, *lo
 	return n, rec
 }
 
+// newFakeNotifier is newTestNotifier with a plain fakeBackend.
+func newFakeNotifier(t *testing.T, opts Options) (*fakeBackend, *Notifier, *logRecorder) {
+	t.Helper()
+	f := &fakeBackend{}
+	n, rec := newTestNotifier(t, f, opts)
+	return f, n, rec
+}
+
+// startFake is newFakeNotifier, running: stop as from run.
+func startFake(t *testing.T, opts Options) (f *fakeBackend, n *Notifier, stop func()) {
+	t.Helper()
+	f, n, _ = newFakeNotifier(t, opts)
+	return f, n, run(t, n)
+}
+
 // run starts n.Run and returns a function that stops it and checks that
 // it returned nil.
 func run(t *testing.T, n *Notifier) (stop func()) {
@@ -186,8 +201,7 @@ func run(t *testing.T, n *Notifier) (stop func()) {
 func TestToast_QueueIsBoundedAndDropsTheOldest(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeBackend{}
-		n, logs := newTestNotifier(t, f, Options{})
+		f, n, logs := newFakeNotifier(t, Options{})
 		const sent = queueSize + 4
 		for i := range sent {
 			n.Toast(fmt.Sprintf("t%02d", i), "body", "")
@@ -328,8 +342,7 @@ func TestRun_ClickCallsOnClickWithTheKey(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var got []string // touched only by OnClick, which runs on Run's goroutine
-		f := &fakeBackend{}
-		n, _ := newTestNotifier(t, f, Options{OnClick: func(key string) { got = append(got, key) }})
+		f, n, _ := newFakeNotifier(t, Options{OnClick: func(key string) { got = append(got, key) }})
 
 		f.clicked("before-run") // buffered until the worker runs
 		stop := run(t, n)
@@ -348,9 +361,7 @@ func TestRun_ClickCallsOnClickWithTheKey(t *testing.T) {
 func TestRun_ClicksWithoutOnClickAreIgnored(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeBackend{}
-		n, _ := newTestNotifier(t, f, Options{})
-		stop := run(t, n)
+		f, n, stop := startFake(t, Options{})
 		f.clicked("mail-1")
 		n.Toast("after the click", "", "")
 		synctest.Wait()
@@ -364,8 +375,7 @@ func TestRun_ClicksWithoutOnClickAreIgnored(t *testing.T) {
 func TestRun_SecondCallFails(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		n, _ := newTestNotifier(t, &fakeBackend{}, Options{})
-		stop := run(t, n)
+		_, n, stop := startFake(t, Options{})
 		synctest.Wait()
 		if err := n.Run(t.Context()); !errors.Is(err, ErrRunning) {
 			t.Errorf("second Run() = %v, want ErrRunning", err)
@@ -377,9 +387,7 @@ func TestRun_SecondCallFails(t *testing.T) {
 func TestToast_CapsTitleAndBody(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeBackend{}
-		n, _ := newTestNotifier(t, f, Options{})
-		stop := run(t, n)
+		f, n, stop := startFake(t, Options{})
 		n.Toast(strings.Repeat("标", 300), strings.Repeat("😀", 900), "k")
 		synctest.Wait()
 		stop()
