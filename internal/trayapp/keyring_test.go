@@ -41,16 +41,23 @@ type keyringFixture struct {
 	out     chan api.Event
 	opens   atomic.Int32
 	done    chan error
+	cancel  context.CancelFunc // ends Run
 }
 
-func startKeyringSource(t *testing.T, ctx context.Context, first error, watchErr error, reads ...error) *keyringFixture {
+// stop ends the keyringSource and returns what Run returned.
+func (f *keyringFixture) stop() error {
+	f.cancel()
+	return <-f.done
+}
+
+func startKeyringSource(t *testing.T, first error, watchErr error, reads ...error) *keyringFixture {
 	t.Helper()
-	return startKeyringFixture(t, ctx, &keyringFixture{}, first, watchErr, reads...)
+	return startKeyringFixture(t, &keyringFixture{}, first, watchErr, reads...)
 }
 
 // startKeyringFixture is startKeyringSource with f's usable and watched
-// set beforehand.
-func startKeyringFixture(t *testing.T, ctx context.Context, f *keyringFixture, first error, watchErr error, reads ...error) *keyringFixture {
+// set beforehand. The source runs until f.stop or the end of the test.
+func startKeyringFixture(t *testing.T, f *keyringFixture, first error, watchErr error, reads ...error) *keyringFixture {
 	t.Helper()
 	f.changes, f.out, f.done = make(chan struct{}, 1), make(chan api.Event, 16), make(chan error, 1)
 	f.k = &keyringSource{
@@ -81,6 +88,9 @@ func startKeyringFixture(t *testing.T, ctx context.Context, f *keyringFixture, f
 		},
 		log: slog.New(slog.DiscardHandler),
 	}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	f.cancel = cancel
 	go func() { f.done <- f.k.Run(ctx, f.out) }()
 	return f
 }
@@ -127,9 +137,7 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				ctx, cancel := context.WithCancel(t.Context())
-				defer cancel()
-				f := startKeyringSource(t, ctx, tt.first, nil, tt.reads...)
+				f := startKeyringSource(t, tt.first, nil, tt.reads...)
 				var got []string
 				got = append(got, problemOf(<-f.out))
 
@@ -139,10 +147,10 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 				if n := f.opens.Load(); n != 0 {
 					t.Fatalf("the key was read %d times before any change", n)
 				}
-				if _, err := f.k.NewCount(ctx, "bob@example.com"); !errors.Is(err, errNoKeyYet) {
+				if _, err := f.k.NewCount(t.Context(), "bob@example.com"); !errors.Is(err, errNoKeyYet) {
 					t.Errorf("NewCount before the key: err = %v, want errNoKeyYet", err)
 				}
-				if _, err := f.k.LoginURL(ctx, "bob@example.com", ""); !errors.Is(err, errNoKeyYet) {
+				if _, err := f.k.LoginURL(t.Context(), "bob@example.com", ""); !errors.Is(err, errNoKeyYet) {
 					t.Errorf("LoginURL before the key: err = %v, want errNoKeyYet", err)
 				}
 
@@ -154,14 +162,13 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("events (-want +got):\n%s", diff)
 				}
-				if n, err := f.k.NewCount(ctx, "bob@example.com"); n != 7 || err != nil {
+				if n, err := f.k.NewCount(t.Context(), "bob@example.com"); n != 7 || err != nil {
 					t.Errorf("NewCount once connected = %d, %v; want 7, nil", n, err)
 				}
-				if u, err := f.k.LoginURL(ctx, "bob@example.com", "m1"); u != "https://mail.example.com/sso#m1" || err != nil {
+				if u, err := f.k.LoginURL(t.Context(), "bob@example.com", "m1"); u != "https://mail.example.com/sso#m1" || err != nil {
 					t.Errorf("LoginURL once connected = %v; want the session's URL", err)
 				}
-				cancel()
-				if err := <-f.done; !errors.Is(err, context.Canceled) {
+				if err := f.stop(); !errors.Is(err, context.Canceled) {
 					t.Errorf("Run = %v, want context.Canceled", err)
 				}
 			})
@@ -172,9 +179,7 @@ func TestKeyringSourceConnectsOnceTheKeyringIsUsable(t *testing.T) {
 func TestKeyringSourceWithoutWatching(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		f := startKeyringSource(t, ctx, &creds.Error{Kind: creds.ErrLocked}, creds.ErrCannotWatch)
+		f := startKeyringSource(t, &creds.Error{Kind: creds.ErrLocked}, creds.ErrCannotWatch)
 		// The problem at once, then, as nothing will notice the unlock,
 		// the wording that says to restart.
 		got := []string{problemOf(<-f.out), problemOf(<-f.out)}
@@ -192,8 +197,7 @@ func TestKeyringSourceWithoutWatching(t *testing.T) {
 			t.Fatalf("Run ended early: %v", err)
 		default:
 		}
-		cancel()
-		if err := <-f.done; !errors.Is(err, context.Canceled) {
+		if err := f.stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Run = %v, want context.Canceled", err)
 		}
 	})
@@ -203,7 +207,7 @@ func TestKeyringSourceStopsOnOtherErrors(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		broken := errors.New("config: bad api_url")
-		f := startKeyringSource(t, t.Context(), &creds.Error{Kind: creds.ErrLocked}, nil, broken)
+		f := startKeyringSource(t, &creds.Error{Kind: creds.ErrLocked}, nil, broken)
 		<-f.out
 		f.usable.Store(true)
 		f.changes <- struct{}{}
@@ -225,11 +229,9 @@ func TestKeyringSourceUsableAtStart(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				ctx, cancel := context.WithCancel(t.Context())
-				defer cancel()
 				f := &keyringFixture{}
 				f.usable.Store(true)
-				startKeyringFixture(t, ctx, f, first, nil)
+				startKeyringFixture(t, f, first, nil)
 				got := []string{problemOf(<-f.out), problemOf(<-f.out)}
 				want := []string{"keyring locked", "online"}
 				if errors.Is(first, creds.ErrUnavailable) {
@@ -238,8 +240,7 @@ func TestKeyringSourceUsableAtStart(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("events without any change (-want +got):\n%s", diff)
 				}
-				cancel()
-				<-f.done
+				f.stop()
 			})
 		})
 	}
@@ -251,9 +252,7 @@ func TestKeyringSourceUsableAtStart(t *testing.T) {
 func TestKeyringSourceNeverReadsWhileLocked(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		f := startKeyringSource(t, ctx, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
+		f := startKeyringSource(t, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
 		<-f.out
 		for range 3 {
 			f.changes <- struct{}{}
@@ -270,8 +269,7 @@ func TestKeyringSourceNeverReadsWhileLocked(t *testing.T) {
 		if got := problemOf(<-f.out); got != "online" {
 			t.Errorf("after the unlock: %s, want online", got)
 		}
-		cancel()
-		<-f.done
+		f.stop()
 	})
 }
 
@@ -280,10 +278,8 @@ func TestKeyringSourceNeverReadsWhileLocked(t *testing.T) {
 func TestKeyringSourceShowsTheProblemBeforeWatching(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
 		f := &keyringFixture{watched: make(chan struct{})}
-		startKeyringFixture(t, ctx, f, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
+		startKeyringFixture(t, f, &creds.Error{Op: "get", Kind: creds.ErrLocked}, nil)
 		synctest.Wait()
 		select {
 		case ev := <-f.out:
@@ -294,8 +290,7 @@ func TestKeyringSourceShowsTheProblemBeforeWatching(t *testing.T) {
 			t.Fatal("no state while the watch is being set up")
 		}
 		close(f.watched)
-		cancel()
-		<-f.done
+		f.stop()
 	})
 }
 
@@ -303,16 +298,13 @@ func TestKeyringSourceShowsTheProblemBeforeWatching(t *testing.T) {
 func TestKeyringSourceLostBus(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		f := startKeyringSource(t, ctx, &creds.Error{Op: "get", Kind: creds.ErrUnavailable}, nil)
+		f := startKeyringSource(t, &creds.Error{Op: "get", Kind: creds.ErrUnavailable}, nil)
 		<-f.out
 		close(f.changes)
 		if got := problemOf(<-f.out); got != "no keyring: restart" {
 			t.Errorf("after the bus is lost: %s, want no keyring: restart", got)
 		}
-		cancel()
-		if err := <-f.done; !errors.Is(err, context.Canceled) {
+		if err := f.stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Run = %v, want context.Canceled", err)
 		}
 	})
