@@ -623,6 +623,17 @@ func fake(t *testing.T, opts exmailtest.Options) (*exmailtest.Server, *Client) {
 	return srv, c
 }
 
+// startOnline starts a Watcher with opts against fake and waits until it
+// is online: listening, the Ack read.
+func startOnline(t *testing.T, opts WatchOptions) (*exmailtest.Server, *running) {
+	t.Helper()
+	srv, c := fake(t, exmailtest.Options{})
+	r := start(t, NewWatcher(c, opts), "")
+	srv.WaitListeners(t.Context(), 1)
+	synctest.Wait()
+	return srv, r
+}
+
 // running is a Watcher at work whose events are being collected.
 type running struct {
 	mu     sync.Mutex
@@ -777,10 +788,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 	})
 
 	inBubble(t, "stall: the watchdog reconnects", func(t *testing.T) {
-		srv, c := fake(t, exmailtest.Options{})
-		r := start(t, NewWatcher(c, WatchOptions{Alias: bob, IdleTimeout: time.Minute}), "")
-		srv.WaitListeners(t.Context(), 1)
-		synctest.Wait()
+		srv, r := startOnline(t, WatchOptions{Alias: bob, IdleTimeout: time.Minute})
 		srv.Stall(true)
 		time.Sleep(time.Minute) // the open connection falls silent: quiet reconnect
 		synctest.Wait()
@@ -810,10 +818,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 	})
 
 	inBubble(t, "garbage and oversized: reconnect, no event", func(t *testing.T) {
-		srv, c := fake(t, exmailtest.Options{})
-		r := start(t, NewWatcher(c, WatchOptions{}), "")
-		srv.WaitListeners(t.Context(), 1)
-		synctest.Wait() // the Watcher has read the Ack: it is online
+		srv, r := startOnline(t, WatchOptions{})
 		r.take()
 		for _, raw := range [][]byte{
 			[]byte("<html>502 Bad Gateway</html>"),
@@ -888,10 +893,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 	})
 
 	inBubble(t, "1200: a new token, no failure", func(t *testing.T) {
-		srv, c := fake(t, exmailtest.Options{})
-		r := start(t, NewWatcher(c, WatchOptions{}), "")
-		srv.WaitListeners(t.Context(), 1)
-		synctest.Wait() // the Watcher has read the Ack: it is online
+		srv, r := startOnline(t, WatchOptions{})
 		srv.ExpireTokens()
 		srv.DropListeners()
 		time.Sleep(5 * time.Second)
@@ -947,11 +949,10 @@ func ExampleWatcher() {
 	defer srv.Close()
 	srv.AddUser(exmailtest.User{Alias: "bob@example.com", Name: "Bob"})
 	c, err := New(Config{
-		ClientID:         srv.ClientID(),
-		ClientSecret:     Secret(srv.ClientSecret()),
-		BaseURL:          srv.APIBase(),
-		TokenURL:         srv.TokenURL(),
-		InsecureTokenURL: true, // an in-memory transport: nothing crosses a network
+		ClientID:     srv.ClientID(),
+		ClientSecret: Secret(srv.ClientSecret()),
+		BaseURL:      srv.APIBase(),
+		TokenURL:     srv.TokenURL(),
 	})
 	if err != nil {
 		panic(err)
