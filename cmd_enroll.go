@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -11,11 +12,13 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/config"
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
+	"github.com/exmail-notifier/exmail-notifier/notify"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
 
@@ -37,7 +40,9 @@ account.
 A link or code on the command line can be read by other users of this
 computer until it is used, which enroll does at once; --stdin reads it from
 standard input instead. Clicking the link in IT's mail does the same as
-this command.
+this command after you confirm the relay it names (a notification to
+click): a link can come from anyone, and enrolling replaces this
+computer's account.
 `
 
 // enrollTimeout bounds the exchange with the relay.
@@ -62,17 +67,74 @@ func cmdEnrollRestartingTray(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// enrollFromLink is what a click on an enrollment link runs: enroll, then
-// the tray app on the new account, in this process (it runs on the main
-// goroutine, as the tray needs).
+// enrollFromLink is what a click on an enrollment link runs. A link can
+// come from anywhere (a web page, a forged mail), and enrolling replaces
+// this computer's account with whatever relay the link names, so nothing
+// changes until the person at the computer has confirmed that relay (see
+// confirmLink). Then it enrolls and runs the tray app on the new account,
+// in this process (on the main goroutine, as the tray needs).
 func enrollFromLink(ctx context.Context, e *env, link string) error {
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	_, err := enroll(sctx, e, []string{link})
-	stop()
+	defer stop()
+	relay, _, err := parseEnrollment(api.Secret(link), "")
 	if err != nil {
 		return err
 	}
+	if err := confirmLink(sctx, e, relay); err != nil {
+		return err
+	}
+	if _, err := enroll(sctx, e, []string{link}); err != nil {
+		return err
+	}
+	stop()
 	return cmdTray(ctx, e, nil)
+}
+
+// linkConfirmWait is how long a click on the confirmation notification
+// may take.
+const linkConfirmWait = 2 * time.Minute
+
+// confirmLink asks the person at the computer whether to enroll with the
+// relay at relayURL: on a terminal, a question; on a desktop, a
+// notification to click (it needs a notification server with click
+// actions: Linux and the BSDs). Anything else — no answer, no desktop,
+// Windows and macOS for now — refuses, and says how to enroll from a
+// terminal instead. The settings page will ask in a window.
+func confirmLink(ctx context.Context, e *env, relayURL string) error {
+	u, _ := url.Parse(relayURL)
+	host := safetext.Line(u.Host, 80)
+	if e.terminal() != nil {
+		return confirm(e, false, "Enroll this computer with the company relay at %s? It replaces this computer's current account.", host)
+	}
+	refused := errors.New(`this enrollment link needs a confirmation that cannot be asked here; open a terminal and run: exmail-notifier enroll --stdin (then paste the link)`)
+	clicked := make(chan string, 1)
+	n := notify.New(notify.Options{AppName: "Exmail Notifier", Logger: e.logger(),
+		OnClick: func(key string) {
+			select {
+			case clicked <- key:
+			default:
+			}
+		}})
+	info, err := n.Probe(ctx)
+	if err != nil || !info.Actions {
+		e.logger().Warn("cannot ask to confirm an enrollment link on this desktop", "err", err)
+		return refused
+	}
+	wctx, cancel := context.WithTimeout(ctx, linkConfirmWait)
+	defer cancel()
+	go n.Run(wctx)
+	lang := e.uiLang(ctx, "")
+	title, body := "Enroll with the company relay?", host+" — click here to enroll this computer. It replaces its current account. Ignore this if you did not expect it."
+	if lang == app.Chinese {
+		title, body = "登记到公司中继？", host+"——点击此处登记本机，这将替换本机当前的账号。如非预期，请忽略。"
+	}
+	n.Toast(title, body, "enroll")
+	select {
+	case <-clicked:
+		return nil
+	case <-wctx.Done():
+		return errors.New("the enrollment link was not confirmed; nothing was changed")
+	}
 }
 
 // enroll does what cmdEnroll says and reports whether a tray app was
@@ -126,7 +188,7 @@ func enroll(ctx context.Context, e *env, args []string) (trayStopped bool, err e
 		return false, fmt.Errorf("the device token is in the OS keyring, but the config file could not be written: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Enrolled: this computer gets the mail of %s through the relay %s (device %s).\n",
-		safetext.Line(en.Alias, 120), relay, safetext.Line(en.DeviceID, 80))
+		safetext.Line(en.Alias, 120), safetext.Line(relay, 200), safetext.Line(en.DeviceID, 80))
 	// No administrator key stays behind on a relay desktop.
 	if oldAgent != "" {
 		switch err := keys.Delete(ctx, oldAgent); {

@@ -292,3 +292,39 @@ func TestDemoRelay(t *testing.T) {
 		t.Errorf("count of another mailbox through the demo relay: exit %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 }
+
+// TestAClickedLinkEnrollsOnlyWhenConfirmed: a link can come from anyone (a
+// web page, a forged mail) and enrolling replaces the account, so a click
+// changes nothing until the person at the computer confirms the relay it
+// names. Here there is neither a terminal nor a desktop to ask on: the link
+// is refused, and the old account and its key are untouched.
+func TestAClickedLinkEnrollsOnlyWhenConfirmed(t *testing.T) {
+	// No desktop to ask on, whatever bus the tests run beside: another
+	// package's fake notification server must not answer for this one.
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/exmail-test-bus")
+	r := startCompanyRelay(t)
+	keys := creds.MemoryWith("admin", exmailtest.DefaultClientSecret)
+	e, _, stderr := desktopEnv(t, keys)
+	writeConfig(t, e, config.Config{Agent: "admin", Alias: "bob@example.com"})
+	cfgPath, _ := e.accounts().ConfigPath()
+	before, _ := os.ReadFile(cfgPath)
+	link := r.link(t, "bob@example.com")
+
+	if code := run([]string{link}, e); code != exitFail {
+		t.Fatalf("a clicked link without a confirmation: exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "needs a confirmation") || strings.Contains(stderr.String(), "exr_") {
+		t.Errorf("stderr does not say why, or shows the code:\n%s", stderr)
+	}
+	if k, err := keys.Get(t.Context(), "admin"); err != nil || k.Reveal() != exmailtest.DefaultClientSecret {
+		t.Errorf("the admin key was touched: %v", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); !bytes.Equal(before, after) {
+		t.Errorf("the config changed:\n%s", after)
+	}
+	// The code was not used: it still enrolls when run on purpose.
+	e2, _, stderr2 := desktopEnv(t, &creds.Memory{})
+	if code := run([]string{"enroll", link}, e2); code != exitOK {
+		t.Errorf("the link no longer works after the refused click: exit %d; stderr:\n%s", code, stderr2)
+	}
+}

@@ -248,6 +248,9 @@ func checkURL(raw string, slash bool) error {
 // http only on a loopback address (a relay on this machine); no
 // credentials, query or fragment.
 func CheckRelayURL(raw string) error {
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r > '~' || r == '%' }) {
+		return errors.New("a relay address is plain ASCII with no escapes, e.g. https://relay.example.com")
+	}
 	if err := checkURL(raw, false); err != nil {
 		return err
 	}

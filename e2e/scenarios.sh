@@ -434,6 +434,14 @@ scenario_relay() {
   for who in bob lina; do
     use_desktop "$who"; alias="$who@$FAKE_DOMAIN"; t0=$SECONDS
     start_app "${LINK[$who]}"   # what the URL handler runs on a click
+    # A link can come from anyone: nothing changes before the relay it names
+    # is confirmed, with a click on the notification that asks.
+    wait_for 15 notified "company relay" && pass "$who: the link asks first: $(notify_calls | grep 'company relay' | tail -1 | cut -f2- | tr '\t' '|' | clip 140)" \
+      || { fail "$who: the link did not ask for a confirmation: $(tail -3 "$OUT/app.log")"; return; }
+    [[ -z "$(secret-tool lookup service exmail-notifier username "relay-device $RURL")" ]] \
+      && pass "$who: nothing is enrolled before the click" || fail "$who: enrolled before the confirmation"
+    if [[ $who == bob ]]; then kill -0 "$oldpid" 2>/dev/null && pass "bob: the admin-key tray still runs before the click" || fail "bob: the old tray quit before the click"; fi
+    sleep 0.3; dunstctl action 0 >/dev/null 2>&1
     if [[ $who == bob ]]; then
       local newpid=$APID; APID=$oldpid
       APPLOG=app-direct.log exited_with 10 0 && pass "bob: the tray that ran on the admin key quit for the enrolled one" || fail "bob: the old tray is still running"
@@ -518,7 +526,12 @@ scenario_relay() {
 
   # A used link, clicked again: a clear refusal, nothing stored.
   local cfgsum; cfgsum=$(md5sum <"$XDG_CONFIG_HOME/exmail-notifier/config.json")
-  timeout 30 "$BIN" "${LINK[bob]}" >"$OUT/reuse.log" 2>&1; local rc=$?
+  local ntoasts; ntoasts=$(notify_calls | grep -c 'company relay')
+  timeout 30 "$BIN" "${LINK[bob]}" >"$OUT/reuse.log" 2>&1 &
+  local rpid=$!
+  wait_for 15 test "$(notify_calls | grep -c 'company relay')" -gt "$ntoasts" || fail "bob: the used link did not ask for a confirmation"
+  sleep 0.3; dunstctl action 0 >/dev/null 2>&1
+  wait "$rpid"; local rc=$?
   [[ $rc -ne 0 ]] && grep -qiE 'used|expired|invalid|refused' "$OUT/reuse.log" \
     && pass "bob: the used link again exits $rc: $(grep -m1 -iE 'used|expired|invalid|refused' "$OUT/reuse.log" | clip 200)" || fail "bob: used link: rc=$rc $(cat "$OUT/reuse.log" | clip 300)"
   [[ "$(md5sum <"$XDG_CONFIG_HOME/exmail-notifier/config.json")" == "$cfgsum" ]] && pass "bob: it changed nothing in the config" || fail "bob: the config changed"
