@@ -243,11 +243,28 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ss *session) {
 
 // takePending returns the enrollment waiting under id (nil if none or
 // expired).
+// getPending returns a copy of the enrollment waiting under id (nil when
+// there is none): handlers read it without the lock, so they never share
+// the stored one, which setPendingRelay changes.
 func (s *Server) getPending(id string) *pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gcLocked(s.o.Now())
-	return s.pending[id]
+	pd, ok := s.pending[id]
+	if !ok {
+		return nil
+	}
+	c := *pd
+	return &c
+}
+
+// setPendingRelay records the relay the waiting enrollment id would go to.
+func (s *Server) setPendingRelay(id, relay string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pd, ok := s.pending[id]; ok {
+		pd.relayURL = relay
+	}
 }
 
 func (s *Server) dropPending(id string) {

@@ -186,9 +186,8 @@ func (s *Server) getEnroll(w http.ResponseWriter, r *http.Request, ss *session) 
 			s.renderEnrollError(w, st, ss, "", explain(st.Lang, err, false))
 			return
 		}
-		s.mu.Lock()
-		pd.relayURL = relay
-		s.mu.Unlock()
+		s.setPendingRelay(id, relay)
+		pd.relayURL = relay // pd is this handler's own copy
 	}
 	s.renderConfirm(w, st, ss, id, pd, nil)
 }
