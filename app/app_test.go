@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
-	"github.com/google/go-cmp/cmp"
 )
 
 // Hand-written fakes for the loop test. Each records what it was asked.
@@ -232,9 +231,7 @@ func TestRun(t *testing.T) {
 			if m := r.view.last(); m.Icon != IconOnline || m.Unread != 3 {
 				t.Errorf("online: icon %v, unread %d; want online, 3", m.Icon, m.Unread)
 			}
-			if diff := cmp.Diff([]string{me}, r.counter.calls); diff != "" {
-				t.Errorf("NewCount calls (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "NewCount calls", []string{me}, r.counter.calls)
 			r.quit()
 		})
 	})
@@ -246,9 +243,7 @@ func TestRun(t *testing.T) {
 			r.push(api.NewMail{User: "carol@example.com", MailID: "c1", Sender: "Carol <c@example.com>",
 				Subject: "Carol's private subject", Unread: 50})
 			r.push(mailFor("m1", me, 4))
-			if diff := cmp.Diff([]toastFx{mailToast("m1")}, r.toaster.got()); diff != "" {
-				t.Errorf("toasts (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "toasts", []toastFx{mailToast("m1")}, r.toaster.got())
 			if m := r.view.last(); m.Unread != 4 || len(m.Recent) != 1 || m.Recent[0].MailID != "m1" {
 				t.Errorf("after the mail: unread %d, recent %v; want 4, [m1]", m.Unread, m.Recent)
 			}
@@ -273,12 +268,8 @@ func TestRun(t *testing.T) {
 			}
 			close(r.linker.gate)
 			synctest.Wait()
-			if diff := cmp.Diff([]string{me + "|m1"}, r.linker.calls); diff != "" {
-				t.Errorf("LoginURL calls (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff([]string{secretURL + "&mailid=m1"}, r.opener.urls); diff != "" {
-				t.Errorf("opened (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "LoginURL calls", []string{me + "|m1"}, r.linker.calls)
+			checkDiff(t, "opened", []string{secretURL + "&mailid=m1"}, r.opener.urls)
 			if got := r.toaster.got(); got[len(got)-1].Title != "Could not open the mailbox" {
 				t.Errorf("a failed open shows %v, want one toast saying so", got[len(got)-1])
 			}

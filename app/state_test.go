@@ -55,8 +55,31 @@ func mailFor(id, user string, unread int) api.NewMail {
 	}
 }
 
+// checkDiff reports, under what, how got differs from want.
+func checkDiff(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
 func baseConfig() Config {
 	return Config{Alias: me, Version: "1.2.3", Lang: English, Prefs: Prefs{ShowContent: true}}
+}
+
+// configOr is *c, or baseConfig when c is nil.
+func configOr(c *Config) Config {
+	if c == nil {
+		return baseConfig()
+	}
+	return *c
+}
+
+// configWith is baseConfig, changed by set.
+func configWith(set func(c *Config)) Config {
+	c := baseConfig()
+	set(&c)
+	return c
 }
 
 // drive runs steps and then lets time pass until end (offset from t0).
@@ -163,10 +186,8 @@ func TestToasts(t *testing.T) {
 		}
 		return steps
 	}
-	hidden := baseConfig()
-	hidden.Prefs.ShowContent = false
-	caseAlias := baseConfig()
-	caseAlias.Alias = "  Bob@Example.COM "
+	hidden := configWith(func(c *Config) { c.Prefs.ShowContent = false })
+	caseAlias := configWith(func(c *Config) { c.Alias = "  Bob@Example.COM " })
 
 	tests := []struct {
 		name   string
@@ -333,9 +354,7 @@ func TestToasts(t *testing.T) {
 				cfg = baseConfig()
 			}
 			fx, s := drive(t, cfg, tt.steps, tt.end)
-			if diff := cmp.Diff(tt.want, toasts(fx)); diff != "" {
-				t.Errorf("toasts (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "toasts", tt.want, toasts(fx))
 			m := s.model(t0.Add(tt.end))
 			if m.Unread != tt.unread {
 				t.Errorf("Unread = %d, want %d", m.Unread, tt.unread)
@@ -344,9 +363,7 @@ func TestToasts(t *testing.T) {
 			for _, r := range m.Recent {
 				ids = append(ids, r.MailID)
 			}
-			if diff := cmp.Diff(tt.recent, ids); diff != "" {
-				t.Errorf("recent mail ids (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "recent mail ids", tt.recent, ids)
 		})
 	}
 }
@@ -433,9 +450,7 @@ func TestCatchUp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx, s := drive(t, baseConfig(), tt.steps, time.Hour)
-			if diff := cmp.Diff(tt.want, toasts(fx)); diff != "" {
-				t.Errorf("toasts (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "toasts", tt.want, toasts(fx))
 			if s.unread != tt.unread {
 				t.Errorf("unread = %d, want %d", s.unread, tt.unread)
 			}
@@ -458,19 +473,15 @@ func TestFetchOnEveryConnect(t *testing.T) {
 		}
 	}
 	want := []fetchCountFx{{Seq: 0, CatchUp: false}, {Seq: 0, CatchUp: true}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("fetches (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "fetches", want, got)
 }
 
 func TestIcon(t *testing.T) {
 	t.Parallel()
 	ipErr := &api.Error{Op: "openapi/listen", HTTPStatus: 200, Code: api.CodeIPNotAllowed}
 	tokenErr := &api.Error{Op: "openapi/listen", HTTPStatus: 200, Code: api.CodeInvalidToken}
-	keyring := baseConfig()
-	keyring.Problem = ProblemKeyringLocked
-	setup := baseConfig()
-	setup.Alias = ""
+	keyring := configWith(func(c *Config) { c.Problem = ProblemKeyringLocked })
+	setup := configWith(func(c *Config) { c.Alias = "" })
 	tests := []struct {
 		name    string
 		cfg     *Config
@@ -523,10 +534,7 @@ func TestIcon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := baseConfig()
-			if tt.cfg != nil {
-				cfg = *tt.cfg
-			}
+			cfg := configOr(tt.cfg)
 			_, s := drive(t, cfg, tt.steps, tt.end)
 			m := s.model(t0.Add(tt.end))
 			if m.Icon != tt.icon || m.Problem != tt.problem {
@@ -538,16 +546,12 @@ func TestIcon(t *testing.T) {
 
 func TestModel(t *testing.T) {
 	t.Parallel()
-	zh := baseConfig()
-	zh.Lang = Chinese
-	setup := baseConfig()
-	setup.Alias = ""
+	zh := configWith(func(c *Config) { c.Lang = Chinese })
+	setup := configWith(func(c *Config) { c.Alias = "" })
 	setupZh := setup
 	setupZh.Lang = Chinese
-	attention := baseConfig()
-	attention.Problem = ProblemKeyringLocked
-	noKeyring := baseConfig()
-	noKeyring.Problem = ProblemKeyringUnavailable
+	attention := configWith(func(c *Config) { c.Problem = ProblemKeyringLocked })
+	noKeyring := configWith(func(c *Config) { c.Problem = ProblemKeyringUnavailable })
 
 	type view struct {
 		Icon    IconKind
@@ -689,9 +693,7 @@ func TestModel(t *testing.T) {
 			_, s := drive(t, tt.cfg, tt.steps, tt.end)
 			m := s.model(t0.Add(tt.end))
 			got := view{m.Icon, m.Unread, m.Tooltip, m.Status, m.Details, m.CanOpen, m.Labels.Open, m.Labels.Pause, m.Recent}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("model (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "model", tt.want, got)
 		})
 	}
 }
@@ -715,8 +717,7 @@ func TestModelLabels(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		cfg := baseConfig()
-		cfg.Lang = tt.lang
+		cfg := configWith(func(c *Config) { c.Lang = tt.lang })
 		m := newState(cfg, true, t0).model(t0)
 		if diff := cmp.Diff(tt.want, m.Labels); diff != "" {
 			t.Errorf("%s labels (-want +got):\n%s", tt.lang, diff)
@@ -729,8 +730,7 @@ func TestModelLabels(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	t.Parallel()
-	setup := baseConfig()
-	setup.Alias = ""
+	setup := configWith(func(c *Config) { c.Alias = "" })
 	tests := []struct {
 		name  string
 		cfg   *Config
@@ -774,14 +774,9 @@ func TestActions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := baseConfig()
-			if tt.cfg != nil {
-				cfg = *tt.cfg
-			}
+			cfg := configOr(tt.cfg)
 			got, _ := drive(t, cfg, tt.steps, 3*time.Hour)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("effects (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "effects", tt.want, got)
 		})
 	}
 }
@@ -789,16 +784,12 @@ func TestActions(t *testing.T) {
 func TestAutostart(t *testing.T) {
 	t.Parallel()
 	s := newState(baseConfig(), true, t0)
-	if diff := cmp.Diff([]effect{autostartFx{On: true}}, s.handle(SetAutostart{On: true}, t0)); diff != "" {
-		t.Errorf("SetAutostart effects (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "SetAutostart effects", []effect{autostartFx{On: true}}, s.handle(SetAutostart{On: true}, t0))
 	if fx := s.autostartDone(autostartResult{On: true}); fx != nil || !s.model(t0).Autostart {
 		t.Errorf("after success: effects %v, Autostart %v; want none, true", fx, s.model(t0).Autostart)
 	}
 	fx := s.autostartDone(autostartResult{On: false, Err: errors.New("read-only home")})
-	if diff := cmp.Diff([]effect{toastFx{Title: "Could not change “Start at login”", Body: "See the log for details."}}, fx); diff != "" {
-		t.Errorf("failure effects (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "failure effects", []effect{toastFx{Title: "Could not change “Start at login”", Body: "See the log for details."}}, fx)
 	if !s.model(t0).Autostart {
 		t.Error("a failed change must keep the old state")
 	}
@@ -819,8 +810,7 @@ func TestPausedAtStart(t *testing.T) {
 		{"not paused", time.Time{}, false},
 	}
 	for _, tt := range tests {
-		cfg := baseConfig()
-		cfg.Prefs.PausedUntil = tt.until
+		cfg := configWith(func(c *Config) { c.Prefs.PausedUntil = tt.until })
 		m := newState(cfg, false, t0).model(t0)
 		if m.Paused != tt.want {
 			t.Errorf("%s: Paused = %v, want %v", tt.name, m.Paused, tt.want)
@@ -954,12 +944,10 @@ func TestQuietMailNeedsNoTimer(t *testing.T) {
 
 func TestDetails(t *testing.T) {
 	t.Parallel()
-	keyring := baseConfig()
-	keyring.Problem = ProblemKeyringUnavailable
+	keyring := configWith(func(c *Config) { c.Problem = ProblemKeyringUnavailable })
 	keyringZh := keyring
 	keyringZh.Lang = Chinese
-	setup := baseConfig()
-	setup.Alias = ""
+	setup := configWith(func(c *Config) { c.Alias = "" })
 	tests := []struct {
 		name  string
 		cfg   Config
@@ -980,9 +968,7 @@ func TestDetails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx, _ := drive(t, tt.cfg, tt.steps, time.Minute)
-			if diff := cmp.Diff(tt.want, toasts(fx)); diff != "" {
-				t.Errorf("toasts (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "toasts", tt.want, toasts(fx))
 		})
 	}
 }
@@ -992,8 +978,7 @@ func TestDetails(t *testing.T) {
 // summary that says why it has no sender or subject.
 func TestCountsOnly(t *testing.T) {
 	t.Parallel()
-	countsOnly := baseConfig()
-	countsOnly.CountsOnly = true
+	countsOnly := configWith(func(c *Config) { c.CountsOnly = true })
 	unread := func(d time.Duration, n int) step { return at(d, api.UnreadChanged{User: me, Unread: n}) }
 	summary := func(n string) toastFx {
 		return toastFx{Title: n + " new mails", Body: me + "\nSender and subject are not available with this connection; open the mailbox to read them."}
@@ -1024,9 +1009,7 @@ func TestCountsOnly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, _ := drive(t, tt.cfg, tt.steps, time.Hour)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("effects (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "effects", tt.want, got)
 		})
 	}
 }
@@ -1046,8 +1029,7 @@ func TestRejectedCredentialsNameTheFixOfTheMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.status, func(t *testing.T) {
 			t.Parallel()
-			cfg := baseConfig()
-			cfg.Mode = tt.mode
+			cfg := configWith(func(c *Config) { c.Mode = tt.mode })
 			_, s := drive(t, cfg, []step{at(0, api.StateChanged{State: api.StateAuthFailed, Err: api.ErrAuth})}, time.Minute)
 			m := s.model(t0.Add(time.Minute))
 			if m.Status != tt.status || m.Details != tt.text || m.Icon != IconAttention {
