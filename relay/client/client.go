@@ -137,10 +137,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
+	hc := noRedirects(cfg.HTTPClient)
 	return &Source{cfg: cfg, base: u, hc: hc, log: cfg.Logger, reconnect: make(chan struct{}, 1)}, nil
 }
 
@@ -154,15 +151,19 @@ func checkURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		h := u.Hostname()
-		ip := net.ParseIP(h)
-		if h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !isLoopback(u.Hostname()) {
 			return nil, ErrInsecureURL
 		}
 	default:
 		return nil, ErrInsecureURL
 	}
 	return u, nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func (s *Source) endpoint(path string) string { return s.base.String() + path }
@@ -543,7 +544,26 @@ func (s *Source) LoginURL(ctx context.Context, alias, mailID string) (api.Secret
 	if rep.URL == "" {
 		return "", errors.New("relay sso: empty link")
 	}
+	// The browser goes wherever the relay says: at least never to a
+	// plain-HTTP page off this machine (a ticket in clear text).
+	if u, err := url.Parse(rep.URL); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) || u.Host == "" {
+		return "", errors.New("relay sso: the relay answered a sign-in link that is not https; not opened")
+	}
 	return api.Secret(rep.URL), nil
+}
+
+// noRedirects returns a copy of hc (nil: a client over a clone of
+// http.DefaultTransport) that follows no redirect: a redirect could take
+// the device token (Go keeps Authorization on a same-host redirect, even
+// from https to http) or a re-posted enrollment code elsewhere.
+func noRedirects(hc *http.Client) *http.Client {
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	if hc != nil {
+		cp := *hc
+		c = &cp
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 // Enrollment is what Enroll returns: keep Token in the keyring, and Alias
@@ -569,9 +589,7 @@ func EnrollClient(ctx context.Context, hc *http.Client, relayURL string, code ap
 	if err != nil {
 		return Enrollment{}, err
 	}
-	if hc == nil {
-		hc = &http.Client{}
-	}
+	hc = noRedirects(hc)
 	var rep wire.EnrollReply
 	if err := call(ctx, hc, http.MethodPost, u.String()+"/v1/enroll", "enroll", "", wire.EnrollRequest{Code: code.Reveal(), Name: name}, &rep); err != nil {
 		return Enrollment{}, err
