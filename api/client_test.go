@@ -77,6 +77,14 @@ func setup(t *testing.T, mods ...func(*api.Config)) *fixture {
 
 // setupPipe is setup over an in-memory pipe, for use inside
 // synctest.Test: the fake and the client must be created in the bubble.
+// checkDiff reports, under what, how got differs from want.
+func checkDiff(t *testing.T, what string, want, got any, opts ...cmp.Option) {
+	t.Helper()
+	if diff := cmp.Diff(want, got, opts...); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
 // setupAfter is setup with call made; an error from it ends the test.
 func setupAfter(t *testing.T, call func(f *fixture) error) *fixture {
 	t.Helper()
@@ -301,9 +309,7 @@ func TestTokenCachedAcrossCalls(t *testing.T) {
 		"client_id":     {f.srv.ClientID()},
 		"client_secret": {exmailtest.Redacted},
 	}
-	if diff := cmp.Diff(want, tok.Form); diff != "" {
-		t.Errorf("token request form mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "token request form mismatch", want, tok.Form)
 }
 
 // A token the server stopped accepting (errcode 1200) is replaced by

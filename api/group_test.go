@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 )
@@ -111,9 +109,7 @@ func TestGroupService(t *testing.T) {
 			case tt.want != nil && !ok:
 				t.Errorf("group %s does not exist", alias)
 			case tt.want != nil:
-				if diff := cmp.Diff(*tt.want, got, cmpEmptyNil); diff != "" {
-					t.Errorf("group afterwards (-want +got):\n%s", diff)
-				}
+				checkDiff(t, "group afterwards", *tt.want, got, cmpEmptyNil)
 			}
 		})
 	}

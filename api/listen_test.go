@@ -11,8 +11,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // handlerTransport serves requests with an http.Handler in memory, and
@@ -219,13 +217,9 @@ func TestListenStreamAndLongPoll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "events", tt.want, got)
 			wantReq := []listenRequest{{Ver: "1364460338051", Alias: "Bob@X.com", Auth: "Bearer tok1"}}
-			if diff := cmp.Diff(wantReq, s.requests()); diff != "" {
-				t.Errorf("requests (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "requests", wantReq, s.requests())
 		})
 	}
 }
@@ -243,9 +237,7 @@ func TestListenFormWithoutAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Event{Ack{}, UnreadChanged{User: "carol@x.com", Unread: 3}}, got); diff != "" {
-		t.Errorf("events of every mailbox (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "events of every mailbox", []Event{Ack{}, UnreadChanged{User: "carol@x.com", Unread: 3}}, got)
 	if got := s.requests()[0].Ver; got != "0" {
 		t.Errorf("ver = %q, want \"0\" for the zero Version", got)
 	}
@@ -346,9 +338,7 @@ func TestListenErrors(t *testing.T) {
 			t.Parallel()
 			s := &listenServer{reply: func(w http.ResponseWriter, r *http.Request, n int) { tt.reply(w, n) }}
 			got, err := collect(t.Context(), s.client(t), "5", "bob@x.com")
-			if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "events", tt.wantEvents, got)
 			switch {
 			case tt.wantIs == nil && err != nil:
 				t.Errorf("err = %v, want none", err)

@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 )
@@ -94,9 +92,7 @@ func TestMailService_LoginURL(t *testing.T) {
 			if mailID != "" {
 				want.Set("mailid", mailID)
 			}
-			if diff := cmp.Diff(want, q); diff != "" {
-				t.Errorf("SSO query mismatch (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "SSO query mismatch", want, q)
 			if ticket == "" {
 				t.Fatal("no ticket in the SSO URL")
 			}

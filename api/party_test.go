@@ -50,9 +50,7 @@ func TestPartyService_Sync(t *testing.T) {
 			t.Parallel()
 			f := setupAfter(t, tt.call)
 			checkRequest(t, f.only(t, "party/sync"), tt.wantForm)
-			if diff := cmp.Diff(tt.want, f.srv.Parties()); diff != "" {
-				t.Errorf("departments afterwards (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "departments afterwards", tt.want, f.srv.Parties())
 		})
 	}
 }
@@ -120,9 +118,7 @@ func TestPartyService_Users(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRequest(t, f.only(t, "partyuser/list"), url.Values{"partypath": {"研发中心/后端组"}})
-	if diff := cmp.Diff([]string{bob}, got); diff != "" {
-		t.Errorf("Users mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "Users mismatch", []string{bob}, got)
 }
 
 // Count is ignored; List is the truth (the PDF mislabels Count).
@@ -133,7 +129,5 @@ func TestPartyService_ListReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"部门a", "部门b"}, got); diff != "" {
-		t.Errorf("List mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "List mismatch", []string{"部门a", "部门b"}, got)
 }

@@ -14,6 +14,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// checkDiff reports, under what, how got differs from want.
+func checkDiff(t *testing.T, what string, want, got any, opts ...cmp.Option) {
+	t.Helper()
+	if diff := cmp.Diff(want, got, opts...); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
 // splitAll runs a splitter over r and returns the frames (copied) and the
 // error that ended it (nil for a clean end).
 func splitAll(r io.Reader, max int) ([]string, error) {
@@ -91,9 +99,7 @@ func TestStreamSplitter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := splitAll(strings.NewReader(tt.in), MaxFrame)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("frames (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "frames", tt.want, got)
 			if gotErr := err != nil; gotErr != tt.wantErr {
 				t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
 			}
@@ -219,9 +225,7 @@ func TestStreamReadErrorPassesThrough(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want %v", err, boom)
 	}
-	if diff := cmp.Diff([]string{`{"Ret":0}`}, got); diff != "" {
-		t.Errorf("frames (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "frames", []string{`{"Ret":0}`}, got)
 }
 
 // TestStreamParseGolden decodes each file of testdata/listen through the
@@ -272,9 +276,7 @@ func TestStreamParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "event", tt.want, got)
 			if _, err := d.next(); err != io.EOF {
 				t.Errorf("after the only object: %v, want io.EOF", err)
 			}
@@ -319,9 +321,7 @@ func TestStreamFilterByAlias(t *testing.T) {
 		VersionChanged{Ver: "5"},
 		Unknown{Raw: json.RawMessage(`{"Other":true}`)},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("events for bob (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "events for bob", want, got)
 }
 
 func TestStreamMailboxAndConcerns(t *testing.T) {

@@ -39,9 +39,7 @@ func TestUserService_Get(t *testing.T) {
 		OpenType: api.OpenTypeEnabled,
 		Status:   1, // the fake sends it as the live fixture of protocol.md §3.7 does
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Get mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "Get mismatch", want, got)
 }
 
 // The reply samples of protocol.md §3.7 (PDF, with its typos fixed, and a
@@ -69,9 +67,7 @@ func TestUserService_GetReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Get mismatch (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "Get mismatch", tt.want, got)
 		})
 	}
 }
@@ -118,9 +114,7 @@ func TestUserService_Sync(t *testing.T) {
 				if !s.CheckPassword(carol, "Secret-123") {
 					t.Error("the fake does not accept carol's password")
 				}
-				if diff := cmp.Diff([]string{"cc@example.com", "caro@example.com"}, u.Slaves); diff != "" {
-					t.Errorf("slaves (-want +got):\n%s", diff)
-				}
+				checkDiff(t, "slaves", []string{"cc@example.com", "caro@example.com"}, u.Slaves)
 			},
 		},
 		{
@@ -229,9 +223,7 @@ func TestUserService_List(t *testing.T) {
 	}
 	checkRequest(t, f.only(t, "user/list"), url.Values{"ver": {"0"}})
 	wantAll := []api.UserChange{{Alias: bob, Action: api.ActionAdd}, {Alias: alice, Action: api.ActionAdd}}
-	if diff := cmp.Diff(wantAll, all.Changes); diff != "" {
-		t.Errorf("List(0) mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "List(0) mismatch", wantAll, all.Changes)
 	if all.Ver == "" || all.Ver.String() != fmt.Sprint(f.srv.Ver()) {
 		t.Errorf("List(0).Ver = %q, want the server's %d", all.Ver, f.srv.Ver())
 	}
@@ -245,9 +237,7 @@ func TestUserService_List(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRequest(t, f.only(t, "user/list"), url.Values{"ver": {all.Ver.String()}})
-	if diff := cmp.Diff([]api.UserChange{{Alias: alice, Action: api.ActionDelete}}, since.Changes); diff != "" {
-		t.Errorf("List(ver) mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "List(ver) mismatch", []api.UserChange{{Alias: alice, Action: api.ActionDelete}}, since.Changes)
 	if since.Ver <= all.Ver && len(since.Ver) <= len(all.Ver) {
 		t.Errorf("Ver did not advance: %s then %s", all.Ver, since.Ver)
 	}
@@ -264,9 +254,7 @@ func TestUserService_ListReplies(t *testing.T) {
 		{Alias: "02166@vip2.msdi.cn", Action: api.ActionAdd},
 		{Alias: "x@vip2.msdi.cn", Action: api.ActionDelete},
 	}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("List mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "List mismatch", want, got)
 }
 
 func TestUserService_Check(t *testing.T) {
@@ -291,9 +279,7 @@ func TestUserService_Check(t *testing.T) {
 		{Email: "all@example.com", Type: api.AddressGroup},
 		{Email: "free@example.com", Type: api.AddressAvailable},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Check mismatch (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "Check mismatch", want, got)
 }
 
 // More than 20 addresses go out in batches of at most 20 (protocol.md
@@ -316,12 +302,8 @@ func TestUserService_CheckBatches(t *testing.T) {
 		sizes = append(sizes, len(r.Form["email"]))
 		sent = append(sent, r.Form["email"]...)
 	}
-	if diff := cmp.Diff([]int{20, 20, 5}, sizes); diff != "" {
-		t.Errorf("batch sizes (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(addrs, sent); diff != "" {
-		t.Errorf("addresses sent (-want +got):\n%s", diff)
-	}
+	checkDiff(t, "batch sizes", []int{20, 20, 5}, sizes)
+	checkDiff(t, "addresses sent", addrs, sent)
 	if len(got) != 45 || got[44].Email != addrs[44] || got[44].Type != api.AddressAvailable {
 		t.Errorf("Check returned %d results, last %+v", len(got), got[len(got)-1])
 	}

@@ -218,17 +218,13 @@ func TestWatcherForwardsEventsAndCarriesTheVersion(t *testing.T) {
 			}
 			gotEvs = append(gotEvs, g)
 		}
-		if diff := cmp.Diff(want, gotEvs); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "events", want, gotEvs)
 		wantCalls := []call{
 			{0, "7", "bob@x.com"},
 			{4 * time.Second, "10", "bob@x.com"},
 			{64 * time.Second, "11", "bob@x.com"},
 		}
-		if diff := cmp.Diff(wantCalls, l.recorded()); diff != "" {
-			t.Errorf("listen calls (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "listen calls", wantCalls, l.recorded())
 	})
 }
 
@@ -262,9 +258,7 @@ func TestWatcherBackoffGrowsIsCappedAndResets(t *testing.T) {
 		if len(waits) < len(want) {
 			t.Fatalf("waits = %v, want at least %v", waits, want)
 		}
-		if diff := cmp.Diff(want, waits[:len(want)]); diff != "" {
-			t.Errorf("waits (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "waits", want, waits[:len(want)])
 		// and the calls really were that far apart
 		calls := l.recorded()
 		for i := 1; i < 10; i++ {
@@ -365,16 +359,12 @@ func TestWatcherWatchdog(t *testing.T) {
 		for _, c := range l.recorded() {
 			at = append(at, c.At)
 		}
-		if diff := cmp.Diff([]time.Duration{0, 2 * time.Minute, 4 * time.Minute}, at); diff != "" {
-			t.Errorf("calls (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "calls", []time.Duration{0, 2 * time.Minute, 4 * time.Minute}, at)
 		if v := l.recorded()[1].Ver; v != "3" {
 			t.Errorf("reconnected with ver %q, want 3", v)
 		}
 		want := []got{{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}}}
-		if diff := cmp.Diff(want, states(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", want, states(evs))
 	})
 	inBubble(t, "silent from the start: a failure", func(t *testing.T) {
 		l := &script{steps: []step{{hold: true}}}
@@ -413,9 +403,7 @@ func TestWatcherWatchdog(t *testing.T) {
 		if n := len(l.recorded()); n != 1 {
 			t.Errorf("%d listen calls, want 1", n)
 		}
-		if diff := cmp.Diff([]got{{0, StateChanged{State: StateConnecting}}, {time.Minute, StateChanged{State: StateOnline}}}, seen); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "events", []got{{0, StateChanged{State: StateConnecting}}, {time.Minute, StateChanged{State: StateOnline}}}, seen)
 	})
 	inBubble(t, "a slow consumer is not a silent server", func(t *testing.T) {
 		l := &script{steps: []step{{events: []Event{Ack{}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}, hold: true}}}
@@ -432,9 +420,7 @@ func TestWatcherWatchdog(t *testing.T) {
 		cancel()
 		<-done
 		want := []Event{StateChanged{State: StateConnecting}, StateChanged{State: StateOnline}, VersionChanged{Ver: "1"}, VersionChanged{Ver: "2"}}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "events", want, got)
 		if n := len(l.recorded()); n != 1 {
 			t.Errorf("%d listen calls, want 1", n)
 		}
@@ -741,9 +727,7 @@ func TestWatcherFakeServerFramings(t *testing.T) {
 				NewMail{User: bob, MailID: id, Sender: `"Al" <al@example.com>`, Receiver: bob, Subject: "S", Summary: "Σ", Unread: 1},
 				UnreadChanged{User: bob, Unread: 0},
 			}
-			if diff := cmp.Diff(want, withoutStates(evs)); diff != "" {
-				t.Errorf("events for bob (-want +got):\n%s", diff)
-			}
+			checkDiff(t, "events for bob", want, withoutStates(evs))
 			for _, ev := range evs {
 				if sc, ok := ev.(StateChanged); ok && sc.State != StateConnecting && sc.State != StateOnline {
 					t.Errorf("state %v (%v): want no failure", sc.State, sc.Err)
@@ -782,9 +766,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 			t.Errorf("first ver=%s, want 0", got)
 		}
 		want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
-		if diff := cmp.Diff(want, stateList(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", want, stateList(evs))
 	})
 
 	inBubble(t, "stall: the watchdog reconnects", func(t *testing.T) {
@@ -797,9 +779,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 		}
 		time.Sleep(time.Minute) // the new request gets no header at all: a failure
 		evs := r.take()
-		if diff := cmp.Diff([]State{StateConnecting, StateOnline, StateRetrying}, stateList(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", []State{StateConnecting, StateOnline, StateRetrying}, stateList(evs))
 		if sc := evs[len(evs)-1].(StateChanged); !errors.Is(sc.Err, ErrStalled) {
 			t.Errorf("Err = %v, want ErrStalled", sc.Err)
 		}
@@ -884,9 +864,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 				}
 			}
 		}
-		if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, waits); diff != "" {
-			t.Errorf("waits (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "waits", []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, waits)
 		if s := stateList(evs); s[len(s)-1] != StateOnline {
 			t.Errorf("states %v, want to end online", s)
 		}
@@ -903,9 +881,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 			t.Errorf("%d tokens issued, want 2", n)
 		}
 		want := []State{StateConnecting, StateOnline, StateRetrying, StateConnecting, StateOnline}
-		if diff := cmp.Diff(want, stateList(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", want, stateList(evs))
 	})
 
 	inBubble(t, "the token lifetime: a fresh token before it runs out", func(t *testing.T) {
@@ -917,9 +893,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 		if n := len(srv.RequestsTo("cgi-bin/token")); n != 4 {
 			t.Errorf("%d tokens in 3 hours of 1-hour tokens, want 4", n)
 		}
-		if diff := cmp.Diff([]State{StateConnecting, StateOnline}, stateList(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", []State{StateConnecting, StateOnline}, stateList(evs))
 	})
 
 	inBubble(t, "bad credentials: auth failed", func(t *testing.T) {
@@ -933,9 +907,7 @@ func TestWatcherFakeServerFaults(t *testing.T) {
 		time.Sleep(time.Second / 2)
 		evs := r.take()
 		r.stop(t)
-		if diff := cmp.Diff([]State{StateConnecting, StateAuthFailed}, stateList(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", []State{StateConnecting, StateAuthFailed}, stateList(evs))
 		if sc := evs[1].(StateChanged); !IsAuth(sc.Err) || strings.Contains(sc.Err.Error(), "wrong") {
 			t.Errorf("Err = %v: want IsAuth, without the secret", sc.Err)
 		}
@@ -997,9 +969,7 @@ func TestWatcherReconnect(t *testing.T) {
 		for _, c := range l.recorded() {
 			at = append(at, c.At)
 		}
-		if diff := cmp.Diff([]time.Duration{0, 10 * time.Second}, at); diff != "" {
-			t.Errorf("listen calls at (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "listen calls at", []time.Duration{0, 10 * time.Second}, at)
 		if v := l.recorded()[1].Ver; v != "7" {
 			t.Errorf("reconnected with ver %q, want the latest, 7", v)
 		}
@@ -1007,9 +977,7 @@ func TestWatcherReconnect(t *testing.T) {
 			{0, StateChanged{State: StateConnecting}}, {0, StateChanged{State: StateOnline}},
 			{10 * time.Second, StateChanged{State: StateConnecting}}, {10 * time.Second, StateChanged{State: StateOnline}},
 		}
-		if diff := cmp.Diff(want, states(evs)); diff != "" {
-			t.Errorf("states (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "states", want, states(evs))
 	})
 	inBubble(t, "cuts a backoff wait short", func(t *testing.T) {
 		// Failures at 0, 10 s and 30 s; the next try would be at 70 s.
@@ -1024,9 +992,7 @@ func TestWatcherReconnect(t *testing.T) {
 		for _, c := range l.recorded() {
 			at = append(at, c.At)
 		}
-		if diff := cmp.Diff([]time.Duration{0, 10 * time.Second, 30 * time.Second, 40 * time.Second}, at); diff != "" {
-			t.Errorf("listen calls at (-want +got):\n%s", diff)
-		}
+		checkDiff(t, "listen calls at", []time.Duration{0, 10 * time.Second, 30 * time.Second, 40 * time.Second}, at)
 	})
 }
 
