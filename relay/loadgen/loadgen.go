@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -33,10 +34,13 @@ import (
 	"syscall"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/relay/cli"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
 )
 
@@ -86,6 +90,20 @@ type Options struct {
 	OpenConcurrency int
 	// Dir holds the database; default a temporary directory, removed after.
 	Dir string
+	// DB, if set, is a postgres://… database (empty, or one this tool
+	// filled before) to use instead of SQLite in Dir.
+	DB string
+	// NATS, with DB, runs the relay as a cluster of Nodes nodes over this
+	// NATS server; "embed" starts one inside this process.
+	NATS string
+	// Nodes relay processes share the subscribers, round robin (needs DB
+	// and NATS when more than 1). Default 1.
+	Nodes int
+	// Restart, after the measurements, kills the relay (kill -9), starts it
+	// again on the same database and address, and times until every
+	// subscriber has resumed its stream (they reconnect as the desktop
+	// client does: from 1 s, doubling to 30 s, ±20 % jitter). One node only.
+	Restart bool
 	// Log gets progress lines. Default: discard.
 	Log io.Writer
 }
@@ -101,6 +119,10 @@ type Report struct {
 	Burst                          int           // mails pushed back to back
 	BurstTime                      time.Duration // until every subscriber had every one
 	BurstCPU                       time.Duration // the relay's CPU time (user+system) meanwhile
+	Nodes                          int
+	Store                          string        // "sqlite", "postgres" or "postgres+nats"
+	RestartUp                      time.Duration // kill -9 → the new relay serves
+	RestartAll                     time.Duration // kill -9 → every subscriber has resumed its stream
 }
 
 // RSSPerSubscriber is the relay's extra resident memory per live idle
@@ -124,7 +146,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "subscribers %d over %d mailboxes; %d timed pushes\n", r.Subscribers, r.Mailboxes, r.Pushes)
+	fmt.Fprintf(&b, "subscribers %d over %d mailboxes on %d relay node(s), %s; %d timed pushes\n", r.Subscribers, r.Mailboxes, r.Nodes, r.Store, r.Pushes)
 	fmt.Fprintf(&b, "enroll %v; connect until all live %v\n", r.Seed.Round(time.Millisecond), r.Connect.Round(time.Millisecond))
 	fmt.Fprintf(&b, "relay RSS idle %.1f MB, loaded %.1f MB: %.1f KB per subscriber\n",
 		float64(r.RSSBase)/(1<<20), float64(r.RSSLoaded)/(1<<20), float64(r.RSSPerSubscriber())/1024)
@@ -141,6 +163,10 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "burst: %d mails to %d mailboxes delivered to every subscriber in %v: %.0f events/s (%.0f deliveries/s); relay CPU %.0f%% of one core\n",
 			r.Burst, r.Mailboxes, r.BurstTime.Round(time.Millisecond), float64(r.Burst)/r.BurstTime.Seconds(),
 			float64(r.Burst)*float64(r.Subscribers)/float64(r.Mailboxes)/r.BurstTime.Seconds(), 100*r.BurstCPU.Seconds()/r.BurstTime.Seconds())
+	}
+	if r.RestartAll > 0 {
+		fmt.Fprintf(&b, "restart (kill -9, same database and address): serving again after %v; every subscriber resumed %v after the kill\n",
+			r.RestartUp.Round(time.Millisecond), r.RestartAll.Round(time.Millisecond))
 	}
 	return b.String()
 }
@@ -163,8 +189,17 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.OpenConcurrency <= 0 {
 		o.OpenConcurrency = 256
 	}
+	if o.Nodes <= 0 {
+		o.Nodes = 1
+	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.Nodes > 1 && (o.DB == "" || o.NATS == "") {
+		return Report{}, errors.New("several nodes need a postgres:// database and NATS")
+	}
+	if o.Restart && o.Nodes > 1 {
+		return Report{}, errors.New("the restart measurement runs one node")
 	}
 	if o.Dir == "" {
 		d, err := os.MkdirTemp("", "exmail-relay-load")
@@ -174,7 +209,25 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		defer os.RemoveAll(d)
 		o.Dir = d
 	}
-	rep := Report{Subscribers: o.Subscribers, Mailboxes: o.Mailboxes, Pushes: o.Pushes}
+	rep := Report{Subscribers: o.Subscribers, Mailboxes: o.Mailboxes, Pushes: o.Pushes, Nodes: o.Nodes, Store: "sqlite"}
+	if o.DB != "" {
+		rep.Store = "postgres"
+		if o.NATS != "" {
+			rep.Store = "postgres+nats"
+		}
+	}
+	if o.NATS == "embed" {
+		ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+		if err != nil {
+			return rep, err
+		}
+		go ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			return rep, errors.New("the embedded NATS server did not start")
+		}
+		defer ns.Shutdown()
+		o.NATS = ns.ClientURL()
+	}
 
 	up := exmailtest.New(exmailtest.Options{})
 	defer up.Close()
@@ -189,50 +242,36 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// Enroll every device straight into the store, as the enroll command
 	// and POST /v1/enroll would.
 	start := time.Now()
-	dbPath := filepath.Join(o.Dir, "relay.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	db := o.DB
+	if db == "" {
+		db = filepath.Join(o.Dir, "relay.db")
+	}
+	tokens, err := seed(ctx, db, aliases, o.Subscribers, o.Log)
 	if err != nil {
 		return rep, err
 	}
-	tokens := make([]api.Secret, o.Subscribers)
-	for i := range tokens {
-		code, tok := store.NewCode(), store.NewToken()
-		if err := st.AddCode(ctx, store.HashSecret(code), aliases[i%o.Mailboxes], time.Now().Add(time.Hour)); err != nil {
-			st.Close()
-			return rep, err
-		}
-		if _, err := st.Enroll(ctx, store.HashSecret(code), store.HashSecret(tok), "load", time.Now()); err != nil {
-			st.Close()
-			return rep, err
-		}
-		tokens[i] = tok
-		if (i+1)%1000 == 0 {
-			fmt.Fprintf(o.Log, "enrolled %d\n", i+1)
-		}
-	}
-	st.Close()
 	rep.Seed = time.Since(start)
 
-	// The relay, as a child process.
-	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--listen", "127.0.0.1:0", "--db", dbPath)
-	cmd.Env = append(os.Environ(), childEnv+"=1",
+	// The relays, as child processes.
+	env := append(os.Environ(), childEnv+"=1",
 		"EXMAIL_AGENT="+up.ClientID(), "EXMAIL_SECRET="+up.ClientSecret(),
 		"EXMAIL_TOKEN_URL="+up.TokenURL(), "EXMAIL_API_URL="+up.APIBase(), "EXMAIL_LOGIN_URL="+up.LoginURL())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return rep, err
+	args := []string{"serve", "--db", db}
+	if o.NATS != "" {
+		args = append(args, "--nats", o.NATS)
 	}
-	if err := cmd.Start(); err != nil {
-		return rep, err
-	}
+	var nodes []*child
 	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		for _, c := range nodes {
+			c.stop()
+		}
 	}()
-	memstats := make(chan string, 1)
-	addr, err := waitServing(stderr, memstats)
-	if err != nil {
-		return rep, err
+	for range o.Nodes {
+		c, err := startChild(ctx, env, append(args, "--listen", "127.0.0.1:0"))
+		if err != nil {
+			return rep, err
+		}
+		nodes = append(nodes, c)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = up.WaitListeners(wctx, 1)
@@ -240,31 +279,34 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("the relay did not connect upstream: %w", err)
 	}
-	if rep.RSSBase, err = rss(cmd.Process.Pid); err != nil {
+	if rep.RSSBase, err = rssAll(nodes); err != nil {
 		return rep, err
 	}
 
-	// Every subscriber, live.
+	// Every subscriber, live, spread round robin over the nodes.
 	arrivals := make(chan arrival, o.Subscribers)
+	states := make(chan int, o.Subscribers)
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
 	start = time.Now()
-	conns, err := openAll(ctx, addr, tokens, o.OpenConcurrency, arrivals, o.Log)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	if err != nil {
+	addrs := make([]string, len(nodes))
+	for i, c := range nodes {
+		addrs[i] = c.addr
+	}
+	if err := openAll(sctx, addrs, tokens, o.OpenConcurrency, arrivals, states, o.Log); err != nil {
 		return rep, err
 	}
 	rep.Connect = time.Since(start)
-	time.Sleep(time.Second) // let the relay settle before reading its RSS
-	if rep.RSSLoaded, err = rss(cmd.Process.Pid); err != nil {
+	time.Sleep(time.Second) // let the relays settle before reading their RSS
+	if rep.RSSLoaded, err = rssAll(nodes); err != nil {
 		return rep, err
 	}
-	cmd.Process.Signal(syscall.SIGUSR1)
-	select {
-	case rep.MemStats = <-memstats:
-	case <-time.After(5 * time.Second):
+	if len(nodes) == 1 {
+		nodes[0].cmd.Process.Signal(syscall.SIGUSR1)
+		select {
+		case rep.MemStats = <-nodes[0].memstats:
+		case <-time.After(5 * time.Second):
+		}
 	}
 	fmt.Fprintf(o.Log, "all %d subscribers live in %v\n", o.Subscribers, rep.Connect.Round(time.Millisecond))
 
@@ -304,7 +346,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.Burst = o.Burst
 		want := 0
 		ids := make(map[string]bool, o.Burst)
-		cpu0, _ := cpuTime(cmd.Process.Pid)
+		cpu0, _ := cpuAll(nodes)
 		t0 := time.Now()
 		for p := range o.Burst {
 			box := p % o.Mailboxes
@@ -326,11 +368,150 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 		}
 		rep.BurstTime = time.Since(t0)
-		if cpu1, err := cpuTime(cmd.Process.Pid); err == nil {
+		if cpu1, err := cpuAll(nodes); err == nil {
 			rep.BurstCPU = cpu1 - cpu0
 		}
 	}
+
+	// A crash and a restart on the same database and address.
+	if o.Restart {
+		addr := nodes[0].addr
+		for len(states) > 0 {
+			<-states
+		}
+		nodes[0].cmd.Process.Signal(syscall.SIGKILL)
+		nodes[0].cmd.Wait()
+		killed := time.Now()
+		fmt.Fprintf(o.Log, "killed the relay (kill -9); restarting it on %s\n", addr)
+		c, err := startChild(ctx, env, append(args, "--listen", addr))
+		if err != nil {
+			return rep, err
+		}
+		nodes[0] = c
+		rep.RestartUp = time.Since(killed)
+		back := make([]bool, o.Subscribers)
+		timeout := time.NewTimer(2 * time.Minute)
+		defer timeout.Stop()
+		for n := 0; n < o.Subscribers; {
+			select {
+			case i := <-states:
+				if !back[i] {
+					back[i] = true
+					n++
+					if n%1000 == 0 {
+						fmt.Fprintf(o.Log, "resumed %d after %v\n", n, time.Since(killed).Round(time.Millisecond))
+					}
+				}
+			case <-timeout.C:
+				return rep, fmt.Errorf("restart: only %d of %d subscribers resumed within 2 minutes", n, o.Subscribers)
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			}
+		}
+		rep.RestartAll = time.Since(killed)
+	}
 	return rep, nil
+}
+
+// seed enrolls n devices, round robin over aliases, into the database at
+// db (a SQLite path or a postgres:// DSN), and returns their tokens.
+func seed(ctx context.Context, db string, aliases []string, n int, log io.Writer) ([]api.Secret, error) {
+	var st store.Store
+	var err error
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		st, err = postgres.Open(ctx, db)
+	} else {
+		st, err = sqlite.Open(ctx, db, sqlite.Options{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	tokens := make([]api.Secret, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				code, tok := store.NewCode(), store.NewToken()
+				err := st.AddCode(ctx, store.HashSecret(code), aliases[i%len(aliases)], time.Now().Add(time.Hour))
+				if err == nil {
+					_, err = st.Enroll(ctx, store.HashSecret(code), store.HashSecret(tok), "load", time.Now())
+				}
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+				tokens[i] = tok
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+		if (i+1)%1000 == 0 {
+			fmt.Fprintf(log, "enrolled %d\n", i+1)
+		}
+	}
+	close(next)
+	wg.Wait()
+	return tokens, first
+}
+
+// child is one relay process.
+type child struct {
+	cmd      *exec.Cmd
+	addr     string
+	memstats chan string
+}
+
+func startChild(ctx context.Context, env, args []string) (*child, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, memstats: make(chan string, 1)}
+	if c.addr, err = waitServing(stderr, c.memstats); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *child) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Wait()
+}
+
+func rssAll(nodes []*child) (int64, error) {
+	var sum int64
+	for _, c := range nodes {
+		n, err := rss(c.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+func cpuAll(nodes []*child) (time.Duration, error) {
+	var sum time.Duration
+	for _, c := range nodes {
+		n, err := cpuTime(c.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 var servingRE = regexp.MustCompile(`msg="relay: serving" addr=(\S+)`)
@@ -395,55 +576,102 @@ type arrival struct {
 	at     time.Time
 }
 
-// openAll opens one stream per token and returns once each has received
-// its state event. Each stream then reports every new_mail's arrival.
-func openAll(ctx context.Context, addr string, tokens []api.Secret, conc int, out chan<- arrival, log io.Writer) ([]net.Conn, error) {
+// openAll starts one subscriber per token, round robin over addrs, and
+// returns once each has received its first state event. Each subscriber
+// then reports every new_mail's arrival, and reconnects (resuming from the
+// last event id, with the desktop client's backoff) until ctx is done,
+// sending its index on states at every later state event.
+func openAll(ctx context.Context, addrs []string, tokens []api.Secret, conc int, out chan<- arrival, states chan<- int, log io.Writer) error {
 	var (
 		mu    sync.Mutex
-		conns []net.Conn
 		first error
-		wg    sync.WaitGroup
 	)
 	sem := make(chan struct{}, conc)
 	var live sync.WaitGroup
 	for i, tok := range tokens {
 		sem <- struct{}{}
-		wg.Add(1)
 		live.Add(1)
-		go func() {
-			defer wg.Done()
-			c, r, err := open(ctx, addr, tok)
+		go subscribe(ctx, addrs[i%len(addrs)], tok, out, func(err error) {
 			<-sem
-			mu.Lock()
 			if err != nil {
+				mu.Lock()
 				if first == nil {
 					first = err
 				}
 				mu.Unlock()
-				live.Done()
-				return
 			}
-			conns = append(conns, c)
-			mu.Unlock()
 			live.Done()
-			follow(r, out)
-		}()
+		}, func() {
+			select {
+			case states <- i:
+			default:
+			}
+		})
 		if (i+1)%1000 == 0 {
 			fmt.Fprintf(log, "opening %d\n", i+1)
 		}
 	}
 	live.Wait()
-	return conns, first
+	return first
+}
+
+// subscribe runs one subscriber: firstLive is called once, after its first
+// connection's state event (or its failure); resumed after each later one.
+func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arrival, firstLive func(error), resumed func()) {
+	lastID := ""
+	attempt := 0
+	for first := true; ctx.Err() == nil; first = false {
+		c, r, err := open(ctx, addr, tok, lastID)
+		if first {
+			firstLive(err)
+			if err != nil {
+				return
+			}
+		}
+		if err == nil {
+			attempt = 0
+			if !first {
+				resumed()
+			}
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			lastID = follow(r, out, lastID)
+			stop()
+			c.Close()
+		}
+		attempt++
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
+// backoff is the desktop client's: doubling from 1 s, capped at 30 s, ±20 %.
+func backoff(attempt int) time.Duration {
+	d := time.Second
+	for range attempt - 1 {
+		d *= 2
+		if d >= 30*time.Second {
+			d = 30 * time.Second
+			break
+		}
+	}
+	return min(time.Duration(float64(d)*(0.8+0.4*rand.Float64())), 30*time.Second)
 }
 
 // open connects, sends the request and reads until the state event.
-func open(ctx context.Context, addr string, tok api.Secret) (net.Conn, *bufio.Reader, error) {
+func open(ctx context.Context, addr string, tok api.Secret, lastID string) (net.Conn, *bufio.Reader, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(c, "GET /v1/events HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\nAccept: text/event-stream\r\n\r\n", tok.Reveal())
+	lei := ""
+	if lastID != "" {
+		lei = "Last-Event-ID: " + lastID + "\r\n"
+	}
+	fmt.Fprintf(c, "GET /v1/events HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\nAccept: text/event-stream\r\n%s\r\n", tok.Reveal(), lei)
 	r := bufio.NewReaderSize(c, 1024)
 	c.SetReadDeadline(time.Now().Add(60 * time.Second))
 	for {
@@ -462,15 +690,20 @@ func open(ctx context.Context, addr string, tok api.Secret) (net.Conn, *bufio.Re
 
 var mailIDKey = []byte(`"mail_id":"`)
 
-// follow reports each new_mail's arrival until the connection ends. The
-// bytes are chunk-framed; data lines are never split by this relay.
-func follow(r *bufio.Reader, out chan<- arrival) {
+// follow reports each new_mail's arrival until the connection ends, and
+// returns the last event id seen. The bytes are chunk-framed; data lines
+// are never split by this relay.
+func follow(r *bufio.Reader, out chan<- arrival, lastID string) string {
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return
+			return lastID
 		}
 		at := time.Now()
+		if id, ok := bytes.CutPrefix(line, []byte("id: ")); ok {
+			lastID = string(bytes.TrimSpace(id))
+			continue
+		}
 		if i := bytes.Index(line, mailIDKey); i >= 0 && bytes.HasPrefix(line, []byte("data: ")) {
 			rest := line[i+len(mailIDKey):]
 			if j := bytes.IndexByte(rest, '"'); j >= 0 {
