@@ -3,6 +3,7 @@ package server
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Why a subscription ended.
@@ -11,7 +12,17 @@ const (
 	endSlow           // its queue overflowed: the client reads too slowly
 	endRevoked        // its device was revoked
 	endShutdown       // the relay is stopping
+	endReplaced       // its device opened more than maxPerDevice streams; the oldest goes
 )
+
+// maxPerDevice bounds the streams one device may hold open at once (a
+// laptop reconnecting after a network change may briefly hold two). Past
+// it the oldest is ended: it is the one most likely to be dead already.
+const maxPerDevice = 4
+
+// revokedMemory is how long the hub remembers a revocation, to refuse a
+// stream whose device was looked up just before it was revoked.
+const revokedMemory = 10 * time.Minute
 
 // message is one stored event, rendered once as SSE bytes for every
 // subscriber of the mailbox.
@@ -27,6 +38,7 @@ type message struct {
 // another stream.
 type sub struct {
 	alias, device string
+	n             uint64        // order of subscription, for maxPerDevice
 	ch            chan message  // bounded; overflow ends the subscription
 	upstream      chan struct{} // capacity 1: the upstream state changed
 	done          chan struct{} // closed when the hub ends the subscription
@@ -50,6 +62,8 @@ type hub struct {
 	byDevice map[string]map[*sub]struct{}
 	closed   bool
 	n        int
+	seq      uint64               // subscriptions ever made
+	revoked  map[string]time.Time // device → when revoke was called, for revokedMemory
 
 	upstream atomic.Bool
 	slow     atomic.Int64 // subscriptions ended for overflow, for /metrics
@@ -62,12 +76,31 @@ func newHub(queue int) *hub {
 // subscribe registers a subscription for alias; it receives every message
 // published for alias from now on. It reports false once the hub is shut
 // down.
+//
+// A device revoked in the last revokedMemory gets a subscription that is
+// already ended (endRevoked): its lookup may have raced the revocation. A
+// device past maxPerDevice streams has its oldest one ended (endReplaced).
 func (h *hub) subscribe(alias, device string) (*sub, bool) {
 	s := &sub{alias: alias, device: device, ch: make(chan message, h.queue), upstream: make(chan struct{}, 1), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, false
+	}
+	if _, ok := h.revoked[device]; ok {
+		s.end(endRevoked)
+		return s, true
+	}
+	h.seq++
+	s.n = h.seq
+	if own := h.byDevice[device]; len(own) >= maxPerDevice {
+		var oldest *sub
+		for o := range own {
+			if oldest == nil || o.n < oldest.n {
+				oldest = o
+			}
+		}
+		oldest.end(endReplaced)
 	}
 	add(h.byAlias, alias, s)
 	add(h.byDevice, device, s)
@@ -143,8 +176,18 @@ func (h *hub) setUpstream(online bool) {
 
 // revoke ends every subscription of device.
 func (h *hub) revoke(device string) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if h.revoked == nil {
+		h.revoked = map[string]time.Time{}
+	}
+	for id, at := range h.revoked {
+		if now.Sub(at) > revokedMemory {
+			delete(h.revoked, id)
+		}
+	}
+	h.revoked[device] = now
 	for s := range h.byDevice[device] {
 		s.end(endRevoked)
 	}

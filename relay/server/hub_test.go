@@ -148,3 +148,45 @@ func TestCredentialInQuery(t *testing.T) {
 		})
 	}
 }
+
+// A device looked up just before its revocation cannot open a stream after
+// it (the lookup raced the revocation), and one device cannot hold more
+// than maxPerDevice streams: the oldest goes (found by review).
+func TestHubRefusesRevokedDevicesAndCapsStreams(t *testing.T) {
+	t.Parallel()
+	h := newHub(8)
+	h.revoke("dev-1")
+	s, ok := h.subscribe("bob@example.com", "dev-1")
+	if !ok {
+		t.Fatal("subscribe refused outright")
+	}
+	select {
+	case <-s.done:
+		if s.why.Load() != endRevoked {
+			t.Errorf("ended with %d, want endRevoked", s.why.Load())
+		}
+	default:
+		t.Error("a subscription of a revoked device is open")
+	}
+
+	var subs []*sub
+	for range maxPerDevice + 1 {
+		s, _ := h.subscribe("lina@example.com", "dev-2")
+		subs = append(subs, s)
+	}
+	select {
+	case <-subs[0].done:
+		if subs[0].why.Load() != endReplaced {
+			t.Errorf("the oldest ended with %d, want endReplaced", subs[0].why.Load())
+		}
+	default:
+		t.Errorf("device dev-2 holds %d streams, want at most %d", len(subs), maxPerDevice)
+	}
+	for _, s := range subs[1:] {
+		select {
+		case <-s.done:
+			t.Error("a newer stream was ended")
+		default:
+		}
+	}
+}

@@ -761,6 +761,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 		writeError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
+	if sb.why.Load() == endRevoked { // revoked between the lookup and now
+		s.unsubscribe(sb)
+		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
 	if s.opts.Interest != nil {
 		offload(func() { s.opts.Interest.Acquire(r.Context(), dev.Alias) })
 	}
@@ -943,6 +948,8 @@ func (s *Server) follow(ctx context.Context, st streamWriter, sb *sub, dev store
 				s.log.Info("relay: closed a revoked device's stream", "device", dev.ID)
 			case endSlow:
 				s.log.Info("relay: disconnected a slow stream", "device", dev.ID)
+			case endReplaced:
+				s.log.Info("relay: closed a device's oldest stream: it opened more than allowed", "device", dev.ID, "max", maxPerDevice)
 			}
 			return false
 		case <-ctx.Done():
