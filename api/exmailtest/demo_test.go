@@ -101,8 +101,7 @@ func TestSimulate(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := twoUsers(t, newPipe(t, exmailtest.Options{}))
-		l := openListen(t, s, verForm(s))
-		l.chunks(1)
+		l := listening(t, s)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- s.Simulate(ctx, rand.New(rand.NewPCG(3, 4)), time.Minute, lina) }()

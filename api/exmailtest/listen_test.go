@@ -33,6 +33,15 @@ func verForm(s *exmailtest.Server) map[string][]string {
 	return form("Ver", strconv.FormatInt(s.Ver(), 10))
 }
 
+// listening opens a listen connection from s's current Ver and reads its
+// Ack.
+func listening(t *testing.T, s *exmailtest.Server) *rawListen {
+	t.Helper()
+	l := openListen(t, s, verForm(s))
+	l.chunks(1)
+	return l
+}
+
 // mailJSON is the exact new-mail push (§3.5 (2)): compact, in the
 // documented field order, without HTML escaping.
 func mailJSON(user, id, sender, subject, summary string, n int) string {
@@ -133,8 +142,7 @@ func TestListen_VerPush(t *testing.T) {
 	})
 	t.Run("current Ver gets none; a directory change pushes one", func(t *testing.T) {
 		s := twoUsers(t, newServer(t, exmailtest.Options{}))
-		l := openListen(t, s, verForm(s))
-		l.chunks(1)
+		l := listening(t, s)
 		wantEmpty(t, api(t, s, "user/sync", form("action", "3", "alias", bob, "name", "Robert")))
 		got := l.chunks(1)[0]
 		if want := `{"Ver":"` + strconv.FormatInt(s.Ver(), 10) + `"}`; got != want {
@@ -231,8 +239,7 @@ func TestListen_Stall(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := twoUsers(t, newPipe(t, exmailtest.Options{}))
-		first := openListen(t, s, verForm(s))
-		first.chunks(1)
+		first := listening(t, s)
 
 		firstNext := make(chan string, 1)
 		go func() {
@@ -281,8 +288,7 @@ func TestListen_Stall(t *testing.T) {
 func TestListen_SendRaw(t *testing.T) {
 	t.Parallel()
 	s := twoUsers(t, newServer(t, exmailtest.Options{}))
-	l := openListen(t, s, verForm(s))
-	l.chunks(1)
+	l := listening(t, s)
 	garbage := []byte("}{not json\x00\xff\"")
 	huge := append(append([]byte(`{"Summary":"`), bytes.Repeat([]byte("长"), 600_000)...), `"}`...) // > 1 MiB
 	s.SendRaw(garbage)
@@ -432,14 +438,14 @@ func TestWaitListeners(t *testing.T) {
 		s := twoUsers(t, newPipe(t, exmailtest.Options{}))
 		done := make(chan error, 1)
 		go func() { done <- s.WaitListeners(t.Context(), 2) }()
-		openListen(t, s, verForm(s)).chunks(1)
+		listening(t, s)
 		synctest.Wait()
 		select {
 		case err := <-done:
 			t.Fatalf("WaitListeners(2) returned %v with one listener", err)
 		default:
 		}
-		openListen(t, s, verForm(s)).chunks(1)
+		listening(t, s)
 		if err := <-done; err != nil {
 			t.Errorf("WaitListeners = %v", err)
 		}
@@ -454,8 +460,7 @@ func TestListen_Concurrent(t *testing.T) {
 	const listeners, senders, each = 3, 6, 40
 	var streams []*rawListen
 	for range listeners {
-		l := openListen(t, s, verForm(s))
-		l.chunks(1)
+		l := listening(t, s)
 		streams = append(streams, l)
 	}
 	done := make(chan struct{})

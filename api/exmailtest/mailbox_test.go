@@ -18,8 +18,7 @@ func TestMailboxAPI(t *testing.T) {
 	if err := s.UpdateUser(exmailtest.User{Alias: lina, Name: "李娜", Slaves: []string{"nana@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	l := openListen(t, s, verForm(s))
-	l.chunks(1)
+	l := listening(t, s)
 
 	id1 := s.Deliver(lina, exmailtest.Mail{Subject: "1"})
 	id2 := s.Deliver("NaNa@example.com", exmailtest.Mail{Subject: "2"}) // an alias lands in the owner's box

@@ -81,7 +81,7 @@ func TestPipe_CloseWithOpenStreams(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := twoUsers(t, exmailtest.NewPipe(exmailtest.Options{}))
-		openListen(t, s, verForm(s)).chunks(1)
+		listening(t, s)
 		s.SetFraming(exmailtest.Framing{CloseDelimited: true})
 		openListen(t, s, verForm(s)).bytes(len(`{"Ret":0}`))
 		s.SetFraming(exmailtest.Framing{Mode: exmailtest.LongPoll})

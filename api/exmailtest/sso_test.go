@@ -36,8 +36,7 @@ func TestSSO_OpensMailboxOnce(t *testing.T) {
 	s := twoUsers(t, newServer(t, exmailtest.Options{}))
 	s.Deliver(lina, exmailtest.Mail{Sender: `"张伟" <zhangwei@example.com>`, Subject: "Q3 OKR 复盘会议纪要", Summary: "整体完成率 87%"})
 	s.Deliver(lina, exmailtest.Mail{Sender: `"Jenkins" <jenkins@example.com>`, Subject: "[Jenkins] Atlas #12 FAILED <script>", Summary: "x"})
-	l := openListen(t, s, verForm(s))
-	l.chunks(1)
+	l := listening(t, s)
 
 	link := ssoURL(s, lina, authKey(t, s, lina), "")
 	r := do(t, s, http.MethodGet, link, nil, nil)
