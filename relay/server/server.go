@@ -581,16 +581,19 @@ func (s *Server) audit(ctx context.Context, a store.Audit) {
 }
 
 // unread is the mailbox's count as the relay knows it, asking upstream
-// (Counter) only when the store has none yet.
-func (s *Server) unread(ctx context.Context, alias string) (int, error) {
-	m, err := s.st.Mailbox(ctx, alias)
+// (Counter) only when the store has none yet, and then only within the
+// device's count budget: streams a device opens over and over must not
+// spend the enterprise's API quota (found by review). Past the budget it
+// is 0 until the store learns the count.
+func (s *Server) unread(ctx context.Context, dev store.Device) (int, error) {
+	m, err := s.st.Mailbox(ctx, dev.Alias)
 	if err != nil {
 		return 0, err
 	}
-	if m.Unread >= 0 || s.opts.Counter == nil {
+	if m.Unread >= 0 || s.opts.Counter == nil || !s.limit(ctx, "count", s.counts, dev.ID, LimitTry) {
 		return max(m.Unread, 0), nil
 	}
-	return s.opts.Counter.NewCount(ctx, alias)
+	return s.opts.Counter.NewCount(ctx, dev.Alias)
 }
 
 // liveUnread is the count upstream (Counter) within the device's budget,
@@ -607,7 +610,8 @@ func (s *Server) liveUnread(ctx context.Context, dev store.Device) (int, error) 
 		}
 		return 0, err
 	}
-	return s.unread(ctx, dev.Alias)
+	m, err := s.st.Mailbox(ctx, dev.Alias)
+	return max(m.Unread, 0), err
 }
 
 // handleUnread answers the count upstream (mail/newcount), so that it is
@@ -845,7 +849,7 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, dev store.D
 	}
 	unread = mb.Unread
 	if unread < 0 {
-		if n, err := s.unread(ctx, dev.Alias); err == nil {
+		if n, err := s.unread(ctx, dev); err == nil {
 			unread = n
 		}
 	}
