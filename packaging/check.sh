@@ -305,7 +305,7 @@ smoke_relay() {
 		fail "relay unit's ExecStart serves HTTPS" "openssl could not make a throw-away certificate: $out"
 		return
 	fi
-	printf 'not-a-real-key\n' >"$dir/cred/exmail-secret"
+	(umask 077 && printf 'not-a-real-key\n' >"$dir/cred/exmail-secret") # systemd hands credentials over as 0400
 	listen=$(sed -n 's/^EXMAIL_RELAY_LISTEN=//p' "$envf")
 	[[ -n $listen ]] || { fail "relay unit's ExecStart serves HTTPS" "$envf sets no EXMAIL_RELAY_LISTEN"; return; }
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -33,8 +33,17 @@ type Env struct {
 }
 
 // OSEnv is the process's streams and environment.
+// EXMAIL_SECRET is read once and taken out of the process environment.
 func OSEnv() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	secret := os.Getenv("EXMAIL_SECRET")
+	os.Unsetenv("EXMAIL_SECRET")
+	getenv := func(k string) string {
+		if k == "EXMAIL_SECRET" {
+			return secret
+		}
+		return os.Getenv(k)
+	}
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: getenv}
 }
 
 type command struct {
@@ -244,6 +253,9 @@ func readSecret(e Env, file string) (api.Secret, error) {
 		}
 	}
 	if file != "" {
+		if fi, err := os.Stat(file); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("the interface key file (%s) has mode %v: anyone on this server could read the key; chmod 600 it (root-owned), or use a systemd credential", src, fi.Mode().Perm())
+		}
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("reading the interface key from %s: %w", src, err)

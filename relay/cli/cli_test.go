@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"regexp"
 	"strings"
 	"sync"
@@ -540,4 +541,28 @@ func TestServeOverTLSWithMetrics(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The interface key file must be the server's secret: a file others can
+// read is refused, with the fix (found by review).
+func TestAKeyFileOthersCanReadIsRefused(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are a Unix matter")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret")
+	if err := os.WriteFile(path, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	env := cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(k string) string { return map[string]string{"EXMAIL_AGENT": "admin"}[k] }}
+	code := cli.Main(t.Context(), []string{"enroll", "--db", filepath.Join(dir, "relay.db"), "--relay-url", "https://relay.example.com", "--secret-file", path, "bob@example.com"}, env)
+	if code != 1 || !strings.Contains(stderr.String(), "chmod 600") || strings.Contains(stderr.String(), "0123456789abcdef") {
+		t.Errorf("enroll with a 0644 key file: exit %d, stderr %q; want 1 and the fix, without the key", code, stderr.String())
+	}
 }
