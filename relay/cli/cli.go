@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
@@ -119,7 +120,9 @@ func Main(ctx context.Context, args []string, e Env) int {
 	return 2
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is a message for stderr: safetext's rule for a terminal line
+// (errors can carry text from exmail or a client).
+func oneLine(s string) string { return safetext.Line(s, 0) }
 
 // flags is a command's flag set: --help prints the usage and exits 0;
 // flags may come before and after the arguments.
