@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,8 +20,12 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
+	"github.com/exmail-notifier/exmail-notifier/relay/cluster"
+	"github.com/exmail-notifier/exmail-notifier/relay/internal/natstest"
+	"github.com/exmail-notifier/exmail-notifier/relay/internal/pgtest"
 	"github.com/exmail-notifier/exmail-notifier/relay/server"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
+	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
 )
 
@@ -62,12 +67,54 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
+// The suite runs against SQLite, or, with EXMAIL_RELAY_TEST_BACKEND=cluster,
+// against PostgreSQL + NATS: every relay is then a cluster node (on a fresh
+// database from pgtest and one embedded NATS server per fake upstream).
+func clustered() bool { return os.Getenv("EXMAIL_RELAY_TEST_BACKEND") == "cluster" }
+
+var (
+	natsMu  sync.Mutex
+	natsFor = map[*exmailtest.Server]*natstest.Server{}
+)
+
+// natsURL is the NATS server of the relays of up.
+func natsURL(t *testing.T, up *exmailtest.Server) string {
+	natsMu.Lock()
+	defer natsMu.Unlock()
+	ns := natsFor[up]
+	if ns == nil {
+		ns = natstest.Start(t)
+		natsFor[up] = ns
+		t.Cleanup(func() { natsMu.Lock(); delete(natsFor, up); natsMu.Unlock() })
+	}
+	return ns.URL()
+}
+
+// openStore opens the database db names (a SQLite path or a postgres://
+// DSN), as another process would.
+func openStore(t *testing.T, db string) store.Store {
+	t.Helper()
+	var (
+		st  store.Store
+		err error
+	)
+	if strings.HasPrefix(db, "postgres://") {
+		st, err = postgres.Open(t.Context(), db)
+	} else {
+		st, err = sqlite.Open(t.Context(), db, sqlite.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // node is one running relay on a random loopback port.
 type node struct {
 	t      *testing.T
 	up     *exmailtest.Server
-	dbPath string
-	st     *sqlite.DB
+	dbPath string // a SQLite path, or a postgres:// DSN
+	st     store.Store
 	url    string
 	srv    *server.Server
 	logs   *logBuffer
@@ -89,10 +136,19 @@ func startRelayAt(t *testing.T, up *exmailtest.Server, dbPath, addr string, opts
 	t.Helper()
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "relay.db")
+		if clustered() {
+			dbPath = pgtest.FreshDB(t, pgtest.Server(t))
+		}
 	}
-	st, err := sqlite.Open(t.Context(), dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
+	st := openStore(t, dbPath)
+	var cl relay.Cluster
+	if clustered() {
+		node, err := cluster.New(t.Context(), st.(*postgres.DB), cluster.Options{NATS: natsURL(t, up), Sweep: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, LeaseCheck: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { node.Close() })
+		cl = node
 	}
 	c, err := api.New(api.Config{
 		ClientID: up.ClientID(), ClientSecret: api.Secret(up.ClientSecret()),
@@ -113,7 +169,7 @@ func startRelayAt(t *testing.T, up *exmailtest.Server, dbPath, addr string, opts
 	listeners := up.Listeners()
 	go func() {
 		n.done <- relay.Run(ctx, relay.Config{
-			Store: st, API: c, Listener: ln, Server: opts,
+			Store: st, API: c, Listener: ln, Server: opts, Cluster: cl,
 			Watch:  api.WatchOptions{MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			Ready:  func(s *server.Server) { ready <- s },
