@@ -394,6 +394,7 @@ func TestRequestsThatAreRefused(t *testing.T) {
 		{"the token in the query string, even with a header", "GET", "/v1/events?access_token=" + e.Token.Reveal(), e.Token, nil, 401},
 		{"a token-like value under any name", "GET", "/v1/unread?x=" + e.Token.Reveal(), e.Token, nil, 401},
 		{"a browser origin", "GET", "/v1/unread", e.Token, []string{"Origin", "https://evil.example"}, 403},
+		{"a browser origin on /healthz", "GET", "/healthz", "", []string{"Origin", "https://evil.example"}, 403},
 		{"an unknown path", "GET", "/v1/nope", e.Token, nil, 404},
 		{"a wrong method", "DELETE", "/v1/unread", e.Token, nil, 405},
 		{"the token as Basic auth", "GET", "/v1/unread", "", []string{"Authorization", "Basic " + e.Token.Reveal()}, 401},

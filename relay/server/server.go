@@ -324,10 +324,10 @@ func (s *Server) Shutdown() {
 	}
 }
 
-// Handler is the API: /v1/* and /healthz.
+// Handler is the API: /v1/* and /healthz (both refuse browser Origins).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /healthz", s.noBrowser(s.healthz))
 	mux.HandleFunc("POST /v1/enroll", s.v1(s.handleEnroll))
 	mux.HandleFunc("GET /v1/events", s.v1(s.authed(s.handleEvents)))
 	mux.HandleFunc("GET /v1/unread", s.v1(s.authed(s.handleUnread)))
@@ -356,6 +356,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		up = wire.UpstreamOnline
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "upstream": up})
+}
+
+// noBrowser refuses requests that carry an Origin header: no web page may
+// read the relay, not even its health (which tells whether exmail is up).
+func (s *Server) noBrowser(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			w.Header().Set("Cache-Control", "no-store")
+			s.log.Info("relay: refused a browser request", "path", r.URL.Path, "source", s.source(r))
+			writeError(w, http.StatusForbidden, "browser origins are not allowed")
+			return
+		}
+		h(w, r)
+	}
 }
 
 // v1 applies the rules of every /v1 call: no browser origins, no

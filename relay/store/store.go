@@ -143,6 +143,25 @@ func AuditHash(prev []byte, a Audit) []byte {
 	return h.Sum(nil)
 }
 
+// IdleAudit is the audit line of a device that retention revoked for
+// being idle longer than Retention.DeviceIdle.
+func IdleAudit(d Device, now time.Time) Audit {
+	return Audit{Time: now, Device: d.ID, Alias: d.Alias, Action: "revoke", Source: "retention", Result: "idle"}
+}
+
+// AuditIdle writes IdleAudit lines for devs through st, after the
+// revocations were committed.
+func AuditIdle(ctx context.Context, st interface {
+	AddAudit(context.Context, Audit) error
+}, devs []Device, now time.Time) error {
+	for _, d := range devs {
+		if err := st.AddAudit(ctx, IdleAudit(d, now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Retention bounds each mailbox's log. Zero fields take the defaults noted.
 type Retention struct {
 	// MaxEvents per mailbox. Default 1000.
@@ -226,7 +245,8 @@ type Store interface {
 	EventsAfter(ctx context.Context, alias string, after uint64, limit int) ([]Event, error)
 	// Prune applies r at now: it deletes old events, strips old content,
 	// forgets long-expired codes and revokes idle devices (recording the
-	// revocations). It reports how many events it deleted.
+	// revocations, and an audit line for each: IdleAudit). It reports how
+	// many events it deleted.
 	Prune(ctx context.Context, r Retention, now time.Time) (int, error)
 
 	// AddAudit appends to the audit trail. Each line is chained to the one

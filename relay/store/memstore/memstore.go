@@ -400,14 +400,14 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 		m.events = keep
 		m.pruned = max(m.pruned, cut)
 	}
-	idle := now.Add(-r.DeviceIdle)
+	cut := now.Add(-r.DeviceIdle)
 	for _, dev := range d.sortedDevicesLocked() {
 		last := dev.Created
 		if dev.LastSeen.After(last) {
 			last = dev.LastSeen
 		}
-		if last.Before(idle) {
-			d.revokeLocked(dev, now)
+		if last.Before(cut) && d.revokeLocked(dev, now) {
+			d.auditLocked(store.IdleAudit(dev.Device, now))
 		}
 	}
 	for h, c := range d.codes {
@@ -426,13 +426,17 @@ func (d *DB) AddAudit(ctx context.Context, a store.Audit) error {
 	if a.Time.IsZero() {
 		a.Time = time.Now()
 	}
+	d.auditLocked(a)
+	return nil
+}
+
+func (d *DB) auditLocked(a store.Audit) {
 	a.Alias = store.NormAlias(a.Alias)
 	var prev []byte
 	if n := len(d.audit); n > 0 {
 		prev = d.audit[n-1].hash
 	}
 	d.audit = append(d.audit, auditLine{Audit: a, hash: store.AuditHash(prev, a)})
-	return nil
 }
 
 func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, error) {

@@ -471,6 +471,7 @@ func (d *DB) EventsAfter(ctx context.Context, alias string, after uint64, limit 
 func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, error) {
 	r = r.WithDefaults()
 	deleted := 0
+	var idle []store.Device
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT m.alias, GREATEST(m.last_seq - $1, COALESCE((SELECT MAX(seq) FROM events e WHERE e.alias=m.alias AND e.time<$2), 0))
 			FROM mailboxes m`, r.MaxEvents, now.Add(-r.MaxAge).UnixNano())
@@ -523,14 +524,18 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 				return err
 			}
 		}
-		if _, err := revoke(ctx, tx, `GREATEST(created, last_seen)<$2`, now.Add(-r.DeviceIdle).UnixNano(), now); err != nil {
-			return err
+		var err2 error
+		if idle, err2 = revoke(ctx, tx, `GREATEST(created, last_seen)<$2`, now.Add(-r.DeviceIdle).UnixNano(), now); err2 != nil {
+			return err2
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM enroll_codes WHERE expires<$1`, now.Add(-24*time.Hour).UnixNano())
 		return err
 	})
 	if err != nil {
 		return 0, wrap("prune", err)
+	}
+	if err := store.AuditIdle(ctx, d, idle, now); err != nil {
+		return deleted, err
 	}
 	return deleted, nil
 }

@@ -590,7 +590,8 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 		}
 	}
 	// Devices idle for too long are revoked, like any revocation.
-	if _, err := d.revoke(ctx, tx, `MAX(created, last_seen)<?`, now.Add(-r.DeviceIdle).UnixNano(), now); err != nil {
+	idle, err := d.revoke(ctx, tx, `MAX(created, last_seen)<?`, now.Add(-r.DeviceIdle).UnixNano(), now)
+	if err != nil {
 		return 0, err
 	}
 	// Codes that can no longer be used are kept a day for the audit's sake.
@@ -599,6 +600,9 @@ func (d *DB) Prune(ctx context.Context, r store.Retention, now time.Time) (int, 
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("relay store: prune: %w", err)
+	}
+	if err := store.AuditIdle(ctx, d, idle, now); err != nil {
+		return deleted, err
 	}
 	return deleted, nil
 }

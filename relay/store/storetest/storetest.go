@@ -350,6 +350,14 @@ func Run(t *testing.T, open Open) {
 		if on, _ := s.Enrolled(ctx, "lina@example.com"); !on {
 			t.Fatal("a recently seen device was revoked")
 		}
+		audit, err := s.AuditSince(ctx, time.Time{})
+		must(t, err)
+		if len(audit) != 1 || audit[0].Device != idle.ID || audit[0].Action != "revoke" || audit[0].Source != "retention" {
+			t.Fatalf("audit after an idle revocation = %+v, want one retention revoke of %s", audit, idle.ID)
+		}
+		if n, err := s.VerifyAudit(ctx); n != 1 || err != nil {
+			t.Fatalf("VerifyAudit = %d, %v", n, err)
+		}
 	})
 
 	t.Run("AuditIsKeptInOrder", func(t *testing.T) {
