@@ -780,7 +780,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, dev store.
 		return
 	}
 	if sb.why.Load() == endRevoked { // revoked between the lookup and now
-		s.unsubscribe(sb)
+		s.hub.unsubscribe(sb) // no Interest acquired yet: nothing to release
 		writeError(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
