@@ -39,7 +39,7 @@ if d=$(imports ./internal/desktop | grep -x "$M/app"); then fail "internal/deskt
 # 4. The desktop binary links none of the relay's storage or broker
 # libraries. (It may link the relay itself with its in-memory store, for
 # "demo --relay".)
-if d=$(go list -deps . | grep -E 'modernc.org/sqlite|jackc/pgx|nats-io/|^'"$M"'/relay/(store/(sqlite|postgres)|cli|loadgen)(/|$)'); then
+if d=$(go list -deps . | grep -E 'modernc.org/sqlite|jackc/pgx|nats-io/|^'"$M"'/relay/(store/(sqlite|postgres)|cli|loadgen|cluster)(/|$)'); then
   fail "the desktop binary links the relay's storage, broker or server-only code: $(echo $d)"
 fi
 
