@@ -143,7 +143,7 @@ func startRelayAt(t *testing.T, up *exmailtest.Server, dbPath, addr string, opts
 	st := openStore(t, dbPath)
 	var cl relay.Cluster
 	if clustered() {
-		node, err := cluster.New(t.Context(), st.(*postgres.DB), cluster.Options{NATS: natsURL(t, up), Sweep: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, LeaseCheck: 200 * time.Millisecond})
+		node, err := cluster.New(t.Context(), st.(*postgres.DB), cluster.Options{Key: []byte("test cluster key"), NATS: natsURL(t, up), Sweep: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, LeaseCheck: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,7 +84,7 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 		}
 	}
 
-	c, err := apiClient(e, *secretFile)
+	c, _, err := apiClient(e, *secretFile)
 	if err != nil {
 		return err
 	}

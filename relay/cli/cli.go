@@ -178,7 +178,7 @@ func (f *flags) parseAll(args []string) ([]string, error) {
 
 // dbFlag adds --db to f.
 func dbFlag(f *flags) *string {
-	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH), or postgres://… (with serve --nats, several serve processes share it). Default: relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
+	return f.String("db", "", "the database: a SQLite file path (or sqlite:PATH), or postgres://… (with serve --nats, several serve processes share it; a URL with a password belongs in EXMAIL_RELAY_DB, not in argv). Default: $EXMAIL_RELAY_DB, else relay.db in $STATE_DIRECTORY, else in the user's state directory (~/.local/state/exmail-relay)")
 }
 
 // defaultDB is relay.db in the state directory.
@@ -204,6 +204,9 @@ func defaultDB(e Env) (string, error) {
 // openStore opens the store named by dsn (or the default).
 func openStore(ctx context.Context, e Env, dsn string) (store.Store, error) {
 	if dsn == "" {
+		dsn = strings.TrimSpace(e.Getenv("EXMAIL_RELAY_DB"))
+	}
+	if dsn == "" {
 		p, err := defaultDB(e)
 		if err != nil {
 			return nil, err
@@ -227,21 +230,24 @@ func openStore(ctx context.Context, e Env, dsn string) (store.Store, error) {
 // EXMAIL_API_URL and EXMAIL_LOGIN_URL, and the key from --secret-file,
 // $CREDENTIALS_DIRECTORY/exmail-secret (systemd LoadCredential=) or
 // EXMAIL_SECRET, never from a flag value.
-func apiClient(e Env, secretFile string) (*api.Client, error) {
+// It also returns the key, which scale-out nodes share to authenticate
+// their messages.
+func apiClient(e Env, secretFile string) (*api.Client, api.Secret, error) {
 	agent := strings.TrimSpace(e.Getenv("EXMAIL_AGENT"))
 	if agent == "" {
-		return nil, errors.New("EXMAIL_AGENT (the enterprise admin account) is not set")
+		return nil, "", errors.New("EXMAIL_AGENT (the enterprise admin account) is not set")
 	}
 	key, err := readSecret(e, secretFile)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return api.New(api.Config{
+	c, err := api.New(api.Config{
 		ClientID: agent, ClientSecret: key,
 		TokenURL: e.Getenv("EXMAIL_TOKEN_URL"),
 		BaseURL:  e.Getenv("EXMAIL_API_URL"),
 		LoginURL: e.Getenv("EXMAIL_LOGIN_URL"),
 	})
+	return c, key, err
 }
 
 const credentialName = "exmail-secret"

@@ -126,7 +126,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
 
-	c, err := apiClient(e, *secretFile)
+	c, secret, err := apiClient(e, *secretFile)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 			return f.usageErrorf("--nats needs --db postgres://…: the nodes share PostgreSQL")
 		}
 		host, _ := os.Hostname()
-		node, err := cluster.New(ctx, pg, cluster.Options{NATS: *natsURL, Name: fmt.Sprintf("exmail-relay %s/%d", host, os.Getpid()), Logger: log})
+		node, err := cluster.New(ctx, pg, cluster.Options{NATS: *natsURL, Key: []byte(secret.Reveal()), Name: fmt.Sprintf("exmail-relay %s/%d", host, os.Getpid()), Logger: log})
 		if err != nil {
 			return err
 		}

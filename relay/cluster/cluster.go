@@ -23,6 +23,14 @@
 //   - The holder announces the upstream state every Heartbeat; the other
 //     nodes report the upstream offline when no announcement came for
 //     three Heartbeats.
+//   - Every NATS message is authenticated: HMAC-SHA256 over its subject
+//     and body, with a key derived from Options.Key (the interface key,
+//     which every node holds to take the upstream over) and the store's
+//     epoch. A NATS client without that key cannot inject an event into a
+//     mailbox, announce the upstream state or ask for refreshes; a message
+//     that fails the check is dropped and counted (Forged). NATS still
+//     sees event content (subjects, senders): give it TLS and
+//     authentication on any network but a private one.
 //
 // Node implements relay.Cluster. Only relay/cli links this package: the
 // desktop binary links neither NATS nor pgx.
@@ -30,6 +38,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -53,6 +62,10 @@ import (
 type Options struct {
 	// NATS is the NATS server URL (or several, comma-separated). Required.
 	NATS string
+	// Key is a secret every node shares; messages between nodes are
+	// authenticated with a key derived from it. exmail-relay serve passes
+	// the interface key. Required.
+	Key []byte
 	// Name identifies the node in NATS and in logs. Default "exmail-relay".
 	Name string
 	// Heartbeat is how often the holder announces the upstream state.
@@ -75,6 +88,7 @@ type Node struct {
 	opts   Options
 	log    *slog.Logger
 	prefix string // "exmail.relay.<store epoch>."
+	mac    []byte // the message-authentication key
 	msgs   chan *nats.Msg
 	sweep  chan struct{}
 
@@ -89,7 +103,8 @@ type Node struct {
 	heard    atomic.Int64 // the highest holder term heard
 	lastBeat atomic.Int64 // when the holder was last heard (unix ns)
 
-	fills atomic.Int64 // events a sweep found missing
+	fills  atomic.Int64 // events a sweep found missing
+	forged atomic.Int64 // NATS messages that failed authentication
 }
 
 // interest is a mailbox with streams on this node.
@@ -115,7 +130,11 @@ type msg struct {
 type state struct {
 	Term   int64 `json:"t"`
 	Online bool  `json:"o"`
+	At     int64 `json:"at"` // when it was sent (unix ms): a replayed one is stale
 }
+
+// maxSkew is how far apart the nodes' clocks may be.
+const maxSkew = 30 * time.Second
 
 var _ relay.Cluster = (*Node)(nil)
 
@@ -123,6 +142,9 @@ var _ relay.Cluster = (*Node)(nil)
 func New(ctx context.Context, db *postgres.DB, opts Options) (*Node, error) {
 	if opts.NATS == "" {
 		return nil, errors.New("relay cluster: no NATS URL")
+	}
+	if len(opts.Key) == 0 {
+		return nil, errors.New("relay cluster: no key to authenticate messages between nodes")
 	}
 	if opts.Name == "" {
 		opts.Name = "exmail-relay"
@@ -142,6 +164,7 @@ func New(ctx context.Context, db *postgres.DB, opts Options) (*Node, error) {
 	n := &Node{
 		db: db, opts: opts, log: opts.Logger,
 		prefix:    "exmail.relay." + db.Epoch() + ".",
+		mac:       macKey(opts.Key, db.Epoch()),
 		msgs:      make(chan *nats.Msg, 1<<16),
 		sweep:     make(chan struct{}, 1),
 		interests: map[string]*interest{},
@@ -184,6 +207,46 @@ func (n *Node) sweepSoon() {
 	}
 }
 
+// macKey derives the message-authentication key from the shared secret
+// and the store's epoch, so that it is never the secret itself.
+func macKey(secret []byte, epoch string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("exmail-relay cluster messages v1\x00" + epoch))
+	return m.Sum(nil)
+}
+
+func (n *Node) sum(subject string, body []byte) []byte {
+	m := hmac.New(sha256.New, n.mac)
+	m.Write([]byte(subject))
+	m.Write([]byte{0})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// publish sends body on subject, authenticated: MAC (32 bytes) then body.
+func (n *Node) publish(subject string, body []byte) error {
+	return n.nc.Publish(subject, append(n.sum(subject, body), body...))
+}
+
+// open returns an authenticated message's body, or false (and counts it)
+// if the message was not sent by a node holding the key.
+func (n *Node) open(m *nats.Msg) ([]byte, bool) {
+	if len(m.Data) < sha256.Size {
+		n.forged.Add(1)
+		return nil, false
+	}
+	mac, body := m.Data[:sha256.Size], m.Data[sha256.Size:]
+	if !hmac.Equal(mac, n.sum(m.Subject, body)) {
+		n.forged.Add(1)
+		return nil, false
+	}
+	return body, true
+}
+
+// Forged reports how many NATS messages failed authentication and were
+// dropped.
+func (n *Node) Forged() int64 { return n.forged.Load() }
+
 func (n *Node) subject(alias string) string {
 	h := sha256.Sum256([]byte(alias))
 	return n.prefix + "ev." + hex.EncodeToString(h[:12])
@@ -201,17 +264,22 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.local == nil {
 		return errors.New("relay cluster: Run before Attach")
 	}
-	upSub, err := n.nc.Subscribe(n.prefix+"up", func(m *nats.Msg) { n.onState(m.Data) })
+	upSub, err := n.nc.Subscribe(n.prefix+"up", func(m *nats.Msg) {
+		if body, ok := n.open(m); ok {
+			n.onState(body)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("relay cluster: %w", err)
 	}
 	defer upSub.Unsubscribe()
 	refreshes := make(chan struct{}, 8)
 	rfSub, err := n.nc.Subscribe(n.prefix+"refresh", func(m *nats.Msg) {
-		if n.term.Load() == 0 {
+		body, ok := n.open(m)
+		if !ok || n.term.Load() == 0 {
 			return
 		}
-		alias := store.NormAlias(string(m.Data))
+		alias := store.NormAlias(string(body))
 		select {
 		case refreshes <- struct{}{}:
 			go func() {
@@ -235,8 +303,12 @@ func (n *Node) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case m := <-n.msgs:
+				body, ok := n.open(m)
+				if !ok {
+					continue
+				}
 				var ev msg
-				if json.Unmarshal(m.Data, &ev) != nil || ev.Alias == "" {
+				if json.Unmarshal(body, &ev) != nil || ev.Alias == "" || n.subject(ev.Alias) != m.Subject {
 					continue
 				}
 				n.deliver(store.Event{Alias: ev.Alias, Seq: ev.Seq, Kind: ev.Kind, Unread: ev.Unread, Data: ev.Data}, false)
@@ -284,8 +356,8 @@ func (n *Node) beat() {
 }
 
 func (n *Node) announce(term int64) {
-	b, _ := json.Marshal(state{Term: term, Online: n.online.Load()})
-	if err := n.nc.Publish(n.prefix+"up", b); err != nil {
+	b, _ := json.Marshal(state{Term: term, Online: n.online.Load(), At: time.Now().UnixMilli()})
+	if err := n.publish(n.prefix+"up", b); err != nil {
 		n.log.Debug("relay cluster: announcing the upstream state", "err", err)
 	}
 }
@@ -293,6 +365,11 @@ func (n *Node) announce(term int64) {
 func (n *Node) onState(data []byte) {
 	var s state
 	if json.Unmarshal(data, &s) != nil {
+		return
+	}
+	// A replayed announcement is stale; the window allows for the nodes'
+	// clocks disagreeing by up to maxSkew.
+	if age := time.Since(time.UnixMilli(s.At)); age > maxSkew || age < -maxSkew {
 		return
 	}
 	for {
@@ -381,7 +458,7 @@ func (n *Node) Fills() int64 { return n.fills.Load() }
 func (n *Node) Publish(ev store.Event) {
 	n.deliver(ev, true)
 	b, _ := json.Marshal(msg{Alias: ev.Alias, Seq: ev.Seq, Kind: ev.Kind, Unread: ev.Unread, Term: n.term.Load(), Data: ev.Data})
-	if err := n.nc.Publish(n.subject(ev.Alias), b); err != nil {
+	if err := n.publish(n.subject(ev.Alias), b); err != nil {
 		n.log.Debug("relay cluster: publishing an event; the other nodes' sweeps will find it", "err", err)
 	}
 }
@@ -397,7 +474,7 @@ func (n *Node) SetUpstream(online bool) {
 
 // AskRefresh implements relay.Cluster.
 func (n *Node) AskRefresh(alias string) {
-	if err := n.nc.Publish(n.prefix+"refresh", []byte(store.NormAlias(alias))); err != nil {
+	if err := n.publish(n.prefix+"refresh", []byte(store.NormAlias(alias))); err != nil {
 		n.log.Debug("relay cluster: asking the holder for a refresh", "err", err)
 	}
 }

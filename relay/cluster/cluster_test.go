@@ -2,12 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
@@ -62,7 +66,7 @@ func (f *fixture) start(name string) *testNode {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", name)
-	cl, err := cluster.New(t.Context(), db, cluster.Options{NATS: f.nats.URL(), Name: name, Logger: log, Sweep: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, LeaseCheck: 200 * time.Millisecond})
+	cl, err := cluster.New(t.Context(), db, cluster.Options{Key: []byte("test cluster key"), NATS: f.nats.URL(), Name: name, Logger: log, Sweep: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, LeaseCheck: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,6 +273,56 @@ func TestTheOtherNodeTakesTheUpstreamOver(t *testing.T) {
 	// above shows its ingest runs, and it refreshes when it goes online.
 	if len(f.up.RequestsTo("mail/newcount")) == 0 {
 		t.Fatal("the new holder did not refresh the counts")
+	}
+}
+
+// A client of the NATS server that lacks the key cannot put a mail in a
+// mailbox's stream or announce the upstream offline: every forged message
+// is dropped and counted.
+func TestForgedNATSMessagesAreDropped(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.start("a"), f.start("b")
+	h := f.holder(a, b)
+	other := a
+	if h == a {
+		other = b
+	}
+	ch := follow(t, other, f.enroll(other))
+	next(t, ch, isOnline)
+
+	nc, err := nats.Connect(f.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sum := sha256.Sum256([]byte(bob))
+	prefix := "exmail.relay." + other.db.Epoch() + "."
+	evSubject := prefix + "ev." + hex.EncodeToString(sum[:12])
+	forgedMail := []byte(`{"a":"` + bob + `","s":999999,"k":"new_mail","u":7,"d":{"event":"new_mail","alias":"` + bob + `","mail_id":"FORGED","unread":7}}`)
+	forgedState := []byte(`{"t":999999,"o":false,"at":` + fmt.Sprint(time.Now().UnixMilli()) + `}`)
+	for name, m := range map[string]*nats.Msg{
+		"mail without a MAC":    {Subject: evSubject, Data: forgedMail},
+		"mail with a wrong MAC": {Subject: evSubject, Data: append(make([]byte, 32), forgedMail...)},
+		"upstream offline":      {Subject: prefix + "up", Data: append(make([]byte, 32), forgedState...)},
+	} {
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return other.cl.Forged() >= 3 })
+
+	real := f.up.Deliver(bob, exmailtest.Mail{Subject: "real"})
+	got := next(t, ch, func(ev api.Event) bool {
+		if sc, ok := ev.(api.StateChanged); ok && sc.State != api.StateOnline {
+			t.Errorf("the stream went %v after a forged announcement", sc.State)
+		}
+		return isMail(ev)
+	})
+	if id := got.(api.NewMail).MailID; id != real {
+		t.Fatalf("the first mail on the stream is %s, want the real %s", id, real)
 	}
 }
 
