@@ -384,6 +384,8 @@ else
 	bad=$(grep -nEv '^[[:space:]]*(#|$)' "$env_sample" | grep -vE '^[0-9]+:(EXMAIL_AGENT|EXMAIL_RELAY_LISTEN|EXMAIL_RELAY_URL|EXMAIL_TOKEN_URL|EXMAIL_API_URL|EXMAIL_LOGIN_URL)=[^[:space:]]*$')
 	if [[ -z $bad ]]; then pass "relay.env sets only the agent, the listen address, the relay URL and the endpoints (no secret)"
 	else fail "relay.env sets only the agent, the listen address, the relay URL and the endpoints (no secret)" "$bad"; fi
+	check "relay.env is root-only (0600): a scale-out database or NATS URL may carry a password" \
+		test "$(stat -c %a "$env_sample")" = 600
 	flat=$(tr '\n' ' ' <"$env_sample" | tr -s ' #' ' ')
 	contains "relay.env says the key goes in /etc/$RELAY/secret" "goes in /etc/$RELAY/secret" "$flat"
 	contains "relay.env says the key file is root's, mode 0600" "owned by root with mode 0600" "$flat"
