@@ -5,15 +5,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/faultq"
 )
 
-// fault is one FailNext or FailNextHTTP rule.
-type fault struct {
-	path    string // normalised route name, or "*"
-	errcode int    // FailNext
+// errReply is a FailNext rule's reply: {"errcode":…,"error":…}.
+type errReply struct {
+	errcode int
 	name    string
-	status  int // FailNextHTTP
-	times   int // remaining; < 0 means until ClearFaults
 }
 
 // normPath turns "/openapi/mail/newcount", "openapi/mail/newcount" and
@@ -40,59 +39,30 @@ func normPath(p string) string {
 // "invalid_token", 1); FailNext("*", CodeIPNotAllowed, "ip_freq_block", -1);
 // FailNext("listen", CodeUnavailable, "temporarily_unavailable", 3).
 func (s *Server) FailNext(path string, errcode int, name string, times int) {
-	s.addFault(&fault{path: normPath(path), errcode: errcode, name: name, times: times})
+	s.faults.Add(normPath(path), faultq.Fault[errReply]{Reply: errReply{errcode, name}}, times)
 }
 
 // FailNextHTTP makes the next times requests to path answer with the HTTP
 // status (typically 5xx) and a short text body. path and times work as in
 // FailNext.
 func (s *Server) FailNextHTTP(path string, status int, times int) {
-	s.addFault(&fault{path: normPath(path), status: status, times: times})
+	s.faults.Add(normPath(path), faultq.Fault[errReply]{Status: status}, times)
 }
 
 // ClearFaults removes every FailNext and FailNextHTTP rule.
-func (s *Server) ClearFaults() {
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	s.faults = nil
-}
-
-func (s *Server) addFault(f *fault) {
-	if f.times == 0 {
-		return
-	}
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	s.faults = append(s.faults, f)
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // injectFault answers the request if a fault rule matches route.
 func (s *Server) injectFault(route string, w http.ResponseWriter) bool {
-	s.fmu.Lock()
-	var hit *fault
-	for i, f := range s.faults {
-		if f.path != "*" && f.path != route {
-			continue
-		}
-		c := *f
-		hit = &c
-		if f.times > 0 {
-			f.times--
-			if f.times == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		break
-	}
-	s.fmu.Unlock()
-	if hit == nil {
+	hit, ok := s.faults.Take(route)
+	switch {
+	case !ok:
 		return false
+	case hit.Status != 0:
+		http.Error(w, http.StatusText(hit.Status), hit.Status)
+	default:
+		writeJSON(w, errorBody(hit.Reply.errcode, hit.Reply.name))
 	}
-	if hit.status != 0 {
-		http.Error(w, http.StatusText(hit.status), hit.status)
-		return true
-	}
-	writeJSON(w, errorBody(hit.errcode, hit.name))
 	return true
 }
 

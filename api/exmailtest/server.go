@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/faultq"
 )
 
 // Defaults used when the corresponding Options field is zero.
@@ -137,8 +139,8 @@ type Server struct {
 
 	hub hub
 
-	fmu     sync.Mutex // faults and latency
-	faults  []*fault
+	faults  faultq.Queue[errReply]
+	fmu     sync.Mutex // latency
 	latency time.Duration
 
 	rmu      sync.Mutex

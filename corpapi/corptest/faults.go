@@ -5,14 +5,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/faultq"
 )
 
-type fault struct {
-	route  string // route name or "*"
-	code   int
-	msg    string
-	status int
-	times  int // remaining; < 0 until ClearFaults
+// errReply is a FailNext rule's reply: {"errcode":…,"errmsg":…}.
+type errReply struct {
+	code int
+	msg  string
 }
 
 // FailNext makes the next times requests to route answer HTTP 200
@@ -22,57 +22,29 @@ type fault struct {
 // FailNext("mail/newcount", CodeRateLimited, "api freq out of limit", 1),
 // FailNext("*", CodeBusy, "system busy", 2).
 func (s *Server) FailNext(route string, code int, msg string, times int) {
-	s.addFault(&fault{route: routeName(route), code: code, msg: msg, times: times})
+	s.faults.Add(routeName(route), faultq.Fault[errReply]{Reply: errReply{code, msg}}, times)
 }
 
 // FailNextHTTP makes the next times requests to route answer the HTTP
 // status with a short text body.
 func (s *Server) FailNextHTTP(route string, status, times int) {
-	s.addFault(&fault{route: routeName(route), status: status, times: times})
+	s.faults.Add(routeName(route), faultq.Fault[errReply]{Status: status}, times)
 }
 
 // ClearFaults removes every FailNext and FailNextHTTP rule.
-func (s *Server) ClearFaults() {
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
-func (s *Server) addFault(f *fault) {
-	if f.times == 0 {
-		return
-	}
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	s.faults = append(s.faults, f)
-}
-
+// injectFault answers the request if a fault rule matches route.
 func (s *Server) injectFault(route string, w http.ResponseWriter) bool {
-	s.fmu.Lock()
-	var hit *fault
-	for i, f := range s.faults {
-		if f.route != "*" && f.route != route {
-			continue
-		}
-		c := *f
-		hit = &c
-		if f.times > 0 {
-			f.times--
-			if f.times == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		break
-	}
-	s.fmu.Unlock()
-	if hit == nil {
+	hit, ok := s.faults.Take(route)
+	switch {
+	case !ok:
 		return false
+	case hit.Status != 0:
+		http.Error(w, http.StatusText(hit.Status), hit.Status)
+	default:
+		writeError(w, hit.Reply.code, hit.Reply.msg)
 	}
-	if hit.status != 0 {
-		http.Error(w, http.StatusText(hit.status), hit.status)
-		return true
-	}
-	writeError(w, hit.code, hit.msg)
 	return true
 }
 

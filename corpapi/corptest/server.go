@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/faultq"
 )
 
 // Defaults used when the corresponding Options field is zero.
@@ -176,8 +178,7 @@ type Server struct {
 	cmu sync.Mutex // callbacks: config, faults, last nonce
 	cb  callbackState
 
-	fmu    sync.Mutex
-	faults []*fault
+	faults faultq.Queue[errReply]
 
 	rmu      sync.Mutex
 	requests []Request
