@@ -46,6 +46,9 @@ var (
 	// ErrStalled: the stream carried nothing, not even a keepalive, for
 	// 2×keepalive+5 s.
 	ErrStalled = errors.New("relay: the event stream went silent")
+	// ErrOversized: the relay sent a stream event larger than any it
+	// sends (1 MiB); the stream is dropped and reopened.
+	ErrOversized = errors.New("relay: the event stream sent an oversized event")
 	// ErrShutdown: the relay said it is stopping.
 	ErrShutdown = errors.New("relay: the relay is restarting")
 	// ErrInsecureURL: a relay URL that is not https (plain http is allowed
@@ -74,6 +77,7 @@ const (
 	DefaultMaxBackoff = 30 * time.Second
 	callTimeout       = 15 * time.Second
 	maxLine           = 1 << 20
+	maxEvent          = maxLine // one event's data lines together
 )
 
 // Config configures a Source. Zero fields take the defaults noted.
@@ -384,6 +388,9 @@ func (r *run) connect(ctx context.Context) (healthy bool, err error) {
 		case "event":
 			kind = string(value)
 		case "data":
+			if data.Len()+len(value)+1 > maxEvent {
+				return healthy, ErrOversized
+			}
 			data.Write(value)
 			data.WriteByte('\n')
 		case "retry":

@@ -179,6 +179,26 @@ func TestRunRefusesAStreamForAnotherMailbox(t *testing.T) {
 	}
 }
 
+// A relay (or whatever answers in its place) cannot grow the client's
+// memory without bound by never ending an event: many data lines add up
+// to one event, and an event over 1 MiB drops the stream.
+func TestAnOversizedEventDropsTheStream(t *testing.T) {
+	url := relayStub(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		line := "data: " + strings.Repeat("x", 64<<10) + "\n"
+		for range 32 { // 2 MiB in one event, each line under the line limit
+			if _, err := fmt.Fprint(w, line); err != nil {
+				return
+			}
+		}
+	})
+	ch := run(t, client.Config{URL: url, Token: token, Alias: bob, MinBackoff: time.Hour})
+	next(t, ch)
+	if sc, ok := next(t, ch).(api.StateChanged); !ok || sc.State != api.StateRetrying || !errors.Is(sc.Err, client.ErrOversized) {
+		t.Fatalf("got %#v, want retrying with ErrOversized", sc)
+	}
+}
+
 func TestTheWatchdogReplacesASilentStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits 2×keepalive+5 s")
