@@ -94,8 +94,8 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 	}
 	defer st.Close()
 
-	type row struct{ alias, code, link string }
-	var rows []row
+	// Every mailbox is checked, and the CSV file created, before any code
+	// is stored: a code that is stored is always also handed out.
 	for _, a := range aliases {
 		if _, err := c.Users.Get(ctx, a); err != nil {
 			if errors.Is(err, api.ErrNotFound) {
@@ -103,31 +103,46 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 			}
 			return fmt.Errorf("checking %s upstream: %w", a, err)
 		}
+	}
+	var w *csv.Writer
+	var out *os.File
+	if *csvFile != "" {
+		out, err = os.OpenFile(*csvFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("creating %s (it must not exist yet): %w", *csvFile, err)
+		}
+		w = csv.NewWriter(out)
+		w.Write([]string{"alias", "code", "link"})
+	}
+	n := 0
+	var addErr error
+	for _, a := range aliases {
 		code := store.NewCode()
-		if err := st.AddCode(ctx, store.HashSecret(code), a, time.Now().Add(*ttl)); err != nil {
+		expires := time.Now().Add(*ttl)
+		if addErr = st.AddCode(ctx, store.HashSecret(code), a, expires); addErr != nil {
+			addErr = fmt.Errorf("storing the code for %s: %w", a, addErr)
+			break
+		}
+		st.AddAudit(ctx, store.Audit{Alias: a, Action: "code", Source: "cli", Result: "ok, expires " + expires.UTC().Format(time.RFC3339)})
+		n++
+		link := wire.EnrollLink(*relayURL, code.Reveal())
+		if w == nil {
+			_, err := fmt.Fprintf(e.Stdout, "%s\n%s\n", code.Reveal(), link)
 			return err
 		}
-		st.AddAudit(ctx, store.Audit{Alias: a, Action: "code", Source: "cli", Result: "ok, expires " + time.Now().Add(*ttl).UTC().Format(time.RFC3339)})
-		rows = append(rows, row{a, code.Reveal(), wire.EnrollLink(*relayURL, code.Reveal())})
+		w.Write([]string{a, code.Reveal(), link})
 	}
-	if *csvFile == "" {
-		_, err := fmt.Fprintf(e.Stdout, "%s\n%s\n", rows[0].code, rows[0].link)
-		return err
-	}
-	out, err := os.OpenFile(*csvFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating %s (it must not exist yet): %w", *csvFile, err)
-	}
-	w := csv.NewWriter(out)
-	w.Write([]string{"alias", "code", "link"})
-	for _, r := range rows {
-		w.Write([]string{r.alias, r.code, r.link})
+	if w == nil {
+		return addErr // the one code was not stored
 	}
 	w.Flush()
 	if err := errors.Join(w.Error(), out.Close()); err != nil {
 		return fmt.Errorf("writing %s: %w", *csvFile, err)
 	}
-	_, err = fmt.Fprintf(e.Stdout, "%d enrollment codes written to %s\n", len(rows), *csvFile)
+	if addErr != nil {
+		return fmt.Errorf("%w (the %d codes stored before it are in %s)", addErr, n, *csvFile)
+	}
+	_, err = fmt.Fprintf(e.Stdout, "%d enrollment codes written to %s\n", n, *csvFile)
 	return err
 }
 

@@ -164,6 +164,30 @@ func TestEnrollManyToCSV(t *testing.T) {
 	}
 }
 
+// A CSV file that cannot be created stores no code: a stored code is
+// always also handed out.
+func TestEnrollToAnExistingCSVStoresNoCode(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(t.TempDir(), "codes.csv")
+	if err := os.WriteFile(out, []byte("earlier codes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := f.run(bob+"\n", "enroll", "--csv", out)
+	if code == 0 || !strings.Contains(stderr, "must not exist yet") {
+		t.Fatalf("exit %d, stderr %q; want a refusal naming the existing file", code, stderr)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "earlier codes\n" {
+		t.Fatalf("the existing file was changed: %q", b)
+	}
+	code, stdout, stderr := f.run("", "audit", "--json")
+	if code != 0 {
+		t.Fatalf("audit: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, `"code"`) {
+		t.Fatalf("a code was stored (audit: %s)", stdout)
+	}
+}
+
 // serve runs "exmail-relay serve" in this process until the test ends.
 func (f *fixture) serve(extra ...string) (url string, logs *syncBuffer) {
 	f.t.Helper()
