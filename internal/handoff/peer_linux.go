@@ -48,21 +48,16 @@ func samePeerUser(remote, local net.Addr) (bool, error) {
 	if client == server {
 		return false, fmt.Errorf("connection from %s to itself", client)
 	}
+	// The kernel writes the tables in pieces while sockets come and go, so
+	// one read can list a socket twice (same inode: socketOwners counts it
+	// once) or miss one. A read that finds no row or several is tried
+	// again before it counts.
 	var uids []int
-	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(path)
-		if errors.Is(err, fs.ErrNotExist) && path == "/proc/net/tcp6" {
-			continue // no IPv6 on this kernel, so no IPv6 sockets
-		}
+	for try := 0; try < 3 && (try == 0 || len(uids) != 1); try++ {
+		uids, err = readOwners(client, server)
 		if err != nil {
 			return false, err
 		}
-		u, err := socketOwners(f, binary.NativeEndian, client, server)
-		f.Close()
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", path, err)
-		}
-		uids = append(uids, u...)
 	}
 	switch len(uids) {
 	case 0:
@@ -72,6 +67,28 @@ func samePeerUser(remote, local net.Addr) (bool, error) {
 	default:
 		return false, fmt.Errorf("%d sockets from %s to %s in /proc/net/tcp{,6}", len(uids), client, server)
 	}
+}
+
+// readOwners reads /proc/net/tcp and /proc/net/tcp6 once for the owners
+// of the sockets from client to server.
+func readOwners(client, server netip.AddrPort) ([]int, error) {
+	var uids []int
+	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && path == "/proc/net/tcp6" {
+			continue // no IPv6 on this kernel, so no IPv6 sockets
+		}
+		if err != nil {
+			return nil, err
+		}
+		u, err := socketOwners(f, binary.NativeEndian, client, server)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		uids = append(uids, u...)
+	}
+	return uids, nil
 }
 
 // tcpAddrPort converts a *net.TCPAddr to a netip.AddrPort with an IPv4
@@ -96,7 +113,8 @@ const tcpTimeWait = 0x06
 // /proc/net/tcp or /proc/net/tcp6) whose local end is local and whose
 // remote end is remote, exactly: address and port. IPv4-mapped IPv6
 // addresses match their IPv4 address. Rows in TIME_WAIT are skipped: they
-// belong to no process.
+// belong to no process. A socket listed twice (the same inode, as a table
+// read while it changes can show) counts once.
 //
 // order is the byte order of the kernel that wrote table (the machine's
 // own, binary.NativeEndian): the kernel prints each address as 32-bit
@@ -109,6 +127,7 @@ func socketOwners(table io.Reader, order binary.ByteOrder, local, remote netip.A
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	var uids []int
+	seen := map[string]bool{} // inodes
 	sc := bufio.NewScanner(table)
 	if !sc.Scan() { // header
 		return nil, sc.Err()
@@ -118,7 +137,7 @@ func socketOwners(table io.Reader, order binary.ByteOrder, local, remote netip.A
 		if len(f) == 0 {
 			continue
 		}
-		if len(f) < 8 {
+		if len(f) < 10 {
 			return nil, fmt.Errorf("short row %q in socket table", sc.Text())
 		}
 		l, err := parseHexAddrPort(f[1], order)
@@ -143,6 +162,10 @@ func socketOwners(table io.Reader, order binary.ByteOrder, local, remote netip.A
 		if err != nil {
 			return nil, fmt.Errorf("bad uid %q in socket table", f[7])
 		}
+		if seen[f[9]] {
+			continue
+		}
+		seen[f[9]] = true
 		uids = append(uids, u)
 	}
 	return uids, sc.Err()
