@@ -239,12 +239,6 @@ func confirm(e *env, yes bool, format string, args ...any) error {
 	return errors.New("not confirmed; nothing was changed")
 }
 
-// done prints the confirmation line of a write.
-func done(e *env, format string, args ...any) error {
-	_, err := fmt.Fprintf(e.stdout, format+"\n", args...)
-	return err
-}
-
 // needArgs checks the number of positional arguments.
 func needArgs(f *flags, pos []string, min, max int, what string) error {
 	switch {
