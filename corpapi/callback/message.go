@@ -251,53 +251,46 @@ func Encode(m Message, asJSON bool, msgType string) ([]byte, error) {
 	if msgType != "" {
 		x.MsgType = msgType
 	}
+	// The fields in the order Tencent's samples list them; empty ones are
+	// left out (JSON always carries CorpID and MsgType).
+	fields := []struct {
+		name, v string
+		num     bool
+	}{
+		{"CorpID", x.CorpID, false}, {"MsgType", x.MsgType, false},
+		{"MailID", x.MailID, false}, {"ToUserID", x.ToUserID, false},
+		{"FromUser", x.FromUser, false}, {"Title", x.Title, false},
+		{"UserID", x.UserID, false}, {"Time", x.Time, true},
+		{"NewCount", x.NewCount, true}, {"UnReadCount", x.UnReadCount, true},
+	}
 	if asJSON {
 		obj := map[string]any{"CorpID": x.CorpID, "MsgType": x.MsgType}
-		put := func(k, v string, num bool) {
-			if v == "" {
-				return
+		for _, f := range fields {
+			switch {
+			case f.v == "":
+			case f.num:
+				n, _ := strconv.ParseInt(f.v, 10, 64)
+				obj[f.name] = n
+			default:
+				obj[f.name] = f.v
 			}
-			if num {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				obj[k] = n
-				return
-			}
-			obj[k] = v
 		}
-		put("MailID", x.MailID, false)
-		put("ToUserID", x.ToUserID, false)
-		put("FromUser", x.FromUser, false)
-		put("Title", x.Title, false)
-		put("UserID", x.UserID, false)
-		put("Time", x.Time, true)
-		put("NewCount", x.NewCount, true)
-		put("UnReadCount", x.UnReadCount, true)
 		return json.Marshal(obj)
 	}
 	var b bytes.Buffer
 	b.WriteString("<xml>")
-	el := func(name, v string, num bool) {
-		if v == "" {
-			return
+	for _, f := range fields {
+		if f.v == "" {
+			continue
 		}
-		b.WriteString("<" + name + ">")
-		if num {
-			b.WriteString(v)
+		b.WriteString("<" + f.name + ">")
+		if f.num {
+			b.WriteString(f.v)
 		} else {
-			writeCDATA(&b, v)
+			writeCDATA(&b, f.v)
 		}
-		b.WriteString("</" + name + ">")
+		b.WriteString("</" + f.name + ">")
 	}
-	el("CorpID", x.CorpID, false)
-	el("MsgType", x.MsgType, false)
-	el("MailID", x.MailID, false)
-	el("ToUserID", x.ToUserID, false)
-	el("FromUser", x.FromUser, false)
-	el("Title", x.Title, false)
-	el("UserID", x.UserID, false)
-	el("Time", x.Time, true)
-	el("NewCount", x.NewCount, true)
-	el("UnReadCount", x.UnReadCount, true)
 	b.WriteString("</xml>")
 	return b.Bytes(), nil
 }
