@@ -72,6 +72,23 @@ func NewDeviceID() string {
 	return "d_" + hex.EncodeToString(b[:])
 }
 
+// UnixNanos is how the SQL stores keep a time: nanoseconds since the
+// epoch, 0 for the zero time. FromUnixNanos is its inverse.
+func UnixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromUnixNanos returns the time UnixNanos stored as n.
+func FromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // NormAlias is the form in which mailbox addresses are stored and compared:
 // trimmed and lower-case.
 func NormAlias(alias string) string { return strings.ToLower(strings.TrimSpace(alias)) }

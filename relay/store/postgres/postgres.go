@@ -159,20 +159,6 @@ func (d *DB) Epoch() string { return d.epoch }
 
 func (d *DB) Close() error { d.pool.Close(); return nil }
 
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -181,7 +167,7 @@ func wrap(op string, err error) error {
 }
 
 func (d *DB) AddCode(ctx context.Context, code store.Hash, alias string, expires time.Time) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO enroll_codes(hash, alias, expires) VALUES($1, $2, $3)`, code[:], store.NormAlias(alias), nanos(expires))
+	_, err := d.pool.Exec(ctx, `INSERT INTO enroll_codes(hash, alias, expires) VALUES($1, $2, $3)`, code[:], store.NormAlias(alias), store.UnixNanos(expires))
 	return wrap("add code", err)
 }
 
@@ -202,11 +188,11 @@ func (d *DB) Enroll(ctx context.Context, code, token store.Hash, name string, no
 			return store.ErrCodeInvalid
 		}
 		dev = store.Device{ID: store.NewDeviceID(), Alias: alias, Name: name, Created: now}
-		if _, err := tx.Exec(ctx, `UPDATE enroll_codes SET used=$1 WHERE hash=$2`, nanos(now), code[:]); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE enroll_codes SET used=$1 WHERE hash=$2`, store.UnixNanos(now), code[:]); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO devices(id, alias, name, token_hash, created) VALUES($1, $2, $3, $4, $5)`,
-			dev.ID, dev.Alias, dev.Name, token[:], nanos(now))
+			dev.ID, dev.Alias, dev.Name, token[:], store.UnixNanos(now))
 		return err
 	})
 	if errors.Is(err, store.ErrCodeInvalid) {
@@ -225,7 +211,7 @@ func scanDevice(row pgx.Row) (store.Device, error) {
 	if err := row.Scan(&d.ID, &d.Alias, &d.Name, &created, &seen, &revoked); err != nil {
 		return store.Device{}, err
 	}
-	d.Created, d.LastSeen, d.Revoked = fromNanos(created), fromNanos(seen), fromNanos(revoked)
+	d.Created, d.LastSeen, d.Revoked = store.FromUnixNanos(created), store.FromUnixNanos(seen), store.FromUnixNanos(revoked)
 	return d, nil
 }
 
@@ -238,7 +224,7 @@ func (d *DB) DeviceByToken(ctx context.Context, token store.Hash) (store.Device,
 }
 
 func (d *DB) Seen(ctx context.Context, id string, now time.Time) error {
-	_, err := d.pool.Exec(ctx, `UPDATE devices SET last_seen=$1 WHERE id=$2`, nanos(now), id)
+	_, err := d.pool.Exec(ctx, `UPDATE devices SET last_seen=$1 WHERE id=$2`, store.UnixNanos(now), id)
 	return wrap("seen", err)
 }
 
@@ -254,7 +240,7 @@ func (d *DB) Devices(ctx context.Context) ([]store.Device, error) {
 // revoke revokes the active devices matching where ($2) and records a
 // revocation for each, in tx.
 func revoke(ctx context.Context, tx pgx.Tx, where string, arg any, now time.Time) ([]store.Device, error) {
-	rows, err := tx.Query(ctx, `UPDATE devices SET revoked=$1 WHERE revoked=0 AND `+where+` RETURNING `+deviceCols, nanos(now), arg)
+	rows, err := tx.Query(ctx, `UPDATE devices SET revoked=$1 WHERE revoked=0 AND `+where+` RETURNING `+deviceCols, store.UnixNanos(now), arg)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +385,7 @@ func (d *DB) appendBatch(ctx context.Context, term int64, evs []store.Event) ([]
 			}
 			ev.Seq = uint64(seq)
 			if _, err := sp.Exec(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time, term) VALUES($1, $2, $3, $4, $5, $6, $7, $8)`,
-				ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time), term); err != nil {
+				ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, store.UnixNanos(ev.Time), term); err != nil {
 				return err
 			}
 			if err := sp.Commit(ctx); err != nil {
@@ -462,7 +448,7 @@ func (d *DB) EventsAfter(ctx context.Context, alias string, after uint64, limit 
 		ev := store.Event{Alias: a}
 		var seq, unread, t int64
 		err := r.Scan(&seq, &ev.Kind, &ev.MailID, &unread, &ev.Data, &t)
-		ev.Seq, ev.Unread, ev.Time = uint64(seq), int(unread), fromNanos(t)
+		ev.Seq, ev.Unread, ev.Time = uint64(seq), int(unread), store.FromUnixNanos(t)
 		return ev, err
 	})
 	return out, wrap("events", err)
@@ -558,7 +544,7 @@ func (d *DB) AddAudit(ctx context.Context, a store.Audit) error {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO audit(time, device, alias, action, source, result, hash) VALUES($1, $2, $3, $4, $5, $6, $7)`,
-			nanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a))
+			store.UnixNanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a))
 		return err
 	})
 	return wrap("audit", err)
@@ -592,7 +578,7 @@ func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
 }
 
 func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, error) {
-	rows, err := d.pool.Query(ctx, `SELECT time, device, alias, action, source, result FROM audit WHERE time>=$1 ORDER BY n`, nanos(since))
+	rows, err := d.pool.Query(ctx, `SELECT time, device, alias, action, source, result FROM audit WHERE time>=$1 ORDER BY n`, store.UnixNanos(since))
 	if err != nil {
 		return nil, wrap("audit", err)
 	}
@@ -600,7 +586,7 @@ func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, er
 		var a store.Audit
 		var t int64
 		err := r.Scan(&t, &a.Device, &a.Alias, &a.Action, &a.Source, &a.Result)
-		a.Time = fromNanos(t)
+		a.Time = store.FromUnixNanos(t)
 		return a, err
 	})
 	return out, wrap("audit", err)

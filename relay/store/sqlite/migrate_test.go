@@ -42,7 +42,7 @@ func TestAVersion1DatabaseIsMigratedOnOpen(t *testing.T) {
 	if n, err := db.VerifyAudit(t.Context()); n != 1 || err != nil {
 		t.Fatalf("VerifyAudit = %d, %v; want the one chained line (the older one predates the chain)", n, err)
 	}
-	if lines, _ := db.AuditSince(t.Context(), fromNanos(1)); len(lines) != 2 {
+	if lines, _ := db.AuditSince(t.Context(), store.FromUnixNanos(1)); len(lines) != 2 {
 		t.Fatalf("%d audit lines, want 2", len(lines))
 	}
 }

@@ -192,23 +192,9 @@ func (d *DB) Epoch() string { return d.epoch }
 
 func (d *DB) Close() error { return d.db.Close() }
 
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func (d *DB) AddCode(ctx context.Context, code store.Hash, alias string, expires time.Time) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO enroll_codes(hash, alias, expires) VALUES(?, ?, ?)`,
-		code[:], store.NormAlias(alias), nanos(expires))
+		code[:], store.NormAlias(alias), store.UnixNanos(expires))
 	if err != nil {
 		return fmt.Errorf("relay store: add code: %w", err)
 	}
@@ -235,11 +221,11 @@ func (d *DB) Enroll(ctx context.Context, code, token store.Hash, name string, no
 		return store.Device{}, store.ErrCodeInvalid
 	}
 	dev := store.Device{ID: store.NewDeviceID(), Alias: alias, Name: name, Created: now}
-	if _, err := tx.ExecContext(ctx, `UPDATE enroll_codes SET used=? WHERE hash=?`, nanos(now), code[:]); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE enroll_codes SET used=? WHERE hash=?`, store.UnixNanos(now), code[:]); err != nil {
 		return store.Device{}, fmt.Errorf("relay store: enroll: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO devices(id, alias, name, token_hash, created) VALUES(?, ?, ?, ?, ?)`,
-		dev.ID, dev.Alias, dev.Name, token[:], nanos(now)); err != nil {
+		dev.ID, dev.Alias, dev.Name, token[:], store.UnixNanos(now)); err != nil {
 		return store.Device{}, fmt.Errorf("relay store: enroll: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -258,7 +244,7 @@ func scanDevice(sc interface{ Scan(...any) error }) (store.Device, error) {
 	if err := sc.Scan(&d.ID, &d.Alias, &d.Name, &created, &seen, &revoked); err != nil {
 		return store.Device{}, err
 	}
-	d.Created, d.LastSeen, d.Revoked = fromNanos(created), fromNanos(seen), fromNanos(revoked)
+	d.Created, d.LastSeen, d.Revoked = store.FromUnixNanos(created), store.FromUnixNanos(seen), store.FromUnixNanos(revoked)
 	return d, nil
 }
 
@@ -274,7 +260,7 @@ func (d *DB) DeviceByToken(ctx context.Context, token store.Hash) (store.Device,
 }
 
 func (d *DB) Seen(ctx context.Context, id string, now time.Time) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE devices SET last_seen=? WHERE id=?`, nanos(now), id); err != nil {
+	if _, err := d.db.ExecContext(ctx, `UPDATE devices SET last_seen=? WHERE id=?`, store.UnixNanos(now), id); err != nil {
 		return fmt.Errorf("relay store: seen: %w", err)
 	}
 	return nil
@@ -341,7 +327,7 @@ func (d *DB) RevokeAlias(ctx context.Context, alias string, now time.Time) ([]st
 // revoke revokes the active devices matching where (one placeholder) and
 // records a revocation for each.
 func (d *DB) revoke(ctx context.Context, tx *sql.Tx, where string, arg any, now time.Time) ([]store.Device, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE devices SET revoked=? WHERE revoked=0 AND `+where+` RETURNING `+deviceCols, nanos(now), arg)
+	rows, err := tx.QueryContext(ctx, `UPDATE devices SET revoked=? WHERE revoked=0 AND `+where+` RETURNING `+deviceCols, store.UnixNanos(now), arg)
 	if err != nil {
 		return nil, fmt.Errorf("relay store: revoke: %w", err)
 	}
@@ -466,7 +452,7 @@ func (d *DB) AppendBatch(ctx context.Context, evs []store.Event) ([]store.Event,
 		}
 		ev.Seq = uint64(seq)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events(alias, seq, kind, mail_id, unread, json, time) VALUES(?, ?, ?, ?, ?, ?, ?)`,
-			ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, nanos(ev.Time)); err != nil {
+			ev.Alias, seq, ev.Kind, mailID, ev.Unread, ev.Data, store.UnixNanos(ev.Time)); err != nil {
 			return nil, fmt.Errorf("relay store: append: %w", err)
 		}
 		out = append(out, ev)
@@ -508,7 +494,7 @@ func (d *DB) EventsAfter(ctx context.Context, alias string, after uint64, limit 
 		if err := rows.Scan(&seq, &ev.Kind, &ev.MailID, &ev.Unread, &ev.Data, &t); err != nil {
 			return nil, fmt.Errorf("relay store: events: %w", err)
 		}
-		ev.Seq, ev.Time = uint64(seq), fromNanos(t)
+		ev.Seq, ev.Time = uint64(seq), store.FromUnixNanos(t)
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {
@@ -623,7 +609,7 @@ func (d *DB) AddAudit(ctx context.Context, a store.Audit) error {
 		return fmt.Errorf("relay store: audit: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit(time, device, alias, action, source, result, hash) VALUES(?, ?, ?, ?, ?, ?, ?)`,
-		nanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a)); err != nil {
+		store.UnixNanos(a.Time), a.Device, a.Alias, a.Action, a.Source, a.Result, store.AuditHash(prev, a)); err != nil {
 		return fmt.Errorf("relay store: audit: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -660,7 +646,7 @@ func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
 }
 
 func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT time, device, alias, action, source, result FROM audit WHERE time>=? ORDER BY n`, nanos(since))
+	rows, err := d.db.QueryContext(ctx, `SELECT time, device, alias, action, source, result FROM audit WHERE time>=? ORDER BY n`, store.UnixNanos(since))
 	if err != nil {
 		return nil, fmt.Errorf("relay store: audit: %w", err)
 	}
@@ -672,7 +658,7 @@ func (d *DB) AuditSince(ctx context.Context, since time.Time) ([]store.Audit, er
 		if err := rows.Scan(&t, &a.Device, &a.Alias, &a.Action, &a.Source, &a.Result); err != nil {
 			return nil, fmt.Errorf("relay store: audit: %w", err)
 		}
-		a.Time = fromNanos(t)
+		a.Time = store.FromUnixNanos(t)
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
