@@ -57,16 +57,35 @@ func startBrowser(t *testing.T) *cdp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Not t.TempDir: chromium's helper processes can still write to the
+	// profile for a moment after the browser itself has exited, and
+	// TempDir's cleanup fails the test then. Removed, with retries, below.
+	profile, err := os.MkdirTemp("", "settings-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{toBrowser, theirEnd} // fd 3: it reads; fd 4: it writes
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	toBrowser.Close()
 	theirEnd.Close()
-	t.Cleanup(func() { cancel(); cmd.Wait(); ourEnd.Close(); fromBrowser.Close() })
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		ourEnd.Close()
+		fromBrowser.Close()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the browser profile %s", profile)
+	})
 
 	c := &cdp{t: t, in: ourEnd, waiting: map[int]chan cdpReply{}}
 	go func() {
