@@ -17,6 +17,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 )
 
 const (
@@ -94,6 +95,10 @@ func oneLine(s string) string {
 // describe turns an error into the sentence a user reads: it adds the fix
 // for the failures a user can fix.
 func describe(err error) string {
+	var fixed interface{ NamesFix() bool }
+	if errors.As(err, &fixed) && fixed.NamesFix() {
+		return err.Error() // e.g. setup's login errors
+	}
 	switch {
 	case errors.Is(err, api.ErrAuth):
 		return err.Error() + "; check EXMAIL_AGENT and the interface key (run \"exmail-notifier login\" again)"
@@ -278,4 +283,20 @@ func (e *env) audit(agent, what string) error {
 	}
 	slog.New(slog.NewTextHandler(f, nil)).Info("audit: administrative write", "agent", agent, "os_user", who, "change", what)
 	return nil
+}
+
+// setupStore changes e's stored account (enroll, login, logout), with
+// the keyring's longer wait for a person at the terminal.
+func (e *env) setupStore() *setup.Store {
+	return &setup.Store{Keys: e.interactiveKeyStore(), Config: e.accounts().LoadConfig, Log: e.logger()}
+}
+
+// configHint adds to a broken config file's error what to do after fixing
+// it (then, e.g. "then log in again"); other errors pass unchanged.
+func configHint(err error, then string) error {
+	var ce *setup.ConfigError
+	if errors.As(err, &ce) && ce.Path != "" {
+		return fmt.Errorf("%w (fix or delete the file; %s)", ce.Err, then)
+	}
+	return err
 }

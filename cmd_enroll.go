@@ -13,13 +13,10 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/app"
-	"github.com/exmail-notifier/exmail-notifier/config"
-	"github.com/exmail-notifier/exmail-notifier/creds"
-	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 	"github.com/exmail-notifier/exmail-notifier/notify"
-	"github.com/exmail-notifier/exmail-notifier/relay/client"
 )
 
 const enrollUsage = `Usage: exmail-notifier enroll [--relay URL] [--name NAME] [--stdin] LINK|CODE
@@ -45,13 +42,10 @@ click): a link can come from anyone, and enrolling replaces this
 computer's account.
 `
 
-// enrollTimeout bounds the exchange with the relay.
-const enrollTimeout = 30 * time.Second
-
 // linkScheme starts an enrollment link; the desktop file, the MSI and the
 // .app register exmail-notifier as its handler, so a click runs
 // "exmail-notifier exmail-notifier://enroll?…" (see run).
-const linkScheme = "exmail-notifier://"
+const linkScheme = setup.LinkScheme
 
 // cmdEnrollRestartingTray is the enroll command: a tray app that was
 // running on the old account is started again, detached, on the new one.
@@ -76,7 +70,7 @@ func cmdEnrollRestartingTray(ctx context.Context, e *env, args []string) error {
 func enrollFromLink(ctx context.Context, e *env, link string) error {
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	relay, _, err := parseEnrollment(api.Secret(link), "")
+	relay, _, err := setup.ParseEnrollment(api.Secret(link), "")
 	if err != nil {
 		return err
 	}
@@ -159,49 +153,24 @@ func enroll(ctx context.Context, e *env, args []string) (trayStopped bool, err e
 	default:
 		return false, f.usageErrorf("give the link or code from IT, as one argument or with --stdin")
 	}
-	relay, code, err := parseEnrollment(input, strings.TrimSpace(*relayFlag))
+	if !strings.HasPrefix(strings.ToLower(input.Reveal()), linkScheme) && strings.TrimSpace(*relayFlag) == "" {
+		return false, f.usageErrorf("a bare code needs --relay with the relay's address (or give the whole link)")
+	}
+	relay, code, err := setup.ParseEnrollment(input, *relayFlag)
 	if err != nil {
 		return false, &usageError{msg: err.Error(), usage: f.help()}
-	}
-	cfg, path, err := e.settingsToChange("then enroll again")
-	if err != nil {
-		return false, err
 	}
 	if *name == "" {
 		*name, _ = os.Hostname()
 	}
-
-	ectx, cancel := context.WithTimeout(ctx, enrollTimeout)
-	en, err := client.Enroll(ectx, relay, code, *name)
-	cancel()
+	en, err := e.setupStore().Enroll(ctx, relay, code, *name)
 	if err != nil {
-		return false, fmt.Errorf("enrolling with the relay %s failed; nothing was stored: %w", relay, err)
-	}
-	keys := e.interactiveKeyStore()
-	if err := keys.Set(ctx, account.DeviceKeyName(relay), en.Token); err != nil {
-		return false, fmt.Errorf("the relay enrolled this computer as device %s, but the OS keyring refused its token, so nothing was stored: %w (ask IT to revoke that device and send a new code)", en.DeviceID, err)
-	}
-	oldAgent, oldRelay := cfg.Agent, cfg.RelayURL
-	cfg.ClearAccount()
-	cfg.RelayURL, cfg.RelayDevice, cfg.Alias = relay, en.DeviceID, en.Alias
-	if err := config.Save(path, cfg); err != nil {
-		return false, fmt.Errorf("the device token is in the OS keyring, but the config file could not be written: %w", err)
+		return false, configHint(err, "then enroll again")
 	}
 	fmt.Fprintf(e.stdout, "Enrolled: this computer gets the mail of %s through the relay %s (device %s).\n",
 		safetext.Line(en.Alias, 120), safetext.Line(relay, 200), safetext.Line(en.DeviceID, 80))
-	// No administrator key stays behind on a relay desktop.
-	if oldAgent != "" {
-		switch err := keys.Delete(ctx, oldAgent); {
-		case err == nil:
-			fmt.Fprintf(e.stdout, "Removed the interface key of admin account %q from this computer's keyring: the relay holds it now.\n", oldAgent)
-		case !errors.Is(err, creds.ErrNotFound):
-			e.logger().Warn("could not remove the old interface key from the OS keyring; remove it by hand", "agent", oldAgent, "err", err)
-		}
-	}
-	if oldRelay != "" && oldRelay != relay {
-		if err := keys.Delete(ctx, account.DeviceKeyName(oldRelay)); err != nil && !errors.Is(err, creds.ErrNotFound) {
-			e.logger().Warn("could not remove the previous relay's device token from the OS keyring", "err", err)
-		}
+	if en.RemovedAgent != "" {
+		fmt.Fprintf(e.stdout, "Removed the interface key of admin account %q from this computer's keyring: the relay holds it now.\n", en.RemovedAgent)
 	}
 	if dir, err := desktop.InstanceDir(e.getenv); err == nil {
 		stopped, err := desktop.AskToQuit(ctx, dir, "tray")
@@ -211,29 +180,4 @@ func enroll(ctx context.Context, e *env, args []string) (trayStopped bool, err e
 		return stopped, nil
 	}
 	return false, nil
-}
-
-// parseEnrollment reads what IT sent: an exmail-notifier://enroll link
-// (which names the relay), or a bare code with the relay from --relay.
-// Errors never contain the code.
-func parseEnrollment(input api.Secret, relayFlag string) (relay string, code api.Secret, err error) {
-	s := input.Reveal()
-	if strings.HasPrefix(strings.ToLower(s), linkScheme) {
-		relay, code, err = client.ParseEnrollLink(s)
-		if err != nil {
-			return "", "", errors.New("this is not an enrollment link from exmail-relay; copy the whole link from IT's message")
-		}
-		if relayFlag != "" && relayFlag != relay {
-			return "", "", fmt.Errorf("--relay %s differs from the relay the link names (%s)", relayFlag, relay)
-		}
-	} else {
-		if relayFlag == "" {
-			return "", "", errors.New("a bare code needs --relay with the relay's address (or give the whole link)")
-		}
-		relay, code = relayFlag, input
-	}
-	if err := config.CheckRelayURL(relay); err != nil {
-		return "", "", fmt.Errorf("relay address: %w", err)
-	}
-	return relay, code, nil
 }

@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exmail-notifier/exmail-notifier/internal/account"
-	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 
 	"golang.org/x/term"
 
@@ -76,7 +78,6 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	oldAgent := cfg.Agent
 
 	// On a terminal, ask for what is missing (the key without echo, even
 	// with --secret-stdin). Otherwise the key comes from standard input
@@ -117,14 +118,14 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	// Endpoints: the flags, else what is stored, else the defaults.
-	next := *cfg
-	next.RelayURL, next.RelayDevice, next.CorpID, next.CorpAPIURL = "", "", "", "" // one account at a time
-	next.Agent, next.Alias = *agent, *alias
-	next.TokenURL = cmp.Or(strings.TrimSpace(*tokenURL), next.TokenURL)
-	next.APIURL = cmp.Or(strings.TrimSpace(*apiURL), next.APIURL)
-	next.LoginURL = cmp.Or(strings.TrimSpace(*loginURL), next.LoginURL)
-	if err := next.Validate(); err != nil {
+	// Check what can be checked before asking for the key.
+	probe := *cfg
+	probe.ClearAccount()
+	probe.Agent, probe.Alias = *agent, *alias
+	probe.TokenURL = cmp.Or(strings.TrimSpace(*tokenURL), cfg.TokenURL)
+	probe.APIURL = cmp.Or(strings.TrimSpace(*apiURL), cfg.APIURL)
+	probe.LoginURL = cmp.Or(strings.TrimSpace(*loginURL), cfg.LoginURL)
+	if err := probe.Validate(); err != nil {
 		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
 	}
 
@@ -142,36 +143,16 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	// Verify before storing anything: a token, then the mailbox.
-	a := account.WithPreset(account.Account{
-		Agent:    next.Agent,
-		Secret:   key,
-		Alias:    next.Alias,
-		TokenURL: next.TokenURL,
-		APIURL:   next.APIURL,
-		LoginURL: next.LoginURL,
-
+	// Verified before anything is stored: a token, then the mailbox.
+	user, err := e.setupStore().Login(ctx, setup.Direct{
+		Agent: *agent, Alias: *alias, Key: key,
+		TokenURL: *tokenURL, APIURL: *apiURL, LoginURL: *loginURL,
 		InsecureTokenURL: e.insecure,
 	})
-	user, err := verify(ctx, e, a)
 	if err != nil {
-		return err
+		return configHint(err, "then log in again")
 	}
-
-	keys := e.interactiveKeyStore()
-	if err := keys.Set(ctx, a.Agent, key); err != nil {
-		return fmt.Errorf("the account works, but storing the interface key failed, so nothing was stored: %w", err)
-	}
-	if err := config.Save(path, &next); err != nil {
-		return fmt.Errorf("the interface key is in the OS keyring, but the config file could not be written: %w", err)
-	}
-	if oldAgent != "" && oldAgent != a.Agent {
-		// The previous admin account's key is of no use any more.
-		if err := keys.Delete(ctx, oldAgent); err != nil && !errors.Is(err, creds.ErrNotFound) {
-			e.logger().Warn("could not remove the previous admin account's key from the OS keyring", "agent", oldAgent, "err", err)
-		}
-	}
-
+	a := account.Account{Agent: probe.Agent, Alias: probe.Alias}
 	who := a.Alias
 	if name := safetext.Line(user.Name, 64); name != "" {
 		who = fmt.Sprintf("%s (%s)", a.Alias, name)
@@ -200,11 +181,11 @@ func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path s
 	if err := ask(&in.alias, "alias", "Mailbox to watch", cfg.Alias); err != nil {
 		return err
 	}
-	next := *cfg
-	next.ClearAccount()
-	next.CorpID, next.Alias = in.corpID, in.alias
-	next.CorpAPIURL = cmp.Or(strings.TrimSpace(in.apiURL), cfg.CorpAPIURL)
-	if err := next.Validate(); err != nil {
+	probe := *cfg
+	probe.ClearAccount()
+	probe.CorpID, probe.Alias = in.corpID, in.alias
+	probe.CorpAPIURL = cmp.Or(strings.TrimSpace(in.apiURL), cfg.CorpAPIURL)
+	if err := probe.Validate(); err != nil {
 		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
 	}
 	var sso, mail api.Secret
@@ -223,66 +204,13 @@ func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path s
 		}
 		sso, mail = s[0], s[1]
 	}
-	a := account.Account{CorpID: next.CorpID, CorpAPIURL: next.CorpAPIURL, Alias: next.Alias, CorpSSOSecret: sso, CorpMailSecret: mail}
-	if err := verifyCorp(ctx, e, a); err != nil {
-		return err
-	}
-	keys := e.interactiveKeyStore()
-	for _, k := range []struct {
-		app    string
-		secret api.Secret
-	}{{"sso", sso}, {"mail", mail}} {
-		if err := keys.Set(ctx, account.CorpKeyName(a.CorpID, k.app), k.secret); err != nil {
-			return fmt.Errorf("the account works, but storing its secrets in the OS keyring failed: %w", err)
-		}
-	}
-	if err := config.Save(path, &next); err != nil {
-		return fmt.Errorf("the secrets are in the OS keyring, but the config file could not be written: %w", err)
-	}
-	// No other account's secret stays behind.
-	var old []string
-	if cfg.Agent != "" {
-		old = append(old, cfg.Agent)
-	}
-	if cfg.RelayURL != "" {
-		old = append(old, account.DeviceKeyName(cfg.RelayURL))
-	}
-	for _, name := range old {
-		if err := keys.Delete(ctx, name); err != nil && !errors.Is(err, creds.ErrNotFound) {
-			e.logger().Warn("could not remove the previous account's secret from the OS keyring", "err", err)
-		}
+	a := account.Account{CorpID: probe.CorpID, Alias: probe.Alias}
+	if err := e.setupStore().LoginCorp(ctx, setup.Corp{CorpID: in.corpID, Alias: in.alias, APIURL: in.apiURL, SSO: sso, Mail: mail}); err != nil {
+		return configHint(err, "then log in again")
 	}
 	fmt.Fprintf(e.stdout, "Logged in: watching %s on Tencent's current API (corpid %s).\n", safetext.Line(a.Alias, 120), safetext.Line(a.CorpID, 80))
 	fmt.Fprintln(e.stdout, "Notifications show counts only: without a company relay this API gives no sender or subject.")
 	fmt.Fprintf(e.stdout, "Settings: %s. The secrets are in the OS keyring (service %q).\n", path, creds.Service)
-	return nil
-}
-
-// verifyCorp checks a corp account with the server: a token for each
-// application, then the mailbox's unread count. Its errors say what to fix
-// and that nothing was stored.
-func verifyCorp(ctx context.Context, e *env, a account.Account) error {
-	c, err := a.NewCorpClient(e.logger())
-	if err != nil {
-		return fmt.Errorf("login failed: %w", err)
-	}
-	for _, app := range []struct {
-		app  corpapi.App
-		name string
-	}{{corpapi.AppSSO, "单点登录 (single sign-on)"}, {corpapi.AppNewMail, "新邮件提醒 (new-mail)"}} {
-		if err := c.CheckToken(ctx, app.app); err != nil {
-			if api.IsAuth(err) {
-				return fmt.Errorf("login failed: the server refused corpid %q with the %s application's secret; check both in the exmail admin console (工具箱 → 应用中心). Nothing was stored", a.CorpID, app.name)
-			}
-			return fmt.Errorf("login failed: could not check the %s application with the server: %v. Nothing was stored", app.name, err)
-		}
-	}
-	if _, err := c.Mail.NewCount(ctx, a.Alias); err != nil {
-		if errors.Is(err, api.ErrNotFound) {
-			return fmt.Errorf("login failed: the mailbox %q does not exist in this enterprise (the corpid and secrets are fine). Nothing was stored", a.Alias)
-		}
-		return fmt.Errorf("login failed: could not read the unread count of %s: %v. Nothing was stored", a.Alias, err)
-	}
 	return nil
 }
 
@@ -308,30 +236,6 @@ func (e *env) interactiveKeyStore() account.KeyStore {
 		keys = &creds.Keyring{Timeout: loginKeyringTimeout}
 	}
 	return keys
-}
-
-// verify checks the account against the server: a token (the admin
-// account and key), then user/get of the mailbox. Its errors say what to
-// fix and that nothing was stored.
-func verify(ctx context.Context, e *env, a account.Account) (*api.User, error) {
-	c, err := a.NewClient(e.logger())
-	if err != nil {
-		return nil, fmt.Errorf("login failed: %w", err)
-	}
-	u, err := c.Users.Get(ctx, a.Alias)
-	switch {
-	case err == nil:
-		return u, nil
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case api.IsAuth(err):
-		return nil, fmt.Errorf("login failed: the server rejected admin account %q or the interface key; check both in the exmail admin console (工具箱 → 开放协议). Nothing was stored", a.Agent)
-	case errors.Is(err, api.ErrIPNotAllowed):
-		return nil, fmt.Errorf("login failed: %s. Nothing was stored", strings.TrimPrefix(api.ErrIPNotAllowed.Error(), "exmail: "))
-	case errors.Is(err, api.ErrNotFound):
-		return nil, fmt.Errorf("login failed: the mailbox %q does not exist in this enterprise (the admin account and key are fine). Nothing was stored", a.Alias)
-	}
-	return nil, fmt.Errorf("login failed: could not check the account with the server: %v. Nothing was stored", err)
 }
 
 // terminal returns standard input if it is a terminal.
@@ -405,49 +309,15 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
-	cfg, path, err := e.settingsToChange("the key stays in the OS keyring")
-	if err != nil {
+	if _, _, err := e.settingsToChange("the key stays in the OS keyring"); err != nil {
 		return err
 	}
-	agent := cmp.Or(strings.TrimSpace(*agentFlag), cfg.Agent)
-
-	var removed []string
-	remove := func(name, what string) error {
-		switch err := e.interactiveKeyStore().Delete(ctx, name); {
-		case err == nil:
-			removed = append(removed, what)
-		case !errors.Is(err, creds.ErrNotFound):
-			return fmt.Errorf("nothing more was removed: %w", err)
+	removed, err := e.setupStore().SignOut(ctx, *agentFlag)
+	if err != nil {
+		if len(removed) > 0 {
+			fmt.Fprintf(e.stdout, "Removed %s.\n", strings.Join(removed, " and "))
 		}
-		return nil
-	}
-	if agent != "" {
-		if err := remove(agent, fmt.Sprintf("the interface key of %q from the OS keyring", agent)); err != nil {
-			return err
-		}
-	}
-	if cfg.CorpID != "" && *agentFlag == "" {
-		for _, app := range []string{"sso", "mail"} {
-			if err := remove(account.CorpKeyName(cfg.CorpID, app), "the current API's "+app+" application secret from the OS keyring"); err != nil {
-				return err
-			}
-		}
-	}
-	if cfg.RelayURL != "" && *agentFlag == "" {
-		// The relay still lists the device until IT revokes it; the token
-		// is gone from here.
-		if err := remove(account.DeviceKeyName(cfg.RelayURL), "this computer's relay token from the OS keyring"); err != nil {
-			return err
-		}
-	}
-	if cfg.HasAccount() || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
-		if *agentFlag == "" || *agentFlag == cfg.Agent {
-			cfg.ClearAccount()
-			if err := config.Save(path, cfg); err != nil {
-				return fmt.Errorf("could not remove the account from the config file: %w", err)
-			}
-			removed = append(removed, "the account from "+path)
-		}
+		return err
 	}
 	if len(removed) == 0 {
 		fmt.Fprintln(e.stdout, "Nothing to remove: no account is stored.")
