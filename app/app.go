@@ -79,6 +79,9 @@ type Deps struct {
 	View      View
 	Autostart Autostart
 	Prefs     PrefsSaver
+	// Settings opens the settings page; nil hides its menu item and
+	// leaves the setup state's hint pointing at the command line.
+	Settings Settings
 	// Actions carries the user's requests from the tray and from toast
 	// clicks. main creates it (buffered) and hands the send side to the
 	// tray; senders should select on their ctx.
@@ -131,6 +134,7 @@ func (a *App) Run(ctx context.Context) error {
 		prefs:   make(chan Prefs, 1),
 		opening: make(map[string]bool),
 	}
+	r.s.settingsAvail = a.deps.Settings != nil
 	var saver sync.WaitGroup
 	if a.deps.Prefs != nil {
 		saver.Go(func() { r.saveLoop(ctx) })
@@ -251,6 +255,11 @@ func (r *runner) result(res any, now time.Time) []effect {
 			r.log.Warn("app: open mailbox", "mail_id", res.MailID, "err", res.Err)
 		}
 		return r.s.opened(res)
+	case settingsResult:
+		if res.Err != nil {
+			r.log.Warn("app: open the settings page", "err", res.Err)
+		}
+		return r.s.settingsOpened(res)
 	case autostartResult:
 		if res.Err != nil {
 			r.log.Warn("app: start at login", "err", res.Err)
@@ -283,6 +292,8 @@ func (r *runner) do(ctx context.Context, fx []effect) (quit bool) {
 			r.savePrefs(f.Prefs)
 		case autostartFx:
 			r.setAutostart(ctx, f.On)
+		case settingsFx:
+			r.openSettings(ctx)
 		case quitFx:
 			quit = true
 		}
@@ -331,6 +342,19 @@ func (r *runner) open(ctx context.Context, mailID string) {
 			}
 		}
 		r.post(ctx, openResult{MailID: mailID, Err: err})
+	}()
+}
+
+// settingsOpenTimeout bounds opening the settings page (the browser).
+const settingsOpenTimeout = 30 * time.Second
+
+func (r *runner) openSettings(ctx context.Context) {
+	page := r.deps.Settings
+	r.log.Info("app: opening the settings page")
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, settingsOpenTimeout)
+		defer cancel()
+		r.post(ctx, settingsResult{Err: page.Open(ctx)})
 	}()
 }
 

@@ -75,17 +75,21 @@ func isCLocale(s string) bool {
 
 // texts is one language's catalog. Fields with verbs are fmt formats.
 type texts struct {
-	open        string
-	setupHint   string
-	pause       string
-	pausedUntil string // %s: time
-	pauseHour   string
-	pauseTmrw   string
-	resume      string
-	showContent string
-	autostart   string
-	about       string // %s: version
-	quit        string
+	open           string
+	setupHint      string
+	setupPage      string // the setup state's hint when the settings page exists
+	setUp          string // menu: open the settings page in the setup state
+	settings       string // menu: open the settings page
+	settingsFailed string // toast title: the page could not be opened
+	pause          string
+	pausedUntil    string // %s: time
+	pauseHour      string
+	pauseTmrw      string
+	resume         string
+	showContent    string
+	autostart      string
+	about          string // %s: version
+	quit           string
 
 	connecting string
 	online     string
@@ -141,17 +145,21 @@ type texts struct {
 
 var catalog = map[Lang]*texts{
 	English: {
-		open:        "Open mailbox",
-		setupHint:   "Not set up — run: exmail-notifier login",
-		pause:       "Pause notifications",
-		pausedUntil: "Notifications paused until %s",
-		pauseHour:   "For 1 hour",
-		pauseTmrw:   "Until tomorrow",
-		resume:      "Resume notifications",
-		showContent: "Show message content in notifications",
-		autostart:   "Start at login",
-		about:       "About exmail-notifier %s",
-		quit:        "Quit",
+		open:           "Open mailbox",
+		setupHint:      "Not set up — run: exmail-notifier login",
+		setupPage:      "Not set up — click to set up",
+		setUp:          "Set up…",
+		settings:       "Settings…",
+		settingsFailed: "Could not open the settings page",
+		pause:          "Pause notifications",
+		pausedUntil:    "Notifications paused until %s",
+		pauseHour:      "For 1 hour",
+		pauseTmrw:      "Until tomorrow",
+		resume:         "Resume notifications",
+		showContent:    "Show message content in notifications",
+		autostart:      "Start at login",
+		about:          "About exmail-notifier %s",
+		quit:           "Quit",
 
 		connecting: "Connecting…",
 		online:     "Online",
@@ -206,17 +214,21 @@ var catalog = map[Lang]*texts{
 		dateAndTime: "Jan 2 15:04",
 	},
 	Chinese: {
-		open:        "打开邮箱",
-		setupHint:   "尚未设置——请运行：exmail-notifier login",
-		pause:       "暂停通知",
-		pausedUntil: "通知已暂停至 %s",
-		pauseHour:   "暂停 1 小时",
-		pauseTmrw:   "暂停至明天",
-		resume:      "恢复通知",
-		showContent: "在通知中显示邮件内容",
-		autostart:   "登录时启动",
-		about:       "关于 exmail-notifier %s",
-		quit:        "退出",
+		open:           "打开邮箱",
+		setupHint:      "尚未设置——请运行：exmail-notifier login",
+		setupPage:      "尚未设置——点击进行设置",
+		setUp:          "设置…",
+		settings:       "设置…",
+		settingsFailed: "无法打开设置页面",
+		pause:          "暂停通知",
+		pausedUntil:    "通知已暂停至 %s",
+		pauseHour:      "暂停 1 小时",
+		pauseTmrw:      "暂停至明天",
+		resume:         "恢复通知",
+		showContent:    "在通知中显示邮件内容",
+		autostart:      "登录时启动",
+		about:          "关于 exmail-notifier %s",
+		quit:           "退出",
 
 		connecting: "正在连接…",
 		online:     "在线",

@@ -202,9 +202,10 @@ type Model struct {
 	// Recent lists the newest mails first, at most MaxRecent.
 	Recent []RecentItem
 
-	// CanOpen is false in the setup state (Labels.Open then carries the
-	// setup hint) and while the interface key cannot be read from the
-	// keyring: the tray should disable that item.
+	// CanOpen is false while the interface key cannot be read from the
+	// keyring, and in the setup state without a settings page (Labels.Open
+	// then carries the setup hint): the tray should disable that item. In
+	// the setup state with a settings page the item opens the page.
 	CanOpen bool
 	// Paused is true while notifications are paused; PausedUntil says
 	// until when (local time).
@@ -216,6 +217,9 @@ type Model struct {
 	// false when there is no Autostart backend; hide or disable the item.
 	Autostart          bool
 	AutostartAvailable bool
+	// SettingsAvailable: the settings page can be opened (Deps.Settings);
+	// the tray shows Labels.Settings, which sends OpenSettings.
+	SettingsAvailable bool
 	// Version is the program version shown in About.
 	Version string
 
@@ -236,6 +240,7 @@ type Labels struct {
 	Resume        string // "Resume notifications"
 	ShowContent   string // "Show message content in notifications"
 	Autostart     string // "Start at login"
+	Settings      string // "Settings…" (设置…), or "Set up…" (设置…) in the setup state
 	About         string // "About exmail-notifier 1.2.3"
 	Quit          string // "Quit" (退出)
 }
@@ -243,11 +248,13 @@ type Labels struct {
 // Action is a user request from the tray, or from a toast click. Send
 // actions on the channel given as Deps.Actions. The concrete types are
 // OpenMailbox, OpenMail, Pause, PauseUntilTomorrow, Resume, Details,
-// SetShowContent, SetAutostart, About and Quit.
+// SetShowContent, SetAutostart, OpenSettings, ApplyPrefs, About and Quit.
 type Action interface{ isAction() }
 
 // OpenMailbox opens the inbox in the browser through SSO (a left click on
-// the icon, or the "Open mailbox" item).
+// the icon, or the "Open mailbox" item). In the setup state it opens the
+// settings page instead, where the account is set up (or, without
+// Deps.Settings, shows how to set it up).
 type OpenMailbox struct{}
 
 // OpenMail opens one mail through SSO: a recent-mail item, or a click on a
@@ -278,6 +285,19 @@ type SetShowContent struct{ On bool }
 // SetAutostart turns start at login on or off (!Model.Autostart).
 type SetAutostart struct{ On bool }
 
+// OpenSettings opens the settings page (the "Settings…" item; "Set up…"
+// in the setup state). It does nothing without Deps.Settings.
+type OpenSettings struct{}
+
+// ApplyPrefs sets the preferences chosen on the settings page, at once:
+// message content, the quiet hours and the sound. A pause in effect
+// (Prefs.PausedUntil) is kept.
+type ApplyPrefs struct {
+	ShowContent bool
+	Quiet       QuietHours
+	Sound       bool
+}
+
 // About shows one toast with the program name and version.
 type About struct{}
 
@@ -292,6 +312,8 @@ func (Resume) isAction()             {}
 func (Details) isAction()            {}
 func (SetShowContent) isAction()     {}
 func (SetAutostart) isAction()       {}
+func (OpenSettings) isAction()       {}
+func (ApplyPrefs) isAction()         {}
 func (About) isAction()              {}
 func (Quit) isAction()               {}
 
@@ -409,6 +431,12 @@ type View interface {
 type Autostart interface {
 	Enabled() (bool, error)
 	SetEnabled(on bool) error
+}
+
+// Settings opens the settings page in the browser. Open has its own
+// timeout and must not block for long.
+type Settings interface {
+	Open(ctx context.Context) error
 }
 
 // PrefsSaver persists Prefs (in the config file).

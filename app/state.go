@@ -42,6 +42,9 @@ type savePrefsFx struct{ Prefs Prefs }
 // autostartFx turns start at login on or off.
 type autostartFx struct{ On bool }
 
+// settingsFx opens the settings page.
+type settingsFx struct{}
+
 // quitFx ends the loop.
 type quitFx struct{}
 
@@ -50,6 +53,7 @@ func (fetchCountFx) isEffect() {}
 func (openFx) isEffect()       {}
 func (savePrefsFx) isEffect()  {}
 func (autostartFx) isEffect()  {}
+func (settingsFx) isEffect()   {}
 func (quitFx) isEffect()       {}
 
 // Results of background work, applied by the loop through the reducer.
@@ -69,7 +73,8 @@ type (
 		Query bool // the answer to the start-up query, not to a user's change
 		Err   error
 	}
-	sourceDone struct{ Err error }
+	sourceDone     struct{ Err error }
+	settingsResult struct{ Err error }
 )
 
 // state is everything the notifier knows. Only the App loop touches it.
@@ -78,6 +83,8 @@ type (
 type state struct {
 	cfg   Config // with defaults filled in
 	alias string // trimmed; "" is the setup state
+
+	settingsAvail bool // Deps.Settings is set
 
 	online         bool
 	everOnline     bool
@@ -392,6 +399,20 @@ func (s *state) handle(act Action, now time.Time) []effect {
 		}
 		s.prefs.ShowContent = act.On
 		return []effect{savePrefsFx{s.prefs}}
+	case OpenSettings:
+		if !s.settingsAvail {
+			return nil
+		}
+		return []effect{settingsFx{}}
+	case ApplyPrefs:
+		next := s.prefs
+		next.ShowContent, next.Quiet, next.Sound = act.ShowContent, act.Quiet, act.Sound
+		if next == s.prefs {
+			return nil
+		}
+		s.prefs = next
+		s.quietResumed = time.Time{} // a new schedule starts afresh
+		return []effect{savePrefsFx{s.prefs}}
 	case SetAutostart:
 		if !s.autostartAvail {
 			return nil
@@ -411,6 +432,9 @@ func (s *state) handle(act Action, now time.Time) []effect {
 }
 
 func (s *state) open(mailID string) []effect {
+	if s.setupMode() && s.settingsAvail {
+		return []effect{settingsFx{}}
+	}
 	if s.setupMode() {
 		return []effect{toastFx{Title: "exmail-notifier", Body: s.cfg.Lang.t().setupHint}}
 	}
@@ -516,11 +540,12 @@ func (s *state) model(now time.Time) Model {
 		Problem:            s.currentProblem(),
 		Alias:              s.alias,
 		Recent:             append([]RecentItem(nil), s.recent...),
-		CanOpen:            !s.setupMode() && !s.keyringProblem(),
+		CanOpen:            (!s.setupMode() && !s.keyringProblem()) || (s.setupMode() && s.settingsAvail),
 		Paused:             s.paused(now),
 		ShowContent:        s.prefs.ShowContent,
 		Autostart:          s.autostart,
 		AutostartAvailable: s.autostartAvail,
+		SettingsAvailable:  s.settingsAvail,
 		Version:            s.cfg.Version,
 		Labels: Labels{
 			Details:       c.details,
@@ -531,6 +556,7 @@ func (s *state) model(now time.Time) Model {
 			Resume:        c.resume,
 			ShowContent:   c.showContent,
 			Autostart:     c.autostart,
+			Settings:      c.settings,
 			About:         safetext.Fit(sanitize(fmt.Sprintf(c.about, s.cfg.Version), menuColumns*2), menuColumns),
 			Quit:          c.quit,
 		},
@@ -543,9 +569,13 @@ func (s *state) model(now time.Time) Model {
 	var parts []string
 	switch m.Icon {
 	case IconSetup:
-		m.Labels.Open = c.setupHint
-		m.Status = c.setupHint
-		m.Tooltip = "exmail-notifier — " + c.setupHint
+		hint := c.setupHint
+		if s.settingsAvail {
+			hint, m.Labels.Settings = c.setupPage, c.setUp
+		}
+		m.Labels.Open = hint
+		m.Status = hint
+		m.Tooltip = "exmail-notifier — " + hint
 		return m
 	case IconAttention:
 		m.Status = l.problemStatus(m.Problem)
@@ -611,4 +641,14 @@ func (m Mode) credentialsProblem() Problem {
 		return ProblemCorpCredentials
 	}
 	return ProblemCredentials
+}
+
+// settingsOpened tells the user when the settings page could not be
+// opened (no browser): the page is where the account is set up.
+func (s *state) settingsOpened(res settingsResult) []effect {
+	if res.Err == nil {
+		return nil
+	}
+	c := s.cfg.Lang.t()
+	return []effect{toastFx{Title: c.settingsFailed, Body: c.seeLog}}
 }

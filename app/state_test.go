@@ -708,12 +708,12 @@ func TestModelLabels(t *testing.T) {
 			Details: "Details…", Open: "Open mailbox", Pause: "Pause notifications", PauseHour: "For 1 hour",
 			PauseTomorrow: "Until tomorrow", Resume: "Resume notifications",
 			ShowContent: "Show message content in notifications", Autostart: "Start at login",
-			About: "About exmail-notifier 1.2.3", Quit: "Quit",
+			Settings: "Settings…", About: "About exmail-notifier 1.2.3", Quit: "Quit",
 		}},
 		{Chinese, Labels{
 			Details: "详情…", Open: "打开邮箱", Pause: "暂停通知", PauseHour: "暂停 1 小时", PauseTomorrow: "暂停至明天",
 			Resume: "恢复通知", ShowContent: "在通知中显示邮件内容", Autostart: "登录时启动",
-			About: "关于 exmail-notifier 1.2.3", Quit: "退出",
+			Settings: "设置…", About: "关于 exmail-notifier 1.2.3", Quit: "退出",
 		}},
 	}
 	for _, tt := range tests {
@@ -779,6 +779,65 @@ func TestActions(t *testing.T) {
 			checkDiff(t, "effects", tt.want, got)
 		})
 	}
+}
+
+// TestSettingsPage: with a settings page (Deps.Settings), the setup state
+// points at it and a click on the icon opens it; the page's preferences
+// apply at once and are saved, keeping a pause in effect.
+func TestSettingsPage(t *testing.T) {
+	t.Parallel()
+	withPage := func(cfg Config) *state {
+		s := newState(cfg, false, t0)
+		s.settingsAvail = true
+		return s
+	}
+	t.Run("the setup state opens the page on a click", func(t *testing.T) {
+		s := withPage(configWith(func(c *Config) { c.Alias = "" }))
+		checkDiff(t, "OpenMailbox effects", []effect{settingsFx{}}, s.handle(OpenMailbox{}, t0))
+		m := s.model(t0)
+		if m.Labels.Open != "Not set up — click to set up" || m.Labels.Settings != "Set up…" || !m.SettingsAvailable {
+			t.Errorf("setup labels: Open %q, Settings %q, available %v", m.Labels.Open, m.Labels.Settings, m.SettingsAvailable)
+		}
+	})
+	t.Run("the setup state in Chinese", func(t *testing.T) {
+		s := withPage(configWith(func(c *Config) { c.Alias, c.Lang = "", Chinese }))
+		if m := s.model(t0); m.Status != "尚未设置——点击进行设置" || m.Labels.Settings != "设置…" {
+			t.Errorf("zh setup: Status %q, Settings %q", m.Status, m.Labels.Settings)
+		}
+	})
+	t.Run("the menu item opens it when set up", func(t *testing.T) {
+		s := withPage(baseConfig())
+		checkDiff(t, "OpenSettings effects", []effect{settingsFx{}}, s.handle(OpenSettings{}, t0))
+		checkDiff(t, "OpenMailbox effects", []effect{openFx{}}, s.handle(OpenMailbox{}, t0))
+	})
+	t.Run("without a page the item does nothing", func(t *testing.T) {
+		s := newState(baseConfig(), false, t0)
+		if fx := s.handle(OpenSettings{}, t0); fx != nil {
+			t.Errorf("OpenSettings without a page: %v", fx)
+		}
+	})
+	t.Run("a page that cannot open says so", func(t *testing.T) {
+		s := withPage(baseConfig())
+		checkDiff(t, "failure", []effect{toastFx{Title: "Could not open the settings page", Body: "See the log for details."}},
+			s.settingsOpened(settingsResult{Err: errors.New("no browser")}))
+		if fx := s.settingsOpened(settingsResult{}); fx != nil {
+			t.Errorf("success toasts %v", fx)
+		}
+	})
+	t.Run("preferences apply at once and keep a pause", func(t *testing.T) {
+		s := withPage(baseConfig())
+		s.handle(Pause{For: time.Hour}, t0)
+		quiet := QuietHours{On: true, From: 20 * 60, To: 8 * 60}
+		want := Prefs{ShowContent: false, PausedUntil: t0.Add(time.Hour), Quiet: quiet, Sound: true}
+		checkDiff(t, "ApplyPrefs effects", []effect{savePrefsFx{want}},
+			s.handle(ApplyPrefs{ShowContent: false, Quiet: quiet, Sound: true}, t0))
+		if m := s.model(t0); m.ShowContent {
+			t.Error("the menu still shows content on")
+		}
+		if fx := s.handle(ApplyPrefs{ShowContent: false, Quiet: quiet, Sound: true}, t0); fx != nil {
+			t.Errorf("the same preferences again: %v", fx)
+		}
+	})
 }
 
 func TestAutostart(t *testing.T) {

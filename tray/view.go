@@ -71,9 +71,10 @@ const (
 	iResume        = iPause + 3
 	iContent       = iPause + 4 // checkbox
 	iAutostart     = iPause + 5 // checkbox
-	iAbout         = iPause + 6
-	iQuit          = iPause + 7
-	nItems         = iPause + 8
+	iSettings      = iPause + 6 // Settings… (设置…); hidden without a settings page
+	iAbout         = iPause + 7
+	iQuit          = iPause + 8
+	nItems         = iPause + 9
 )
 
 // View draws app.Model values into the tray. It implements app.View.
@@ -128,6 +129,8 @@ func New(ctx context.Context, actions chan<- app.Action, log *slog.Logger) *View
 	mi[iResume].Disable()
 	mi[iContent] = systray.AddMenuItemCheckbox("Show message content in notifications", "", false)
 	mi[iAutostart] = systray.AddMenuItemCheckbox("Start at login", "", false)
+	mi[iSettings] = systray.AddMenuItem("Settings…", "")
+	mi[iSettings].Hide()
 	systray.AddSeparator()
 	mi[iAbout] = systray.AddMenuItem("About", "")
 	mi[iQuit] = systray.AddMenuItem("Quit", "")
@@ -302,6 +305,7 @@ func (v *View) apply(old, m app.Model, all bool) {
 		{iResume, old.Labels.Resume, m.Labels.Resume},
 		{iContent, old.Labels.ShowContent, m.Labels.ShowContent},
 		{iAutostart, old.Labels.Autostart, m.Labels.Autostart},
+		{iSettings, old.Labels.Settings, m.Labels.Settings},
 		{iAbout, old.Labels.About, m.Labels.About},
 		{iQuit, old.Labels.Quit, m.Labels.Quit},
 	} {
@@ -320,6 +324,9 @@ func (v *View) apply(old, m app.Model, all bool) {
 	}
 	if all || old.AutostartAvailable != m.AutostartAvailable {
 		visible(v.items[iAutostart], m.AutostartAvailable)
+	}
+	if all || old.SettingsAvailable != m.SettingsAvailable {
+		visible(v.items[iSettings], m.SettingsAvailable)
 	}
 }
 
@@ -427,6 +434,8 @@ func (v *View) action(i int) (a app.Action, ok bool) {
 		return app.SetShowContent{On: !m.ShowContent}, true
 	case i == iAutostart:
 		return app.SetAutostart{On: !m.Autostart}, m.AutostartAvailable
+	case i == iSettings:
+		return app.OpenSettings{}, m.SettingsAvailable
 	case i == iAbout:
 		return app.About{}, true
 	case i == iQuit:
@@ -496,6 +505,8 @@ func nextClick(ctx context.Context, c [nItems]<-chan struct{}) (int, bool) {
 		return iContent, true
 	case <-c[iAutostart]:
 		return iAutostart, true
+	case <-c[iSettings]:
+		return iSettings, true
 	case <-c[iAbout]:
 		return iAbout, true
 	case <-c[iQuit]:
@@ -521,6 +532,8 @@ func actionName(a app.Action) string {
 		return "show-content"
 	case app.SetAutostart:
 		return "autostart"
+	case app.OpenSettings:
+		return "settings"
 	case app.About:
 		return "about"
 	case app.Quit:

@@ -65,7 +65,7 @@ func (f fakeItem) Enable()           { f.r.add("%s enable", f.n) }
 func (f fakeItem) Disable()          { f.r.add("%s disable", f.n) }
 
 var itemNames = [nItems]string{"status", "details", "open", "recent0", "recent1", "recent2", "recent3", "recent4",
-	"pause", "pause-hour", "pause-tomorrow", "resume", "content", "autostart", "about", "quit"}
+	"pause", "pause-hour", "pause-tomorrow", "resume", "content", "autostart", "settings", "about", "quit"}
 
 // show renders m and draws it at once, in place of the drawing goroutine.
 func show(v *View, m app.Model) {
@@ -191,6 +191,7 @@ func TestActionFollowsTheLatestModel(t *testing.T) {
 		{iResume, app.Resume{}, true},
 		{iContent, app.SetShowContent{On: false}, true}, // the checkbox flips what is shown
 		{iAutostart, app.SetAutostart{On: true}, true},
+		{iSettings, app.OpenSettings{}, false}, // hidden: no settings page in this model
 		{iAbout, app.About{}, true},
 		{iQuit, app.Quit{}, true},
 		{iStatus, nil, false},
