@@ -1,5 +1,6 @@
-// Package relay assembles the relay server: one upstream exmail listen
-// connection (api.Watcher, every mailbox), the store (relay/store), the
+// Package relay assembles the relay server: one upstream (by default the
+// exmail v1.4 listen connection, api.Watcher for every mailbox; or
+// Tencent's current API, relay/corp), the store (relay/store), the
 // ingest that stores then publishes (relay/upstream) and the HTTP API
 // (relay/server). cmd/exmail-relay is a thin main over relay/cli, which
 // calls Run.
@@ -14,6 +15,7 @@
 //	relay/cluster   scale-out: several nodes on one PostgreSQL, NATS between them (implements Cluster)
 //	relay/server    the /v1 HTTP API, the subscription hub, /metrics
 //	relay/upstream  exmail events → stored → published
+//	relay/corp      the upstream on Tencent's current API: its callbacks, or polled counts
 //	relay/client    the desktop side (imports no storage)
 //	relay/cli       the exmail-relay commands
 //	relay/loadgen   the load generator behind cmd/exmail-relay-load
@@ -38,8 +40,13 @@ import (
 
 // Config is what Run needs. Zero optional fields take the defaults noted.
 type Config struct {
-	Store    store.Store  // required; Run does not close it
-	API      *api.Client  // required: the enterprise admin client
+	Store store.Store // required; Run does not close it
+	// API is the v1.4 enterprise admin client, the default upstream
+	// (V14(API, Watch)). Required unless Upstream is set.
+	API *api.Client
+	// Upstream, if set, is where mail comes from instead of API's listen
+	// connection: relay/corp's Tencent's current API, for one.
+	Upstream Upstream
 	Listener net.Listener // required: the API listener; Run closes it
 	// TLS, if set, serves the API over TLS on Listener.
 	TLS *tls.Config
@@ -65,6 +72,67 @@ type Config struct {
 	// the upstream listen connection, and events reach every node's
 	// streams through the Cluster. Nil: this process is the only one.
 	Cluster Cluster
+}
+
+// Upstream is where the relay's mail comes from: Tencent's v1.4 listen
+// connection (V14) or its current API (relay/corp). Whichever it is, it
+// ends up as the same stored events, so desktops cannot tell them apart.
+type Upstream interface {
+	// NewCount reads a mailbox's unread count (for /v1/unread, a new
+	// device and the refreshes).
+	server.Counter
+	// LoginURL makes a fresh one-time sign-in link for a mailbox (for
+	// /v1/sso; the server passes the device's own alias).
+	server.Linker
+	// Hold feeds in, the ingest of the node that holds the upstream (the
+	// only node, without a cluster), until ctx is done: the events it
+	// reads, the counts it refreshes and the upstream's state. watched
+	// reports whether a mailbox has an open stream on this node.
+	Hold(ctx context.Context, in *upstream.Ingest, watched func(alias string) bool)
+}
+
+// Receiver is an Upstream that is also pushed to over HTTP (Tencent's
+// callbacks on the current API). Run serves its handler on the API
+// listener of every node, at its path, without a bearer token.
+type Receiver interface {
+	Upstream
+	// Receiver returns the push endpoint's path and handler (nil when
+	// this upstream takes no pushes after all). The handler
+	// gives every message it accepts to push, which stores then publishes
+	// it (persist, then publish) and returns an error only when it could
+	// not be stored.
+	Receiver(push func(ctx context.Context, evs ...api.Event) error) (path string, h http.Handler, err error)
+}
+
+// V14 is the v1.4 upstream: one enterprise-wide listen connection through
+// c (api.Watcher with no alias; wopts.Alias is ignored), with counts and
+// sign-in links from c.Mail. After every (re)connect the holder's ingest
+// refreshes every enrolled mailbox's count: exmail replays nothing.
+func V14(c *api.Client, wopts api.WatchOptions) Upstream {
+	wopts.Alias = ""
+	return &v14{c: c, wopts: wopts}
+}
+
+type v14 struct {
+	c     *api.Client
+	wopts api.WatchOptions
+}
+
+func (u *v14) NewCount(ctx context.Context, alias string) (int, error) {
+	return u.c.Mail.NewCount(ctx, alias)
+}
+
+func (u *v14) LoginURL(ctx context.Context, alias, mailID string) (api.Secret, error) {
+	return u.c.Mail.LoginURL(ctx, alias, mailID)
+}
+
+func (u *v14) Hold(ctx context.Context, in *upstream.Ingest, _ func(string) bool) {
+	events := make(chan api.Event, 64)
+	w := api.NewWatcher(u.c, u.wopts)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx, "0", events) })
+	wg.Go(func() { in.Run(ctx, events) })
+	wg.Wait()
 }
 
 // Cluster lets several relay processes share one store. relay/cluster
@@ -111,12 +179,20 @@ type Lease interface {
 // shutdown event, the HTTP servers drain, the upstream connection closes.
 // It returns nil after a stop by ctx, or the error that ended it.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Store == nil || cfg.API == nil || cfg.Listener == nil {
-		return errors.New("relay: Store, API and Listener are required")
+	if cfg.Store == nil || (cfg.API == nil && cfg.Upstream == nil) || cfg.Listener == nil {
+		return errors.New("relay: Store, API (or Upstream) and Listener are required")
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	up := cfg.Upstream
+	if up == nil {
+		wopts := cfg.Watch
+		if wopts.Logger == nil {
+			wopts.Logger = log
+		}
+		up = V14(cfg.API, wopts)
 	}
 	if cfg.PruneEvery <= 0 {
 		cfg.PruneEvery = time.Hour
@@ -131,6 +207,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
+	var srvRef atomic.Pointer[server.Server]
 	// cur is the ingest that stores upstream events: always there for a
 	// single node, and only while this node holds the lease in a cluster.
 	var cur atomic.Pointer[upstream.Ingest]
@@ -141,7 +218,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		// Not the holder: ask upstream, and have the holder store a
 		// count that changed.
-		n, err := cfg.API.Mail.NewCount(ctx, alias)
+		n, err := up.NewCount(ctx, alias)
 		if err == nil {
 			if m, merr := cfg.Store.Mailbox(ctx, alias); merr == nil && m.Unread != n && cl != nil {
 				cl.AskRefresh(alias)
@@ -171,26 +248,51 @@ func Run(ctx context.Context, cfg Config) error {
 			sopts.Limiter = cl
 		}
 	}
-	srv := server.New(cfg.Store, cfg.API.Mail, sopts)
-	wopts := cfg.Watch
-	wopts.Alias = ""
-	if wopts.Logger == nil {
-		wopts.Logger = log
+	// Pushes (callbacks) may reach any node: the holder's ingest stores
+	// them when this node holds the upstream; otherwise an ingest of its
+	// own, unfenced and publishing through the cluster, does (the store
+	// drops a new mail stored twice).
+	if recv, ok := up.(Receiver); ok {
+		var local upstream.Publisher = lateServer(func() *server.Server { return srvRef.Load() })
+		if cl != nil {
+			local = cl
+		}
+		pushIn := upstream.New(cfg.Store, local, up, upstream.Options{Logger: log})
+		push := func(ctx context.Context, evs ...api.Event) error {
+			if in := cur.Load(); in != nil {
+				return in.Push(ctx, evs...)
+			}
+			return pushIn.Push(ctx, evs...)
+		}
+		path, h, err := recv.Receiver(push)
+		if err != nil {
+			return err
+		}
+		if h != nil {
+			sopts.Callback, sopts.CallbackPath = h, path
+			log.Info("relay: receiving upstream callbacks", "path", path)
+		}
 	}
-	// hold runs the upstream listen connection and the ingest into st
-	// until ctx is done.
+	srv := server.New(cfg.Store, up, sopts)
+	srvRef.Store(srv)
+	// hold runs the upstream and the ingest into st until ctx is done.
 	hold := func(ctx context.Context, st upstream.Store, pub upstream.Publisher) {
-		in := upstream.New(st, pub, cfg.API.Mail, upstream.Options{Logger: log})
+		in := upstream.New(st, pub, up, upstream.Options{Logger: log})
 		cur.Store(in)
 		defer cur.Store(nil)
-		events := make(chan api.Event, 64)
-		w := api.NewWatcher(cfg.API, wopts)
-		var hw sync.WaitGroup
-		hw.Go(func() { w.Run(ctx, "0", events) })
-		hw.Go(func() { in.Run(ctx, events) })
-		hw.Wait()
+		up.Hold(ctx, in, srv.Watched)
 	}
 
+	if cl != nil {
+		// Before the API serves: a push may publish through cl at once.
+		cl.Attach(srv, func(ctx context.Context, alias string) {
+			if in := cur.Load(); in != nil {
+				if _, err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
+					log.Warn("relay: refreshing a count another node asked for", "alias", alias, "err", err)
+				}
+			}
+		})
+	}
 	hs := srv.HTTPServer(cfg.Listener.Addr().String())
 	hs.TLSConfig = cfg.TLS
 	var wg sync.WaitGroup
@@ -221,13 +323,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if cl == nil {
 		wg.Go(func() { hold(ctx, cfg.Store, srv) })
 	} else {
-		cl.Attach(srv, func(ctx context.Context, alias string) {
-			if in := cur.Load(); in != nil {
-				if _, err := in.Refresh(ctx, alias); err != nil && ctx.Err() == nil {
-					log.Warn("relay: refreshing a count another node asked for", "alias", alias, "err", err)
-				}
-			}
-		})
 		wg.Go(func() {
 			if err := cl.Run(ctx); err != nil && ctx.Err() == nil {
 				errc <- err
@@ -322,3 +417,11 @@ func prune(ctx context.Context, st store.Store, r store.Retention, every time.Du
 		}
 	}
 }
+
+// lateServer publishes to the server it returns, which exists by the time
+// anything is published (the push handler is built before the server that
+// serves it).
+type lateServer func() *server.Server
+
+func (f lateServer) Publish(ev store.Event)  { f().Publish(ev) }
+func (f lateServer) SetUpstream(online bool) { f().SetUpstream(online) }

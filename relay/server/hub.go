@@ -211,3 +211,10 @@ func (h *hub) subscribers() int {
 	defer h.mu.RUnlock()
 	return h.n
 }
+
+// watched reports whether alias has an open subscription.
+func (h *hub) watched(alias string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byAlias[alias]) > 0
+}

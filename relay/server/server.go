@@ -84,7 +84,9 @@ const (
 	DefaultEnrollFails  = 10
 	DefaultEnrollWindow = 10 * time.Minute
 	maxBody             = 4 << 10
-	replayPage          = 500
+	// MaxCallbackBody bounds a request body on Options.CallbackPath.
+	MaxCallbackBody = 64 << 10
+	replayPage      = 500
 )
 
 // Options tunes a Server. Zero fields take the default noted on them.
@@ -131,6 +133,14 @@ type Options struct {
 	OnEnroll func(alias string)
 	// Interest, if set, is told which mailboxes have open streams here.
 	Interest Interest
+	// Callback, if set, is served at CallbackPath (every method: the
+	// handler answers what it does not serve): the endpoint an upstream
+	// pushes to (Tencent's current API, corpapi/callback). It takes no
+	// bearer token, since the handler authenticates each request itself,
+	// but bodies are bounded (MaxCallbackBody) and must arrive within
+	// 10 s, like every other request body.
+	Callback     http.Handler
+	CallbackPath string
 	// Limiter, if set, keeps the SSO, live-count and failed-enrollment
 	// limits cluster-wide instead of per process. If it fails, the
 	// process's own limiter answers (and the failure is logged).
@@ -200,6 +210,7 @@ type Server struct {
 type metrics struct {
 	events, ssoOK, ssoLimited, ssoFailed, enrollOK, enrollFailed, unauthorized, revokedKicks atomic.Int64
 	connects, resumes, resets, writeFailures                                                 atomic.Int64
+	callbacksOK, callbacksRefused                                                            atomic.Int64
 }
 
 // New returns a Server over st; linker makes the SSO URLs. Call Run for
@@ -301,6 +312,10 @@ func (s *Server) Publish(ev store.Event) {
 // up; every open stream gets a fresh state event when it changes.
 func (s *Server) SetUpstream(online bool) { s.hub.setUpstream(online) }
 
+// Watched reports whether alias has an open event stream on this server
+// (a desktop is looking now), e.g. to read its count more often.
+func (s *Server) Watched(alias string) bool { return s.hub.watched(store.NormAlias(alias)) }
+
 // Subscribers is how many event streams are open.
 func (s *Server) Subscribers() int { return s.hub.subscribers() }
 
@@ -332,8 +347,52 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/events", s.v1(s.authed(s.handleEvents)))
 	mux.HandleFunc("GET /v1/unread", s.v1(s.authed(s.handleUnread)))
 	mux.HandleFunc("POST /v1/sso", s.v1(s.authed(s.handleSSO)))
+	if s.opts.Callback != nil && s.opts.CallbackPath != "" {
+		mux.Handle(s.opts.CallbackPath, s.callback(s.opts.Callback))
+	}
 	return mux
 }
+
+// callback applies the rules of the push endpoint: no caching, a bounded
+// body that must come quickly, and no bearer token (h checks its own
+// signature). It counts what h accepted and refused, for /metrics.
+func (s *Server) callback(h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method != http.MethodGet {
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxCallbackBody)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status < 300 {
+			s.m.callbacksOK.Add(1)
+		} else {
+			s.m.callbacksRefused.Add(1)
+		}
+	}
+}
+
+// statusWriter records the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // HTTPServer returns an http.Server for Handler on addr with the timeouts
 // and limits a public endpoint needs. It has no WriteTimeout: streams set
@@ -1018,6 +1077,10 @@ func (s *Server) MetricsHandler() http.Handler {
 		g("exmail_relay_sso_ok_total", "SSO links issued.", "counter", s.m.ssoOK.Load())
 		g("exmail_relay_sso_limited_total", "SSO requests refused by the rate limit.", "counter", s.m.ssoLimited.Load())
 		g("exmail_relay_sso_failed_total", "SSO requests that failed upstream.", "counter", s.m.ssoFailed.Load())
+		if s.opts.Callback != nil {
+			g("exmail_relay_callbacks_accepted_total", "Upstream callbacks answered with success.", "counter", s.m.callbacksOK.Load())
+			g("exmail_relay_callbacks_refused_total", "Upstream callbacks refused (signature, timestamp, nonce, CorpID, decryption, size) or not stored.", "counter", s.m.callbacksRefused.Load())
+		}
 		io.WriteString(w, b.String())
 	})
 }

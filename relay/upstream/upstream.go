@@ -5,6 +5,7 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -201,16 +202,22 @@ func unreadEvent(alias string, n int, now time.Time) store.Event {
 }
 
 // commit stores evs in one transaction, then publishes what was stored.
+// A failure is logged: the events are lost (the upstream replays nothing).
 func (in *Ingest) commit(ctx context.Context, evs ...store.Event) {
 	if len(evs) == 0 {
 		return
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.commitLocked(ctx, evs)
+	if err := in.commitLocked(ctx, evs); err != nil && ctx.Err() == nil {
+		in.log.Error("relay upstream: storing events; they are lost", "events", len(evs), "err", err)
+	}
 }
 
-func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) {
+// commitLocked stores evs (but counts equal to the stored one) in one
+// transaction, then publishes what was stored. It returns the store's
+// error; nothing was published then.
+func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) error {
 	// A count equal to the mailbox's current one says nothing new (a
 	// refresh and a push may both report it).
 	unread := map[string]int{}
@@ -230,14 +237,11 @@ func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) {
 		kept = append(kept, ev)
 	}
 	if len(kept) == 0 {
-		return
+		return nil
 	}
 	stored, err := in.st.AppendBatch(ctx, kept)
 	if err != nil {
-		if ctx.Err() == nil {
-			in.log.Error("relay upstream: storing events; they are lost", "events", len(kept), "err", err)
-		}
-		return
+		return err
 	}
 	if d := len(kept) - len(stored); d > 0 {
 		in.log.Debug("relay upstream: new mails already stored; dropped", "mails", d)
@@ -245,7 +249,65 @@ func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) {
 	for _, ev := range stored {
 		in.pub.Publish(ev)
 	}
+	return nil
 }
+
+// Push stores, then publishes, events that were pushed to the relay
+// (Tencent's callbacks on the current API) rather than read from a
+// connection: the NewMail and UnreadChanged of enrolled mailboxes, cleaned
+// and deduplicated exactly as Run does (so the streams cannot tell the
+// upstreams apart). Other events, and events of mailboxes without an
+// active device, are dropped. Unlike Run it returns an error when the
+// events could not be stored, so that the pusher can send them again; a
+// new mail stored before is dropped without error.
+func (in *Ingest) Push(ctx context.Context, evs ...api.Event) error {
+	now := in.opts.Now()
+	var out []store.Event
+	for _, ev := range evs {
+		var user string
+		switch ev := ev.(type) {
+		case api.NewMail:
+			user = ev.User
+		case api.UnreadChanged:
+			user = ev.User
+		default:
+			continue
+		}
+		alias := store.NormAlias(user)
+		if alias == "" {
+			continue
+		}
+		on, err := in.st.Enrolled(ctx, alias)
+		if err != nil {
+			return fmt.Errorf("relay upstream: checking enrollment: %w", err)
+		}
+		if !on {
+			continue
+		}
+		switch ev := ev.(type) {
+		case api.NewMail:
+			out = append(out, newMailEvent(alias, ev, now))
+		case api.UnreadChanged:
+			out = append(out, unreadEvent(alias, ev.Unread, now))
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err := in.commitLocked(ctx, out); err != nil {
+		return fmt.Errorf("relay upstream: storing pushed events: %w", err)
+	}
+	return nil
+}
+
+// SetUpstream publishes whether the upstream works, for upstreams that
+// have no connection whose state Run could follow (polling).
+func (in *Ingest) SetUpstream(online bool) { in.pub.SetUpstream(online) }
+
+// Aliases lists the mailboxes with an active device.
+func (in *Ingest) Aliases(ctx context.Context) ([]string, error) { return in.st.Aliases(ctx) }
 
 // Refresh fetches alias's unread count and, if it differs from the stored
 // one, stores and publishes an unread event. If an event for alias was
@@ -268,7 +330,9 @@ func (in *Ingest) Refresh(ctx context.Context, alias string) (int, error) {
 		return n, err
 	}
 	if m.LastSeq == before.LastSeq && m.Unread != n {
-		in.commitLocked(ctx, []store.Event{unreadEvent(alias, n, in.opts.Now())})
+		if err := in.commitLocked(ctx, []store.Event{unreadEvent(alias, n, in.opts.Now())}); err != nil {
+			return n, fmt.Errorf("relay upstream: storing an unread count: %w", err)
+		}
 	}
 	return n, nil
 }
