@@ -72,6 +72,11 @@ log "Info.plist and icon"
 sed -e "s/@VERSION@/$VERSION/g" -e "s/@SHORT_VERSION@/$SHORT_VERSION/g" -e "s/@BUILD@/$BUILD/g" -e "s/@YEAR@/$YEAR/g" \
 	packaging/macos/Info.plist.in >"$APP/Contents/Info.plist"
 plutil -lint "$APP/Contents/Info.plist"
+# The exmail-notifier:// handler: without it a click on an enrollment link
+# finds no app (on Linux the .desktop file, on Windows the MSI registers it).
+schemes=$(plutil -extract CFBundleURLTypes.0.CFBundleURLSchemes json -o - "$APP/Contents/Info.plist" | tr -d ' \n') ||
+	die "Info.plist has no CFBundleURLTypes[0].CFBundleURLSchemes: the exmail-notifier:// link handler is missing"
+[[ $schemes == '["exmail-notifier"]' ]] || die "Info.plist CFBundleURLSchemes is $schemes, want [\"exmail-notifier\"]"
 printf 'APPL????' >"$APP/Contents/PkgInfo"
 go run ./assets/cmd/render -out "$WORK/icons"
 cp "$WORK/icons/$NAME.icns" "$APP/Contents/Resources/$NAME.icns"
