@@ -38,8 +38,9 @@ const (
 // it runs, up to 4 more URLs wait; any beyond that are dropped, and a
 // warning (without the URL) says so.
 //
-// stop is idempotent and returns at once: URLs not yet handed to handle
-// are dropped, a call in progress finishes, and no other call starts. The
+// stop is idempotent and returns at once: URLs still queued are dropped;
+// a call to handle already under way (or starting at that instant) runs to
+// its end. The
 // platform's handler itself stays installed for the life of the process
 // (it is one per process, and drops what nobody listens for).
 //
