@@ -52,6 +52,11 @@ type PowerOptions struct {
 	// Getenv reads the environment (DBUS_SYSTEM_BUS_ADDRESS on Linux).
 	// Default os.Getenv.
 	Getenv func(string) string
+	// OnChange, when set, is called on Power's goroutine with the new
+	// state each time it changes (not for the first answer). It must not
+	// block. A poll waiting SlowEvery can be cut short with it when the
+	// user comes back: if !s.Slow() { src.Reconnect() }.
+	OnChange func(PowerState)
 }
 
 func (o PowerOptions) withDefaults() PowerOptions {
@@ -155,6 +160,9 @@ func (p *Power) watch(ctx context.Context, o PowerOptions, probe powerProbe) {
 		p.set(s)
 		if first || s != last {
 			o.Logger.Debug("power state", "on_battery", s.OnBattery, "idle", s.Idle)
+			if !first && o.OnChange != nil {
+				o.OnChange(s)
+			}
 			last = s
 		}
 		if e := errText(err); e != lastErr {

@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -63,7 +64,13 @@ func TestPowerWatchRefreshes(t *testing.T) {
 			{Idle: true},
 			{},
 		}}
-		o := PowerOptions{Every: time.Minute, Timeout: 3 * time.Second}.withDefaults()
+		var changes []PowerState // appended on the watch's goroutine, read after synctest.Wait under mu
+		var mu sync.Mutex
+		o := PowerOptions{Every: time.Minute, Timeout: 3 * time.Second, OnChange: func(s PowerState) {
+			mu.Lock()
+			defer mu.Unlock()
+			changes = append(changes, s)
+		}}.withDefaults()
 		p := &Power{}
 		if p.Slow() {
 			t.Fatal("slow before the first answer")
@@ -76,6 +83,11 @@ func TestPowerWatchRefreshes(t *testing.T) {
 			}
 			time.Sleep(o.Every) // the bubble's clock: no real wait
 		}
+		mu.Lock()
+		if want := []PowerState{{OnBattery: true}, {Idle: true}, {}}; !slices.Equal(changes, want) {
+			t.Errorf("OnChange got %+v, want %+v (no call for the first answer)", changes, want)
+		}
+		mu.Unlock()
 		_, deadlines, _ := probe.record()
 		for i, left := range deadlines {
 			if left != o.Timeout {
