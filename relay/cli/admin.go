@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/wire"
 )
@@ -23,7 +22,7 @@ const enrollUsage = `Usage: exmail-relay enroll ALIAS [--ttl 72h] [--relay-url U
        exmail-relay enroll --csv FILE [ALIAS...] [--ttl 72h] [--relay-url URL]
 
 Makes a one-time enrollment code for the mailbox ALIAS, which must exist
-upstream (user/get). It prints the code on the first line of stdout and the
+upstream (user/get on v1.4, mail/newcount on the current API). It prints the code on the first line of stdout and the
 link exmail-notifier://enroll?relay=…&code=… on the second. The code is a
 credential until it is used or expires: hand it to the mailbox's owner only.
 
@@ -32,7 +31,9 @@ stdin) and writes alias,code,link rows to FILE (created with mode 0600);
 stdout then only says how many.
 
 The relay URL comes from --relay-url or EXMAIL_RELAY_URL. The upstream
-account and key are read as by serve.
+(--upstream or EXMAIL_RELAY_UPSTREAM) and its account and key are read as
+by serve; with --upstream corp only EXMAIL_CORPID and the 新邮件提醒
+secret are needed.
 `
 
 func cmdEnroll(ctx context.Context, e Env, args []string) error {
@@ -40,7 +41,7 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 	ttl := f.Duration("ttl", 72*time.Hour, "how long the code stays valid")
 	relayURL := f.String("relay-url", "", "the relay's public URL, for the link (default $EXMAIL_RELAY_URL)")
 	csvFile := f.String("csv", "", "enroll many aliases and write alias,code,link rows to this file")
-	secretFile := f.String("secret-file", "", "read the interface key from this file")
+	uf := addUpstreamFlags(f, false)
 	db := dbFlag(f)
 	aliases, err := f.parseAll(args)
 	if err != nil {
@@ -84,7 +85,7 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 		}
 	}
 
-	c, _, err := apiClient(e, *secretFile)
+	up, err := uf.open(f, e, false, false)
 	if err != nil {
 		return err
 	}
@@ -97,11 +98,8 @@ func cmdEnroll(ctx context.Context, e Env, args []string) error {
 	// Every mailbox is checked, and the CSV file created, before any code
 	// is stored: a code that is stored is always also handed out.
 	for _, a := range aliases {
-		if _, err := c.Users.Get(ctx, a); err != nil {
-			if errors.Is(err, api.ErrNotFound) {
-				return fmt.Errorf("%s is not a mailbox of the enterprise", a)
-			}
-			return fmt.Errorf("checking %s upstream: %w", a, err)
+		if err := up.checkMailbox(ctx, a); err != nil {
+			return err
 		}
 	}
 	var w *csv.Writer

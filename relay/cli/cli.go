@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
@@ -33,14 +32,19 @@ type Env struct {
 	Ready func(addr string)
 }
 
-// OSEnv is the process's streams and environment.
-// EXMAIL_SECRET is read once and taken out of the process environment.
+// OSEnv is the process's streams and environment. The secrets' variables
+// (EXMAIL_SECRET, EXMAIL_CORP_SSO_SECRET, EXMAIL_CORP_MAIL_SECRET,
+// EXMAIL_CALLBACK_TOKEN, EXMAIL_CALLBACK_AES_KEY) are read once and taken
+// out of the process environment.
 func OSEnv() Env {
-	secret := os.Getenv("EXMAIL_SECRET")
-	os.Unsetenv("EXMAIL_SECRET")
+	secrets := map[string]string{}
+	for _, k := range secretVars {
+		secrets[k] = os.Getenv(k)
+		os.Unsetenv(k)
+	}
 	getenv := func(k string) string {
-		if k == "EXMAIL_SECRET" {
-			return secret
+		if v, ok := secrets[k]; ok {
+			return v
 		}
 		return os.Getenv(k)
 	}
@@ -223,62 +227,6 @@ func openStore(ctx context.Context, e Env, dsn string) (store.Store, error) {
 		return nil, fmt.Errorf("creating the database directory: %w", err)
 	}
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
-}
-
-// apiClient builds the upstream client the way the desktop CLI does: the
-// admin account from EXMAIL_AGENT, the endpoints from EXMAIL_TOKEN_URL,
-// EXMAIL_API_URL and EXMAIL_LOGIN_URL, and the key from --secret-file,
-// $CREDENTIALS_DIRECTORY/exmail-secret (systemd LoadCredential=) or
-// EXMAIL_SECRET, never from a flag value.
-// It also returns the key, which scale-out nodes share to authenticate
-// their messages.
-func apiClient(e Env, secretFile string) (*api.Client, api.Secret, error) {
-	agent := strings.TrimSpace(e.Getenv("EXMAIL_AGENT"))
-	if agent == "" {
-		return nil, "", errors.New("EXMAIL_AGENT (the enterprise admin account) is not set")
-	}
-	key, err := readSecret(e, secretFile)
-	if err != nil {
-		return nil, "", err
-	}
-	c, err := api.New(api.Config{
-		ClientID: agent, ClientSecret: key,
-		TokenURL: e.Getenv("EXMAIL_TOKEN_URL"),
-		BaseURL:  e.Getenv("EXMAIL_API_URL"),
-		LoginURL: e.Getenv("EXMAIL_LOGIN_URL"),
-	})
-	return c, key, err
-}
-
-const credentialName = "exmail-secret"
-
-func readSecret(e Env, file string) (api.Secret, error) {
-	src := "--secret-file"
-	if file == "" {
-		if d := e.Getenv("CREDENTIALS_DIRECTORY"); d != "" {
-			if p := filepath.Join(d, credentialName); exists(p) {
-				file, src = p, "the systemd credential "+credentialName
-			}
-		}
-	}
-	if file != "" {
-		if fi, err := os.Stat(file); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-			return "", fmt.Errorf("the interface key file (%s) has mode %v: anyone on this server could read the key; chmod 600 it (root-owned), or use a systemd credential", src, fi.Mode().Perm())
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("reading the interface key from %s: %w", src, err)
-		}
-		k := strings.TrimSpace(string(b))
-		if k == "" {
-			return "", fmt.Errorf("the interface key file (%s) is empty", src)
-		}
-		return api.Secret(k), nil
-	}
-	if k := strings.TrimSpace(e.Getenv("EXMAIL_SECRET")); k != "" {
-		return api.Secret(k), nil
-	}
-	return "", errors.New("no interface key: use --secret-file FILE, a systemd credential named exmail-secret (LoadCredential=), or EXMAIL_SECRET")
 }
 
 func exists(p string) bool {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,33 +16,63 @@ import (
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
+	"github.com/exmail-notifier/exmail-notifier/corpapi"
+	"github.com/exmail-notifier/exmail-notifier/corpapi/callback"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	"github.com/exmail-notifier/exmail-notifier/relay/cluster"
+	"github.com/exmail-notifier/exmail-notifier/relay/corp"
 	"github.com/exmail-notifier/exmail-notifier/relay/server"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 )
 
 const serveUsage = `Usage: exmail-relay serve --listen ADDR [--tls-cert FILE --tls-key FILE] [--db DSN]
-                          [--nats URL] [--metrics-listen ADDR] [--keepalive 55s] [--secret-file FILE]
+                          [--nats URL] [--metrics-listen ADDR] [--keepalive 55s]
+                          [--upstream v14|corp] [--secret-file FILE]
+                          [--corp-sso-secret-file FILE] [--corp-mail-secret-file FILE]
+                          [--callback-secret-file FILE]
 
 Runs the relay until SIGINT or SIGTERM (then stops gracefully, exit 0):
-one upstream listen connection for every mailbox, and the /v1 API that
-enrolled desktops use. Plain HTTP is allowed only on a loopback address
-(behind a TLS-terminating proxy on the same machine); any other address
-needs --tls-cert and --tls-key.
+one upstream for every mailbox, and the /v1 API that enrolled desktops
+use. Plain HTTP is allowed only on a loopback address (behind a
+TLS-terminating proxy on the same machine); any other address needs
+--tls-cert and --tls-key.
 
-The admin account comes from EXMAIL_AGENT; the endpoints from
-EXMAIL_TOKEN_URL, EXMAIL_API_URL and EXMAIL_LOGIN_URL; the interface key
-from --secret-file, $CREDENTIALS_DIRECTORY/exmail-secret (systemd
+The upstream (--upstream, default $EXMAIL_RELAY_UPSTREAM, else v14):
+
+v14, BizMail OpenApi v1.4: one listen connection. The admin account comes
+from EXMAIL_AGENT; the endpoints from EXMAIL_TOKEN_URL, EXMAIL_API_URL and
+EXMAIL_LOGIN_URL; the interface key from --secret-file,
+$CREDENTIALS_DIRECTORY/exmail-secret (systemd
 LoadCredential=exmail-secret:/etc/exmail-relay/secret) or EXMAIL_SECRET.
-It is never accepted as a flag value, and never written to the database or
-a log.
+
+corp, Tencent's current API (api.exmail.qq.com): the corpid comes from
+EXMAIL_CORPID, the endpoint from EXMAIL_CORP_API_URL (default
+https://api.exmail.qq.com/cgi-bin/); the secret of the 单点登录 (SSO)
+application from --corp-sso-secret-file, the credential
+exmail-corp-sso-secret or EXMAIL_CORP_SSO_SECRET; the secret of the
+新邮件提醒 (new-mail reminder) application from --corp-mail-secret-file,
+the credential exmail-corp-mail-secret or EXMAIL_CORP_MAIL_SECRET.
+  With callbacks: set the 新邮件提醒 application to callback mode with the
+  URL https://<this relay>/callback/exmail (Tencent calls only ports 80,
+  443 and 8080), and give the relay the same Token and 43-character
+  EncodingAESKey: --callback-secret-file (Token on the first line, key on
+  the second), the credential exmail-callback, or EXMAIL_CALLBACK_TOKEN
+  and EXMAIL_CALLBACK_AES_KEY. New mail is then pushed, with sender and
+  subject; counts are still read after start and every 30 minutes.
+  Without callbacks the relay polls mail/newcount: every --corp-poll-live
+  for a mailbox a desktop is watching, every --corp-poll-idle for the
+  others, at most --corp-poll-budget calls a minute; desktops then get
+  counts only (no sender or subject).
+
+Secrets are never accepted as flag values, and never written to the
+database or a log.
 
 Scale-out: with --db postgres://… and --nats nats://… (or EXMAIL_RELAY_NATS,
 the place for a URL with a password), several serve processes share the
 work. Exactly one of them, the holder of a PostgreSQL advisory lock, keeps
-the upstream listen connection; when it dies another takes over within
+the upstream listen connection (or, on the current API, polls the counts;
+callbacks are taken by any node); when it dies another takes over within
 seconds. Every node serves streams, and events reach them over NATS (and
 from PostgreSQL when NATS lost one). The lock needs a direct connection to
 PostgreSQL or a session-mode pooler, never a transaction-mode pooler.
@@ -77,7 +108,10 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	key := f.String("tls-key", "", "the TLS private key (PEM)")
 	metrics := f.String("metrics-listen", "", "serve Prometheus /metrics on this address (keep it private)")
 	keepalive := f.Duration("keepalive", server.DefaultKeepalive, "keepalive comment interval on idle streams; clients reconnect after 2×this+5s of silence")
-	secretFile := f.String("secret-file", "", "read the interface key from this file")
+	uf := addUpstreamFlags(f, true)
+	pollLive := f.Duration("corp-poll-live", corp.DefaultLiveEvery, "corp without callbacks: how often a mailbox with an open stream is counted")
+	pollIdle := f.Duration("corp-poll-idle", corp.DefaultIdleEvery, "corp without callbacks: how often the other mailboxes are counted")
+	pollBudget := f.Int("corp-poll-budget", corp.DefaultBudget, "corp: at most this many mail/newcount calls a minute")
 	var trusted prefixes
 	f.Var(&trusted, "trusted-proxy", "addresses or CIDRs whose X-Forwarded-For is trusted (repeatable, comma-separated)")
 	maxEvents := f.Int("retention-events", 1000, "keep at most this many events per mailbox")
@@ -101,6 +135,9 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	}
 	if *natsURL == "" {
 		*natsURL = e.Getenv("EXMAIL_RELAY_NATS")
+	}
+	if *pollLive < time.Second || *pollIdle < *pollLive || *pollBudget < 1 {
+		return f.usageErrorf("--corp-poll-live must be at least 1s, --corp-poll-idle at least that, --corp-poll-budget at least 1")
 	}
 	if *keepalive < time.Second {
 		return f.usageErrorf("--keepalive must be at least 1s, got %v", *keepalive)
@@ -126,7 +163,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
 
-	c, secret, err := apiClient(e, *secretFile)
+	up, err := uf.open(f, e, true, true)
 	if err != nil {
 		return err
 	}
@@ -142,15 +179,26 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 	defer stop()
 
 	// A rejected key is fatal at start; an unreachable server is not (the
-	// watcher retries, and devices see "upstream offline").
-	cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
-	_, err = c.CheckToken(cctx)
-	ccancel()
-	switch {
-	case api.IsAuth(err):
-		return fmt.Errorf("the admin account or interface key was rejected: %w", err)
-	case err != nil:
-		log.Warn("relay: exmail is not reachable yet; retrying in the background", "err", err)
+	// upstream retries, and devices see "upstream offline").
+	var rcfg relay.Config
+	switch up.kind {
+	case upstreamCorp:
+		cu, err := startCorp(ctx, e, up, log, corp.Options{LiveEvery: *pollLive, IdleEvery: *pollIdle, Budget: *pollBudget})
+		if err != nil {
+			return err
+		}
+		rcfg.Upstream = cu
+	default:
+		cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err = up.v14.CheckToken(cctx)
+		ccancel()
+		switch {
+		case api.IsAuth(err):
+			return fmt.Errorf("the admin account or interface key was rejected: %w", err)
+		case err != nil:
+			log.Warn("relay: exmail is not reachable yet; retrying in the background", "err", err)
+		}
+		rcfg.API = up.v14
 	}
 
 	st, err := openStore(ctx, e, *db)
@@ -165,7 +213,7 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 			return f.usageErrorf("--nats needs --db postgres://…: the nodes share PostgreSQL")
 		}
 		host, _ := os.Hostname()
-		node, err := cluster.New(ctx, pg, cluster.Options{NATS: *natsURL, Key: []byte(secret.Reveal()), Name: fmt.Sprintf("exmail-relay %s/%d", host, os.Getpid()), Logger: log})
+		node, err := cluster.New(ctx, pg, cluster.Options{NATS: *natsURL, Key: up.clusterKey(), Name: fmt.Sprintf("exmail-relay %s/%d", host, os.Getpid()), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -185,18 +233,16 @@ func cmdServe(ctx context.Context, e Env, args []string) error {
 		}
 		log.Info("relay: metrics", "addr", mln.Addr().String())
 	}
-	err = relay.Run(ctx, relay.Config{
-		Store: st, API: c, Listener: ln, TLS: tlsConf, MetricsListener: mln,
-		Server:    server.Options{Keepalive: *keepalive, TrustedProxies: trusted},
-		Retention: store.Retention{MaxEvents: *maxEvents, MaxAge: *maxAge, ContentAge: *contentAge, DeviceIdle: *deviceIdle},
-		Logger:    log,
-		Cluster:   cl,
-		Ready: func(*server.Server) {
-			if e.Ready != nil {
-				e.Ready(ln.Addr().String())
-			}
-		},
-	})
+	rcfg.Store, rcfg.Listener, rcfg.TLS, rcfg.MetricsListener = st, ln, tlsConf, mln
+	rcfg.Server = server.Options{Keepalive: *keepalive, TrustedProxies: trusted}
+	rcfg.Retention = store.Retention{MaxEvents: *maxEvents, MaxAge: *maxAge, ContentAge: *contentAge, DeviceIdle: *deviceIdle}
+	rcfg.Logger, rcfg.Cluster = log, cl
+	rcfg.Ready = func(*server.Server) {
+		if e.Ready != nil {
+			e.Ready(ln.Addr().String())
+		}
+	}
+	err = relay.Run(ctx, rcfg)
 	if mln != nil {
 		mln.Close()
 	}
@@ -221,4 +267,43 @@ func loopback(addr string) (bool, error) {
 		return false, errors.New("use an IP address, or localhost")
 	}
 	return a.IsLoopback(), nil
+}
+
+// startCorp checks the current API's secrets and returns its upstream.
+// A secret the server rejects is fatal, naming the variable to fix; an
+// unreachable server is not.
+func startCorp(ctx context.Context, e Env, up *upstreamConn, log *slog.Logger, o corp.Options) (*corp.Upstream, error) {
+	for _, chk := range []struct {
+		app corpapi.App
+		env string
+	}{{corpapi.AppNewMail, corpMail.env}, {corpapi.AppSSO, corpSSO.env}} {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := up.corp.CheckToken(cctx, chk.app)
+		cancel()
+		switch {
+		case api.IsAuth(err):
+			return nil, fmt.Errorf("the corpid (EXMAIL_CORPID) or the secret of the %s application (%s) was rejected: %w", chk.app, chk.env, err)
+		case err != nil:
+			log.Warn("relay: Tencent's current API is not reachable yet; retrying in the background", "app", chk.app.String(), "err", err)
+		}
+	}
+	o.Client, o.Logger = up.corp, log
+	o.Token, o.EncodingAESKey = up.cbToken, up.cbAESKey
+	cu, err := corp.New(o)
+	if err != nil {
+		return nil, err
+	}
+	if cu.Callbacks() {
+		where := "<the relay's public URL>" + callback.Path
+		if pub := strings.TrimRight(e.Getenv("EXMAIL_RELAY_URL"), "/"); pub != "" {
+			where = pub + callback.Path
+			if u, err := url.Parse(pub); err == nil && u.Port() != "" && u.Port() != "80" && u.Port() != "443" && u.Port() != "8080" {
+				log.Warn("relay: Tencent calls back only on ports 80, 443 and 8080; EXMAIL_RELAY_URL names another", "port", u.Port())
+			}
+		}
+		log.Info("relay: upstream is Tencent's current API with callbacks; set the 新邮件提醒 application's callback URL to this", "url", where)
+	} else {
+		log.Info("relay: upstream is Tencent's current API without callbacks: polling mail/newcount (counts only)", "live_every", o.LiveEvery, "idle_every", o.IdleEvery, "budget_per_minute", o.Budget)
+	}
+	return cu, nil
 }
