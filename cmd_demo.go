@@ -15,17 +15,20 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/app"
+	"github.com/exmail-notifier/exmail-notifier/corpapi"
+	"github.com/exmail-notifier/exmail-notifier/corpapi/callback"
 	"github.com/exmail-notifier/exmail-notifier/corpapi/corptest"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
+	relaycorp "github.com/exmail-notifier/exmail-notifier/relay/corp"
 	"github.com/exmail-notifier/exmail-notifier/relay/server"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/memstore"
 )
 
-const demoUsage = `Usage: exmail-notifier demo [--interval D] [--relay | --corp] [--serve]
+const demoUsage = `Usage: exmail-notifier demo [--interval D] [--relay] [--corp] [--serve]
 
 Runs the tray app against a demo server built into the program: a small
 company (example.com) with a few unread mails, and a colleague who sends
@@ -46,9 +49,15 @@ pushes nothing to a desktop, so the tray reads the unread count at an
 interval (every 5 s here, a minute for real) and a rise is one "N new
 mails" notification without sender or subject.
 
+--relay --corp shows the current API with a company relay: the demo
+server sends its signed, encrypted new-mail callbacks to the relay's
+/callback/exmail (as Tencent would), the relay stores them, and the tray,
+enrolled with the relay, shows each mail with sender and subject.
+
 --serve runs only the servers (no tray) and prints their settings as
 export EXMAIL_...=... lines, so that the command-line client can be tried
-against them (with --relay: EXMAIL_RELAY and a device token):
+against them (with --relay, also with --corp: EXMAIL_RELAY and a device
+token):
 
   exmail-notifier demo --serve > demo.env &
   . ./demo.env
@@ -67,18 +76,18 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	interval := f.Duration("interval", 10*time.Second, "average time between the colleague's mails (0: none)")
 	serve := f.Bool("serve", false, "run only the demo server and print its EXMAIL_* environment")
 	viaRelay := f.Bool("relay", false, "put a company relay (in memory, on loopback) between the demo server and the tray")
-	corp := f.Bool("corp", false, "demonstrate Tencent's current API: the tray polls the unread count (no sender or subject)")
+	corp := f.Bool("corp", false, "demonstrate Tencent's current API: the tray polls the unread count (no sender or subject); with --relay, the relay takes its callbacks")
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if *corp {
-		if *viaRelay {
-			return f.usageErrorf("--relay --corp: the relay's callback upstream for the current API is not built yet")
-		}
 		if f.NArg() > 0 {
 			return f.usageErrorf("unexpected argument %q", f.Arg(0))
 		}
-		return demoCorp(ctx, e, *interval, *serve)
+		if *interval < 0 {
+			return f.usageErrorf("--interval must not be negative")
+		}
+		return demoCorp(ctx, e, *interval, *serve, *viaRelay)
 	}
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
@@ -132,7 +141,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	var relayed *demoRelay
 	if *viaRelay {
 		rctx, stopRelay := context.WithCancel(ctx)
-		if relayed, err = startDemoRelay(rctx, c, alias, log); err != nil {
+		if relayed, err = startDemoRelay(rctx, relay.Config{API: c}, alias, log); err != nil {
 			stopRelay()
 			return err
 		}
@@ -188,9 +197,11 @@ type demoRelay struct {
 	done     chan error
 }
 
-// startDemoRelay starts a relay in front of the demo server (c) until ctx
-// ends, and enrolls one device for alias, as IT's link would.
-func startDemoRelay(ctx context.Context, c *api.Client, alias string, log *slog.Logger) (*demoRelay, error) {
+// startDemoRelay starts a relay in front of the demo server (cfg's API or
+// Upstream) until ctx ends, and enrolls one device for alias, as IT's
+// link would. before, if set, runs once the relay serves at its URL and
+// before the device enrolls.
+func startDemoRelay(ctx context.Context, cfg relay.Config, alias string, log *slog.Logger, before ...func(url string) error) (*demoRelay, error) {
 	st := memstore.New()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -198,14 +209,18 @@ func startDemoRelay(ctx context.Context, c *api.Client, alias string, log *slog.
 	}
 	r := &demoRelay{url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
 	ready := make(chan struct{})
-	go func() {
-		r.done <- relay.Run(ctx, relay.Config{Store: st, API: c, Listener: ln, Logger: log.With("part", "relay"),
-			Ready: func(*server.Server) { close(ready) }})
-	}()
+	cfg.Store, cfg.Listener, cfg.Logger = st, ln, log.With("part", "relay")
+	cfg.Ready = func(*server.Server) { close(ready) }
+	go func() { r.done <- relay.Run(ctx, cfg) }()
 	select {
 	case <-ready:
 	case err := <-r.done:
 		return nil, fmt.Errorf("the demo relay did not start: %w", err)
+	}
+	for _, f := range before {
+		if err := f(r.url); err != nil {
+			return nil, err
+		}
 	}
 	code := store.NewCode()
 	if err := st.AddCode(ctx, store.HashSecret(code), alias, time.Now().Add(time.Hour)); err != nil {
@@ -226,9 +241,10 @@ const demoCorpEvery = 5 * time.Second
 
 // demoCorp is "demo --corp": the fake of Tencent's current API with a
 // colleague who writes to lina, and the tray polling her unread count, as
-// a company without the relay sees it; with serve, only the server and its
-// settings.
-func demoCorp(ctx context.Context, e *env, interval time.Duration, serve bool) error {
+// a company without the relay sees it; with viaRelay, a relay on loopback
+// takes the fake's signed callbacks and the tray follows the relay, with
+// senders and subjects; with serve, only the servers and their settings.
+func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRelay bool) error {
 	srv := corptest.New(corptest.Options{Demo: true})
 	defer srv.Close()
 	alias := demoLocal + "@" + srv.Domain() // one of the demo enterprise's members
@@ -254,21 +270,74 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve bool) e
 			t.Reset(time.Duration(float64(interval) * (0.5 + r.Float64())))
 		}
 	}
+	var closeLog func()
+	log := e.logger()
+	if !serve {
+		_, closeLog = e.useTrayLog("")
+		defer closeLog()
+		log = e.logger()
+	}
+	a := account.Account{CorpID: srv.CorpID(), CorpAPIURL: srv.BaseURL(), Alias: alias,
+		CorpSSOSecret: api.Secret(srv.Secret(corptest.AppSSO)), CorpMailSecret: api.Secret(srv.Secret(corptest.AppNewMail))}
+	var relayed *demoRelay
+	if viaRelay {
+		// The relay holds the corpid, both secrets and the callback
+		// settings; the fake calls it back at /callback/exmail, as
+		// Tencent would once the admin console has the URL.
+		c, err := corpapi.New(corpapi.Config{CorpID: srv.CorpID(), BaseURL: srv.BaseURL(), SSOSecret: a.CorpSSOSecret, NewMailSecret: a.CorpMailSecret, Logger: log})
+		if err != nil {
+			return err
+		}
+		up, err := relaycorp.New(relaycorp.Options{Client: c, Token: api.Secret(srv.CallbackToken()), EncodingAESKey: api.Secret(srv.CallbackAESKey()), Logger: log.With("part", "relay")})
+		if err != nil {
+			return err
+		}
+		rctx, stopRelay := context.WithCancel(ctx)
+		relayed, err = startDemoRelay(rctx, relay.Config{Upstream: up}, alias, log, func(url string) error {
+			srv.SetCallbackURL(url + callback.Path)
+			return srv.VerifyCallbackURL(rctx)
+		})
+		if err != nil {
+			stopRelay()
+			return err
+		}
+		defer func() { stopRelay(); relayed.wait() }()
+	}
 	if serve {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		fmt.Fprintf(e.stdout, "export EXMAIL_CORPID=%s\nexport EXMAIL_CORP_SSO_SECRET=%s\nexport EXMAIL_CORP_MAIL_SECRET=%s\nexport EXMAIL_CORP_API_URL=%s\nexport EXMAIL_ALIAS=%s\n",
-			srv.CorpID(), srv.Secret(corptest.AppSSO), srv.Secret(corptest.AppNewMail), srv.BaseURL(), alias)
-		fmt.Fprintf(e.stderr, "exmail-notifier: demo of the current API for %s running; the lines above are its settings (demo secrets, not secrets). Ctrl-C stops it.\n", alias)
+		if relayed != nil {
+			fmt.Fprintf(e.stdout, "export EXMAIL_RELAY=%s\nexport EXMAIL_DEVICE_TOKEN=%s\nexport EXMAIL_ALIAS=%s\n",
+				relayed.url, relayed.enrolled.Token.Reveal(), alias)
+			fmt.Fprintf(e.stderr, "exmail-notifier: demo relay on Tencent's current API (callbacks) for %s running at %s; the lines above are its settings (a demo device token, not a secret). Ctrl-C stops it.\n", alias, relayed.url)
+		} else {
+			fmt.Fprintf(e.stdout, "export EXMAIL_CORPID=%s\nexport EXMAIL_CORP_SSO_SECRET=%s\nexport EXMAIL_CORP_MAIL_SECRET=%s\nexport EXMAIL_CORP_API_URL=%s\nexport EXMAIL_ALIAS=%s\n",
+				srv.CorpID(), srv.Secret(corptest.AppSSO), srv.Secret(corptest.AppNewMail), srv.BaseURL(), alias)
+			fmt.Fprintf(e.stderr, "exmail-notifier: demo of the current API for %s running; the lines above are its settings (demo secrets, not secrets). Ctrl-C stops it.\n", alias)
+		}
 		go colleague(ctx)
 		<-ctx.Done()
 		return nil
 	}
-	_, closeLog := e.useTrayLog("")
-	defer closeLog()
-	log := e.logger()
-	a := account.Account{CorpID: srv.CorpID(), CorpAPIURL: srv.BaseURL(), Alias: alias,
-		CorpSSOSecret: api.Secret(srv.Secret(corptest.AppSSO)), CorpMailSecret: api.Secret(srv.Secret(corptest.AppNewMail))}
+	if relayed != nil {
+		src, err := client.New(client.Config{URL: relayed.url, Token: relayed.enrolled.Token, Alias: alias, Logger: log})
+		if err != nil {
+			return err
+		}
+		s := trayapp.Session{
+			Lock:    "demo",
+			Alias:   alias,
+			Lang:    e.uiLang(ctx, ""),
+			Prefs:   app.Prefs{ShowContent: true, Sound: true},
+			Mode:    app.ModeRelay,
+			Backend: trayapp.FollowRelay(src, log),
+			Extra:   func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+			HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API; a colleague writes about every " +
+				interval.String() + ". The mail is pushed to a company relay at " + relayed.url + " (signed callbacks), which the tray follows.",
+		}
+		log.Info("demo", "mailbox", alias, "api", "corp", "relay", relayed.url, "interval", interval)
+		return trayapp.Run(ctx, e.trayEnv(), s)
+	}
 	c, err := a.NewCorpClient(log)
 	if err != nil {
 		return err
