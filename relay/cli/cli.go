@@ -58,7 +58,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the relay: one upstream listen, the /v1 API for enrolled desktops", cmdServe},
+		{"serve", "run the relay: one upstream (v1.4 listen, or the current API), the /v1 API for enrolled desktops", cmdServe},
 		{"enroll", "make a one-time enrollment code (and link) for a mailbox", cmdEnroll},
 		{"devices", "list enrolled devices", cmdDevices},
 		{"revoke", "revoke a device, or every device of a mailbox", cmdRevoke},
@@ -70,7 +70,9 @@ const mainUsage = `Usage: exmail-relay COMMAND [flags] [args]
 
 The relay holds the exmail interface key (an enterprise admin credential),
 keeps one upstream listen connection, and serves each enrolled desktop only
-its own mailbox over TLS.
+its own mailbox over TLS. With --upstream corp it uses Tencent's current
+API instead (a corpid and two application secrets): Tencent's callbacks,
+or polled unread counts.
 
 Commands:
 `
