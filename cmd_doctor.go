@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/settings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/corpapi"
@@ -29,7 +31,7 @@ type finding struct {
 }
 
 type report struct {
-	w        io.Writer
+	header   []string // the version and platform, the desktop
 	findings []finding
 }
 
@@ -47,9 +49,15 @@ func (r *report) failed() int {
 	return n
 }
 
-func (r *report) print() {
+// print writes the report as doctor prints it (and the settings page's
+// support report shows it).
+func (r *report) print(w io.Writer) {
+	for _, h := range r.header {
+		fmt.Fprintln(w, h)
+	}
+	fmt.Fprintln(w)
 	for _, f := range r.findings {
-		fmt.Fprintf(r.w, "[%-4s] %-14s %s\n", f.status, f.what, f.detail)
+		fmt.Fprintf(w, "[%-4s] %-14s %s\n", f.status, f.what, f.detail)
 	}
 }
 
@@ -71,30 +79,61 @@ Exit status 1 when a check failed.
 	if f.NArg() > 0 {
 		return f.usageErrorf("doctor takes no arguments")
 	}
-	r := &report{w: e.stdout}
-	fmt.Fprintf(e.stdout, "%s — %s/%s, %s\n", versionString(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
-	if d := e.getenv("XDG_CURRENT_DESKTOP"); d != "" {
-		fmt.Fprintf(e.stdout, "desktop: %s\n", d)
-	}
-	fmt.Fprintln(e.stdout)
-
-	within := func(fn func(ctx context.Context)) {
-		c, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		fn(c)
-	}
-	within(func(ctx context.Context) { doctorDesktop(ctx, e, r, *timeout) })
-	var a account.Account
-	var aerr error
-	within(func(ctx context.Context) { a, aerr = doctorAccount(ctx, e, r) })
-	if aerr == nil {
-		doctorServer(ctx, e, r, a, *timeout)
-	}
-	r.print()
+	r := e.doctor(ctx, *timeout)
+	r.print(e.stdout)
 	if n := r.failed(); n > 0 {
 		return fmt.Errorf("doctor: %d check(s) failed", n)
 	}
 	return nil
+}
+
+// doctor runs every check, each bounded by timeout.
+func (e *env) doctor(ctx context.Context, timeout time.Duration) *report {
+	r := &report{}
+	r.header = append(r.header, fmt.Sprintf("%s — %s/%s, %s", versionString(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339)))
+	if d := e.getenv("XDG_CURRENT_DESKTOP"); d != "" {
+		r.header = append(r.header, "desktop: "+oneLine(d))
+	}
+	within := func(fn func(ctx context.Context)) {
+		c, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		fn(c)
+	}
+	within(func(ctx context.Context) { doctorDesktop(ctx, e, r, timeout) })
+	var a account.Account
+	var aerr error
+	within(func(ctx context.Context) { a, aerr = doctorAccount(ctx, e, r) })
+	if aerr == nil {
+		doctorServer(ctx, e, r, a, timeout)
+	}
+	return r
+}
+
+// doctorPageTimeout bounds each check run for the settings page.
+const doctorPageTimeout = 8 * time.Second
+
+// doctorReport is doctor for the settings page: the checks as a
+// checklist, and the printed report as the support text (no secrets, as
+// doctor's own output).
+func (e *env) doctorReport(ctx context.Context) (settings.Report, error) {
+	r := e.doctor(ctx, doctorPageTimeout)
+	var out settings.Report
+	for _, f := range r.findings {
+		st := settings.CheckInfo
+		switch f.status {
+		case "ok":
+			st = settings.CheckOK
+		case "warn":
+			st = settings.CheckWarn
+		case "FAIL":
+			st = settings.CheckFail
+		}
+		out.Checks = append(out.Checks, settings.Check{Status: st, Name: f.what, Detail: f.detail})
+	}
+	var b strings.Builder
+	r.print(&b)
+	out.Text = b.String()
+	return out, nil
 }
 
 // timed returns a check runner: each check gets its own timeout, and its

@@ -6,17 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
-	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/safetext"
 	"github.com/exmail-notifier/exmail-notifier/internal/setup"
-	"github.com/exmail-notifier/exmail-notifier/notify"
+	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 )
 
 const enrollUsage = `Usage: exmail-notifier enroll [--relay URL] [--name NAME] [--stdin] LINK|CODE
@@ -37,9 +33,9 @@ account.
 A link or code on the command line can be read by other users of this
 computer until it is used, which enroll does at once; --stdin reads it from
 standard input instead. Clicking the link in IT's mail does the same as
-this command after you confirm the relay it names (a notification to
-click): a link can come from anyone, and enrolling replaces this
-computer's account.
+this command after you confirm the relay it names on the settings page
+that the tray app opens: a link can come from anyone, and enrolling
+replaces this computer's account.
 `
 
 // linkScheme starts an enrollment link; the desktop file, the MSI and the
@@ -64,71 +60,37 @@ func cmdEnrollRestartingTray(ctx context.Context, e *env, args []string) error {
 // enrollFromLink is what a click on an enrollment link runs. A link can
 // come from anywhere (a web page, a forged mail), and enrolling replaces
 // this computer's account with whatever relay the link names, so nothing
-// changes until the person at the computer has confirmed that relay (see
-// confirmLink). Then it enrolls and runs the tray app on the new account,
-// in this process (on the main goroutine, as the tray needs).
+// changes until the person at the computer has confirmed that relay: the
+// tray's settings page shows the relay and enrolls only on a click. A
+// running tray gets the link over its private socket; otherwise the tray
+// starts here (on the main goroutine) with the link waiting on its page.
+// From a terminal, the question is asked there instead.
 func enrollFromLink(ctx context.Context, e *env, link string) error {
-	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	relay, _, err := setup.ParseEnrollment(api.Secret(link), "")
 	if err != nil {
 		return err
 	}
-	if err := confirmLink(sctx, e, relay); err != nil {
-		return err
-	}
-	if _, err := enroll(sctx, e, []string{link}); err != nil {
-		return err
-	}
-	stop()
-	return cmdTray(ctx, e, nil)
-}
-
-// linkConfirmWait is how long a click on the confirmation notification
-// may take.
-const linkConfirmWait = 2 * time.Minute
-
-// confirmLink asks the person at the computer whether to enroll with the
-// relay at relayURL: on a terminal, a question; on a desktop, a
-// notification to click (it needs a notification server with click
-// actions: Linux and the BSDs). Anything else — no answer, no desktop,
-// Windows and macOS for now — refuses, and says how to enroll from a
-// terminal instead. The settings page will ask in a window.
-func confirmLink(ctx context.Context, e *env, relayURL string) error {
-	u, _ := url.Parse(relayURL)
-	host := safetext.Line(u.Host, 80)
 	if e.terminal() != nil {
-		return confirm(e, false, "Enroll this computer with the company relay at %s? It replaces this computer's current account.", host)
+		u, _ := url.Parse(relay)
+		if err := confirm(e, false, "Enroll this computer with the company relay at %s? It replaces this computer's current account.", safetext.Line(u.Host, 80)); err != nil {
+			return err
+		}
+		return cmdEnrollRestartingTray(ctx, e, []string{link})
 	}
-	refused := errors.New(`this enrollment link needs a confirmation that cannot be asked here; open a terminal and run: exmail-notifier enroll --stdin (then paste the link)`)
-	clicked := make(chan string, 1)
-	n := notify.New(notify.Options{AppName: "Exmail Notifier", Logger: e.logger(),
-		OnClick: func(key string) {
-			select {
-			case clicked <- key:
-			default:
-			}
-		}})
-	info, err := n.Probe(ctx)
-	if err != nil || !info.Actions {
-		e.logger().Warn("cannot ask to confirm an enrollment link on this desktop", "err", err)
-		return refused
+	if dir, err := desktop.InstanceDir(e.getenv); err == nil {
+		err := desktop.OfferEnrollment(ctx, dir, "tray", link)
+		if err == nil {
+			return nil // the running tray opened its page at the confirmation
+		}
+		if !errors.Is(err, desktop.ErrNotRunning) {
+			return fmt.Errorf("could not hand the link to the running tray app: %w", err)
+		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, linkConfirmWait)
-	defer cancel()
-	go n.Run(wctx)
-	lang := e.uiLang(ctx, "")
-	title, body := "Enroll with the company relay?", host+" — click here to enroll this computer. It replaces its current account. Ignore this if you did not expect it."
-	if lang == app.Chinese {
-		title, body = "登记到公司中继？", host+"——点击此处登记本机，这将替换本机当前的账号。如非预期，请忽略。"
+	if ok, why := trayapp.HasDesktop(ctx, e.getenv); !ok {
+		e.logger().Warn("cannot ask to confirm an enrollment link without a desktop session", "why", why)
+		return errors.New(`this enrollment link needs a confirmation that cannot be asked here (no desktop session); open a terminal and run: exmail-notifier enroll --stdin (then paste the link)`)
 	}
-	n.Toast(title, body, "enroll")
-	select {
-	case <-clicked:
-		return nil
-	case <-wctx.Done():
-		return errors.New("the enrollment link was not confirmed; nothing was changed")
-	}
+	return runTray(ctx, e, trayStart{offer: api.Secret(link)})
 }
 
 // enroll does what cmdEnroll says and reports whether a tray app was

@@ -14,6 +14,8 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 )
 
@@ -22,7 +24,8 @@ const trayUsage = `Usage: exmail-notifier [--verbose]
 Runs the tray app: an icon in the notification area with the unread count
 of your mailbox, a desktop notification for each new mail, and a menu to
 open the mailbox in the browser (single sign-on, no password), pause
-notifications, and start at login. Run "exmail-notifier login" once first.
+notifications, and open the settings page. With no account yet, the
+settings page opens by itself: paste the link or code from IT there.
 
 Only one tray app runs per user: launching it again opens the mailbox.
 Logs go to the user cache directory (e.g. ~/.cache/exmail-notifier/exmail-notifier.log).
@@ -35,6 +38,22 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	return runTray(ctx, e, trayStart{})
+}
+
+// trayStart is how the tray app was asked to start.
+type trayStart struct {
+	// openSettings opens the settings page once the tray is up
+	// ("exmail-notifier settings" when no tray was running).
+	openSettings bool
+	// offer is a clicked enrollment link, shown on the page for the
+	// user to confirm.
+	offer api.Secret
+}
+
+// runTray runs the tray app with its settings page. It must run on the
+// main goroutine.
+func runTray(ctx context.Context, e *env, how trayStart) error {
 	cfg, cfgPath, cerr := e.accounts().LoadConfig()
 	if cfg == nil {
 		cfg = config.New()
@@ -47,19 +66,52 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		// A broken settings file is the user's to fix; say which and where.
 		return cerr
 	}
-
-	s := trayapp.Session{
-		Lock:      "tray",
-		Lang:      e.uiLang(ctx, cfg.Lang),
-		Prefs:     trayapp.PrefsOf(cfg),
-		Autostart: true,
+	s, err := e.traySession(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.Lock, s.Autostart = "tray", true
+	s.OpenSettings, s.Offer = how.openSettings, how.offer
+	prefs := &trayapp.ConfigPrefs{Path: cfgPath}
+	if cfgPath != "" {
+		s.Saver = prefs
+	}
+	s.Page = &trayapp.Page{
+		Accounts:  &setup.Store{Keys: e.interactiveKeyStore(), Config: e.accounts().LoadConfig, Log: log},
+		Doctor:    e.doctorReport,
+		PeerCheck: handoff.PeerCheck(),
 	}
 	if cfgPath != "" {
-		s.Saver = &trayapp.ConfigPrefs{Path: cfgPath}
+		s.Page.SaveLang = prefs.SaveLang
+	}
+	s.Reload = func(ctx context.Context) (trayapp.Session, error) {
+		cfg, _, err := e.accounts().LoadConfig()
+		if err != nil {
+			return trayapp.Session{}, err
+		}
+		return e.traySession(ctx, cfg)
+	}
+	return trayapp.Run(ctx, e.trayEnv(), s)
+}
+
+// traySession is the account part of the tray's session for the stored
+// account (cfg is the config file): which mailbox, how it is reached, the
+// language and the preferences. No account is the setup state, not an
+// error; a keyring that cannot be read is shown as a problem with its fix.
+func (e *env) traySession(ctx context.Context, cfg *config.Config) (trayapp.Session, error) {
+	log := e.logger()
+	s := trayapp.Session{
+		Lang:       e.uiLang(ctx, cfg.Lang),
+		LangChoice: cfg.Lang,
+		Prefs:      trayapp.PrefsOf(cfg),
 	}
 	watch := api.WatchOptions{IdleTimeout: time.Duration(cfg.IdleTimeout)}
 	a, err := e.accounts().Resolve(ctx)
 	s.Alias, s.HoldsAdminKey, s.CountsOnly = a.Alias, a.Agent != "" && !a.Relayed(), a.Corp()
+	s.Relay, s.CorpID = a.Relay, a.CorpID
+	if !a.Relayed() {
+		s.Agent = a.Agent
+	}
 	switch {
 	case a.Relayed():
 		s.Mode = app.ModeRelay
@@ -71,7 +123,7 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 		log.Info("no mailbox to watch yet: setup state")
 	case err == nil:
 		if s.Backend, err = trayBackend(a, watch, log); err != nil {
-			return err
+			return s, err
 		}
 	case errors.Is(err, account.ErrNoAccount):
 		log.Info("no account yet: setup state", "reason", err)
@@ -90,18 +142,19 @@ func cmdTray(ctx context.Context, e *env, args []string) error {
 			break
 		}
 		// Show the problem and connect by itself once the keyring is usable.
+		alias := s.Alias
 		s.Backend = trayapp.WaitForKeyring(err, func(ctx context.Context) (trayapp.Backend, error) {
 			a, err := e.accounts().Resolve(ctx)
 			if err != nil {
 				return trayapp.Backend{}, err
 			}
-			a.Alias = s.Alias
+			a.Alias = alias
 			return trayBackend(a, watch, log)
 		}, log)
 	default:
-		return err
+		return s, err
 	}
-	return trayapp.Run(ctx, e.trayEnv(), s)
+	return s, nil
 }
 
 // trayBackend is the tray's way to the mail for account a: the company

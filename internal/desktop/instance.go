@@ -103,33 +103,85 @@ func AskToQuit(ctx context.Context, dir, name string) (bool, error) {
 
 // askRunning sends one command to the running instance and waits for "ok".
 func askRunning(ctx context.Context, path, cmd string) error {
+	_, err := ask(ctx, path, cmd)
+	return err
+}
+
+// ErrNotRunning: no instance of that name answers.
+var ErrNotRunning = errors.New("the tray app is not running")
+
+// maxRequest bounds a request line (an enrollment link is the longest).
+const maxRequest = 4096
+
+// ask sends one request line and returns what follows "ok" in the reply
+// ("" for a plain "ok"). A refused dial is ErrNotRunning.
+func ask(ctx context.Context, path, cmd string) (string, error) {
+	if len(cmd) >= maxRequest || strings.ContainsAny(cmd, "\r\n") {
+		return "", errors.New("request too long or not one line")
+	}
 	ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return err
+		return "", fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	defer c.Close()
 	dl, _ := ctx.Deadline()
 	c.SetDeadline(dl)
 	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
-		return err
+		return "", err
 	}
-	reply, err := bufio.NewReader(c).ReadString('\n')
+	reply, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
 	if err != nil {
-		return err
+		return "", err
 	}
-	if strings.TrimSpace(reply) != "ok" {
-		return fmt.Errorf("the running instance answered %q", strings.TrimSpace(reply))
+	reply = strings.TrimSpace(reply)
+	if reply == "ok" {
+		return "", nil
 	}
-	return nil
+	if rest, ok := strings.CutPrefix(reply, "ok "); ok {
+		return rest, nil
+	}
+	if reply == "unknown" {
+		return "", fmt.Errorf("the running tray app does not understand this request (an older version? quit it and start it again)")
+	}
+	return "", fmt.Errorf("the running tray app answered: %s", strings.TrimPrefix(reply, "error "))
 }
 
-// Requests handles what later launches ask the running instance.
+// OpenSettings asks the running instance named name in dir to open its
+// settings page (ErrNotRunning when none runs).
+func OpenSettings(ctx context.Context, dir, name string) error {
+	_, err := ask(ctx, filepath.Join(dir, "exmail-notifier-"+name+".sock"), "settings")
+	return err
+}
+
+// SettingsURL asks the running instance for a one-time link to its
+// settings page. The link is a secret (it opens a session on the page):
+// the socket is the user's alone, and the link is never logged.
+func SettingsURL(ctx context.Context, dir, name string) (string, error) {
+	return ask(ctx, filepath.Join(dir, "exmail-notifier-"+name+".sock"), "settings-url")
+}
+
+// OfferEnrollment hands an enrollment link (a clicked exmail-notifier://
+// link) to the running instance, which shows it on its settings page for
+// the user to confirm. The link travels only over the user's socket.
+func OfferEnrollment(ctx context.Context, dir, name, link string) error {
+	_, err := ask(ctx, filepath.Join(dir, "exmail-notifier-"+name+".sock"), "enroll "+link)
+	return err
+}
+
+// Requests handles what later launches ask the running instance. A nil
+// handler makes its request "unknown".
 type Requests struct {
 	Open func() // "open": open the mailbox (a second launch)
 	Quit func() // "quit": end, so that a new account can start (after enroll)
+	// Settings: "settings": open the settings page.
+	Settings func()
+	// SettingsURL: "settings-url": a one-time link to the page (a secret).
+	SettingsURL func() (string, error)
+	// Enroll: "enroll LINK": offer an enrollment link on the page (a secret).
+	Enroll func(link string)
 }
 
 // Serve answers later launches until ctx is done, calling the handler of
@@ -146,7 +198,7 @@ func (l *Instance) Serve(ctx context.Context, log *slog.Logger, h Requests) {
 			return
 		}
 		c.SetDeadline(time.Now().Add(instanceTimeout))
-		line, err := bufio.NewReader(io.LimitReader(c, 64)).ReadString('\n')
+		line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
 		switch req := strings.TrimSpace(line); {
 		case req == "open" && h.Open != nil:
 			log.Info("another launch asked to open the mailbox")
@@ -156,8 +208,23 @@ func (l *Instance) Serve(ctx context.Context, log *slog.Logger, h Requests) {
 			log.Info("another launch asked this one to quit")
 			h.Quit()
 			io.WriteString(c, "ok\n")
+		case req == "settings" && h.Settings != nil:
+			log.Info("another launch asked to open the settings page")
+			h.Settings()
+			io.WriteString(c, "ok\n")
+		case req == "settings-url" && h.SettingsURL != nil:
+			log.Info("another launch asked for a link to the settings page")
+			if u, err := h.SettingsURL(); err != nil {
+				io.WriteString(c, "error "+strings.ReplaceAll(err.Error(), "\n", " ")+"\n")
+			} else {
+				io.WriteString(c, "ok "+u+"\n")
+			}
+		case strings.HasPrefix(req, "enroll ") && h.Enroll != nil:
+			log.Info("another launch handed over an enrollment link") // never the link
+			h.Enroll(strings.TrimPrefix(req, "enroll "))
+			io.WriteString(c, "ok\n")
 		default:
-			log.Debug("single-instance lock: unknown request", "err", err)
+			log.Debug("single-instance lock: unknown request", "err", err) // never the line: it may hold a link
 			io.WriteString(c, "unknown\n")
 		}
 		c.Close()

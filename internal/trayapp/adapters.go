@@ -138,3 +138,17 @@ func writeAppIcon(version string) (string, error) {
 	}
 	return path, nil
 }
+
+// SaveLang stores the language chosen on the settings page ("", "zh" or
+// "en") in the config file, re-reading it first as SavePrefs does.
+func (c *ConfigPrefs) SaveLang(lang string) error {
+	cfg, err := config.Load(c.Path)
+	if errors.Is(err, config.ErrNotExist) {
+		cfg, err = config.New(), nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Lang = lang
+	return config.Save(c.Path, cfg)
+}

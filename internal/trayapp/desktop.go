@@ -22,12 +22,12 @@ const (
 	noHostGrace = 15 * time.Second
 )
 
-// hasDesktop reports whether a graphical session is there to show a tray
+// HasDesktop reports whether a graphical session is there to show a tray
 // icon and toasts. On Linux and the BSDs that is DISPLAY or
 // WAYLAND_DISPLAY plus a session bus that answers within busCheckTimeout;
 // Windows and macOS always have one. why says what is missing. Whether a
 // tray host draws the icon is watchTrayHost's business, not this check's.
-func hasDesktop(ctx context.Context, getenv func(string) string) (ok bool, why string) {
+func HasDesktop(ctx context.Context, getenv func(string) string) (ok bool, why string) {
 	switch runtime.GOOS {
 	case "windows", "darwin":
 		return true, ""

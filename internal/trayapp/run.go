@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
+	"github.com/exmail-notifier/exmail-notifier/internal/settings"
 	"github.com/exmail-notifier/exmail-notifier/notify"
 	"github.com/exmail-notifier/exmail-notifier/tray"
 )
@@ -40,7 +42,7 @@ const (
 func Run(ctx context.Context, env Env, s Session) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r := &runner{env: env, s: s, log: env.logger(), stop: stop, actions: make(chan app.Action, 16)}
+	r := &runner{env: env, s: s, log: env.logger(), stop: stop, actions: make(chan app.Action, 16), restart: make(chan struct{}, 1)}
 
 	lock, err := r.acquireLock(ctx)
 	if errors.Is(err, desktop.ErrAlreadyRunning) {
@@ -52,6 +54,9 @@ func Run(ctx context.Context, env Env, s Session) error {
 		r.lock = lock
 	}
 	r.auto = r.autostart()
+	if err := r.startPage(ctx); err != nil {
+		r.log.Warn("no settings page", "err", err)
+	}
 
 	// Start-up allocates most of what the tray will ever hold and runs
 	// code it will not run again; once it has settled, give both back
@@ -59,7 +64,7 @@ func Run(ctx context.Context, env Env, s Session) error {
 	settled := time.AfterFunc(settleAfter, func() { settle(r.log) })
 	defer settled.Stop()
 
-	onDesktop, why := hasDesktop(ctx, env.Getenv)
+	onDesktop, why := HasDesktop(ctx, env.Getenv)
 	if onDesktop {
 		r.useNotifier()
 		if err := r.showTray(ctx); errors.Is(err, tray.ErrNoSessionBus) {
@@ -97,10 +102,16 @@ func settle(log *slog.Logger) {
 // runner is one run of the tray app: what Run chose, and what it started.
 type runner struct {
 	env     Env
-	s       Session
 	log     *slog.Logger
 	stop    context.CancelFunc // ends the run (Quit, signals)
 	actions chan app.Action
+	restart chan struct{} // one token: the account changed, run a new app (reload)
+
+	smu sync.Mutex
+	s   Session // guarded by smu: the settings page reads it, reload changes it
+
+	page     *page            // nil without a settings page
+	settings *settings.Server // nil without a settings page
 
 	lock     *desktop.Instance // nil: no single-instance lock
 	auto     app.Autostart
@@ -128,7 +139,7 @@ func (r *runner) acquireLock(ctx context.Context) (*desktop.Instance, error) {
 		r.log.Warn("no single-instance lock", "err", err)
 		return nil, nil
 	}
-	lock, err := desktop.AcquireInstance(ctx, dir, r.s.Lock)
+	lock, err := desktop.AcquireInstance(ctx, dir, r.session().Lock)
 	switch {
 	case errors.Is(err, desktop.ErrAlreadyRunning):
 		return nil, err
@@ -143,7 +154,7 @@ func (r *runner) acquireLock(ctx context.Context) (*desktop.Instance, error) {
 // session, nil (the item hidden) when that cannot work, and an in-memory
 // one for the demo.
 func (r *runner) autostart() app.Autostart {
-	if !r.s.Autostart {
+	if !r.session().Autostart {
 		return &memAutostart{}
 	}
 	a, err := desktop.NewAutostart(r.env.Getenv)
@@ -167,7 +178,7 @@ func (r *runner) useNotifier() {
 		OnClick:  func(key string) { r.send(app.OpenMail{MailID: key}) },
 		Logger:   r.log,
 	})
-	r.notifier.SetSound(r.s.Prefs.Sound)
+	r.notifier.SetSound(r.session().Prefs.Sound)
 	r.toaster = r.notifier
 }
 
@@ -175,7 +186,7 @@ func (r *runner) useNotifier() {
 // the menu exists. It returns tray.ErrNoSessionBus, having started
 // nothing, when the session bus is gone.
 func (r *runner) showTray(ctx context.Context) error {
-	r.wg.Go(func() { watchTrayHost(ctx, r.log, r.env.Getenv("XDG_CURRENT_DESKTOP"), r.notifier, r.s.Lang) })
+	r.wg.Go(func() { watchTrayHost(ctx, r.log, r.env.Getenv("XDG_CURRENT_DESKTOP"), r.notifier, r.session().Lang) })
 	return tray.Run(ctx, tray.Options{Name: appName, Actions: r.actions, Logger: r.log}, func(v *tray.View) {
 		r.start(ctx, v)
 	})
@@ -186,8 +197,8 @@ func (r *runner) showTray(ctx context.Context) error {
 func (r *runner) runHeadless(ctx context.Context, why string) {
 	r.log.Warn("no desktop session: no tray icon; toasts are printed", "why", why)
 	fmt.Fprintf(r.env.Stderr, "exmail-notifier: no desktop session (%s): no tray icon; notifications are printed here. Ctrl-C quits.\n", why)
-	if r.s.HeadlessNote != "" {
-		fmt.Fprintln(r.env.Stderr, r.s.HeadlessNote)
+	if r.session().HeadlessNote != "" {
+		fmt.Fprintln(r.env.Stderr, r.session().HeadlessNote)
 	}
 	r.notifier = nil
 	r.toaster = notify.NewPrinter(r.env.Stdout)
@@ -197,50 +208,165 @@ func (r *runner) runHeadless(ctx context.Context, why string) {
 
 // start launches everything that runs beside the view: the app, the
 // notifier's queue, the instance lock's listener and the session's extra.
-// The app's end (Quit) ends them all.
+// The app's end (Quit) ends them all; a reload (the settings page changed
+// the account) ends only the app, and a new one starts on the new account
+// with the same view, toaster and menu.
 func (r *runner) start(ctx context.Context, view app.View) {
-	a := app.New(app.Config{
-		Alias:         r.s.Alias,
-		HoldsAdminKey: r.s.HoldsAdminKey,
-		CountsOnly:    r.s.CountsOnly,
-		Mode:          r.s.Mode,
-		Version:       r.env.Version,
-		Lang:          r.s.Lang,
-		Prefs:         r.s.Prefs,
-		Problem:       r.s.Problem,
-	}, app.Deps{
-		Source:    r.s.Backend.Source,
-		Counter:   r.s.Backend.Counter,
-		Linker:    r.s.Backend.Linker,
-		Opener:    browserOpener{log: r.log},
-		Toaster:   r.toaster,
-		View:      view,
-		Autostart: r.auto,
-		Prefs:     r.s.Saver,
-		Actions:   r.actions,
-		Log:       r.log,
-	})
-	r.wg.Go(func() {
-		err := a.Run(ctx)
-		r.log.Info("app ended", "err", err)
-		r.stop()
-	})
+	r.wg.Go(func() { r.runApps(ctx, view) })
 	if r.notifier != nil {
 		n := r.notifier
 		r.wg.Go(func() { n.Run(ctx) })
 	}
 	if r.lock != nil {
-		r.wg.Go(func() {
-			r.lock.Serve(ctx, r.log, desktop.Requests{
-				Open: func() { r.send(app.OpenMailbox{}) },
-				Quit: r.stop,
-			})
-		})
+		r.wg.Go(func() { r.lock.Serve(ctx, r.log, r.requests()) })
 	}
-	if r.s.Extra != nil {
+	s := r.session()
+	if s.Extra != nil {
 		toaster := r.toaster
-		r.wg.Go(func() { r.s.Extra(ctx, toaster) })
+		r.wg.Go(func() { s.Extra(ctx, toaster) })
 	}
+	if r.settings != nil && (s.OpenSettings || s.Offer != "" || (s.Alias == "" && s.Problem == app.NoProblem)) {
+		// The first run (no account), a clicked link, or "settings".
+		r.send(app.OpenSettings{})
+	}
+}
+
+// runApps runs the app until Quit or ctx ends, and again after each
+// reload.
+func (r *runner) runApps(ctx context.Context, view app.View) {
+	for {
+		actx, cancel := context.WithCancel(ctx)
+		a := r.newApp(view)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(actx) }()
+		select {
+		case err := <-done:
+			cancel()
+			r.log.Info("app ended", "err", err)
+			r.stop()
+			return
+		case <-r.restart:
+			cancel()
+			<-done // it saves the last preferences before it returns
+			r.log.Info("app restarted on the changed account")
+		}
+	}
+}
+
+// newApp is the app for the session as it is now.
+func (r *runner) newApp(view app.View) *app.App {
+	s := r.session()
+	var saver app.PrefsSaver = s.Saver
+	var page app.Settings
+	if r.page != nil {
+		saver = savedPrefs{g: r.page, next: s.Saver}
+		page = pageOpener{srv: r.settings, log: r.log}
+		r.page.mu.Lock()
+		s.Prefs = r.page.prefs // the newest, whether saved yet or not
+		r.page.mu.Unlock()
+	}
+	return app.New(app.Config{
+		Alias:         s.Alias,
+		HoldsAdminKey: s.HoldsAdminKey,
+		CountsOnly:    s.CountsOnly,
+		Mode:          s.Mode,
+		Version:       r.env.Version,
+		Lang:          s.Lang,
+		Prefs:         s.Prefs,
+		Problem:       s.Problem,
+	}, app.Deps{
+		Source:    s.Backend.Source,
+		Counter:   s.Backend.Counter,
+		Linker:    s.Backend.Linker,
+		Opener:    browserOpener{log: r.log},
+		Toaster:   r.toaster,
+		View:      view,
+		Autostart: r.auto,
+		Prefs:     saver,
+		Settings:  page,
+		Actions:   r.actions,
+		Log:       r.log,
+	})
+}
+
+// session is the session as it is now.
+func (r *runner) session() Session {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	return r.s
+}
+
+// reload reads the stored account again and switches the tray to it: the
+// running app ends and a new one starts (runApps). The session reads the
+// new account at once.
+func (r *runner) reload(ctx context.Context) error {
+	s := r.session()
+	if s.Reload == nil {
+		return errNoReload
+	}
+	next, err := s.Reload(ctx)
+	if err != nil {
+		return err
+	}
+	r.smu.Lock()
+	r.s.Alias, r.s.HoldsAdminKey, r.s.CountsOnly, r.s.Mode, r.s.Problem = next.Alias, next.HoldsAdminKey, next.CountsOnly, next.Mode, next.Problem
+	r.s.Relay, r.s.Agent, r.s.CorpID = next.Relay, next.Agent, next.CorpID
+	r.s.Lang, r.s.LangChoice, r.s.Backend = next.Lang, next.LangChoice, next.Backend
+	r.smu.Unlock()
+	select {
+	case r.restart <- struct{}{}:
+	default: // a restart is already due; it reads the newest session
+	}
+	return nil
+}
+
+// startPage starts the settings page when the session has one.
+func (r *runner) startPage(ctx context.Context) error {
+	s := r.session()
+	if s.Page == nil {
+		return nil
+	}
+	r.page = &page{r: r, p: s.Page, log: r.log, prefs: s.Prefs}
+	srv, err := settings.New(settings.Options{
+		Backend:    r.page,
+		Lang:       s.Lang,
+		Log:        r.log,
+		PeerCheck:  s.Page.PeerCheck,
+		DeviceName: s.Page.DeviceName,
+	})
+	if err != nil {
+		r.page = nil
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		r.page = nil
+		return err
+	}
+	if s.Offer != "" {
+		srv.OfferEnrollment(s.Offer)
+	}
+	r.settings = srv
+	return nil
+}
+
+// requests are what later launches may ask of this one.
+func (r *runner) requests() desktop.Requests {
+	req := desktop.Requests{
+		Open: func() { r.send(app.OpenMailbox{}) },
+		Quit: r.stop,
+	}
+	if r.settings != nil {
+		req.Settings = func() { r.send(app.OpenSettings{}) }
+		req.SettingsURL = func() (string, error) {
+			u, err := r.settings.OneTimeURL()
+			return u.Reveal(), err
+		}
+		req.Enroll = func(link string) {
+			r.settings.OfferEnrollment(api.Secret(link))
+			r.send(app.OpenSettings{})
+		}
+	}
+	return req
 }
 
 // waitTimeout waits for wg at most d and reports whether it finished.

@@ -52,8 +52,15 @@ type Session struct {
 	// credential names (app.Config).
 	Mode    app.Mode
 	Problem app.Problem
-	Lang    app.Lang
-	Prefs   app.Prefs
+	// Relay, Agent and CorpID name the account on the settings page: the
+	// relay's URL (relay mode), the admin account (direct mode), the
+	// corpid (current API).
+	Relay, Agent, CorpID string
+	Lang                 app.Lang
+	// LangChoice is the configured language, "" (follow the system),
+	// "zh" or "en"; Lang is what it resolved to.
+	LangChoice string
+	Prefs      app.Prefs
 	// Autostart offers the real "Start at login"; false gives an
 	// in-memory one that changes nothing on the machine (the demo).
 	Autostart bool
@@ -63,6 +70,21 @@ type Session struct {
 	Extra func(ctx context.Context, toast app.Toaster)
 	// HeadlessNote is printed when there is no desktop session.
 	HeadlessNote string
+
+	// Page serves the settings page (first run, enrollment, preferences,
+	// the account, doctor); nil: no page and no Settings… item.
+	Page *Page
+	// Reload reads the stored account again after the page changed it
+	// (enroll, login, sign out, language), so that the tray switches to
+	// it without a restart. Only the account fields of the result are
+	// used (Alias to Prefs, Backend); nil: the account cannot change.
+	Reload func(ctx context.Context) (Session, error)
+	// OpenSettings opens the page once the tray is up: the first run
+	// (no account yet), or "exmail-notifier settings".
+	OpenSettings bool
+	// Offer is an enrollment link (a click on an exmail-notifier://
+	// link) for the page to show for confirmation; it opens the page.
+	Offer api.Secret
 }
 
 // Backend is what the tray talks to for one mailbox: events, the unread

@@ -74,7 +74,7 @@ func TestHasDesktopUnfinishedBusCheckMeansNoDesktop(t *testing.T) {
 	getenv := func(k string) string { return map[string]string{"DISPLAY": ":0"}[k] }
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if ok, why := hasDesktop(ctx, getenv); ok || !strings.Contains(why, "no D-Bus session bus") {
+	if ok, why := HasDesktop(ctx, getenv); ok || !strings.Contains(why, "no D-Bus session bus") {
 		t.Errorf("hasDesktop with the check's context ended = %v, %q; want false and the missing bus", ok, why)
 	}
 }
@@ -84,7 +84,7 @@ func TestHasDesktopNeedsADisplay(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("Windows and macOS always have a desktop")
 	}
-	if ok, why := hasDesktop(t.Context(), func(string) string { return "" }); ok || why == "" {
+	if ok, why := HasDesktop(t.Context(), func(string) string { return "" }); ok || why == "" {
 		t.Errorf("hasDesktop with no DISPLAY = %v, %q; want false and a reason", ok, why)
 	}
 }
