@@ -547,7 +547,7 @@ fi
 plist=$WORK/Info.plist
 sed -e "s/@VERSION@/$PKG_VERSION/g" -e "s/@SHORT_VERSION@/$MSI_VERSION/g" -e "s/@BUILD@/$FILE_VERSION/g" \
 	-e "s/@YEAR@/${DATE%%-*}/g" "$PKG/macos/Info.plist.in" >"$plist"
-check "macOS Info.plist parses and has the required keys" python3 - "$plist" <<'EOF'
+check "macOS Info.plist parses, has the required keys and registers exmail-notifier://" python3 - "$plist" <<'EOF'
 import plistlib, sys
 p = plistlib.load(open(sys.argv[1], "rb"))
 want = {
@@ -565,6 +565,9 @@ bad = [f"{k}={p.get(k)!r}, want {v!r}" for k, v in want.items() if p.get(k) != v
 for k in ("CFBundleShortVersionString", "CFBundleVersion", "LSMinimumSystemVersion"):
     if not p.get(k) or "@" in str(p.get(k)):
         bad.append(f"{k} missing or unfilled: {p.get(k)!r}")
+# A click on an exmail-notifier:// enrollment link reaches the app (issue #9).
+if not any("exmail-notifier" in t.get("CFBundleURLSchemes", []) for t in p.get("CFBundleURLTypes", [])):
+    bad.append("CFBundleURLTypes does not register the exmail-notifier URL scheme")
 if bad:
     sys.exit("\n".join(bad))
 EOF

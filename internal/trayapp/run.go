@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/app"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/settings"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 	"github.com/exmail-notifier/exmail-notifier/notify"
 	"github.com/exmail-notifier/exmail-notifier/tray"
 )
@@ -186,6 +188,11 @@ func (r *runner) useNotifier() {
 // the menu exists. It returns tray.ErrNoSessionBus, having started
 // nothing, when the session bus is gone.
 func (r *runner) showTray(ctx context.Context) error {
+	// macOS hands a clicked exmail-notifier:// link to the running app
+	// (elsewhere it comes in argv, then over the instance socket). This
+	// must be installed before the run loop starts.
+	stopLinks := desktop.OpenURLEvents(ctx, r.log, r.offerLink)
+	defer stopLinks()
 	r.wg.Go(func() { watchTrayHost(ctx, r.log, r.env.Getenv("XDG_CURRENT_DESKTOP"), r.notifier, r.session().Lang) })
 	return tray.Run(ctx, tray.Options{Name: appName, Actions: r.actions, Logger: r.log}, func(v *tray.View) {
 		r.start(ctx, v)
@@ -361,12 +368,25 @@ func (r *runner) requests() desktop.Requests {
 			u, err := r.settings.OneTimeURL()
 			return u.Reveal(), err
 		}
-		req.Enroll = func(link string) {
-			r.settings.OfferEnrollment(api.Secret(link))
-			r.send(app.OpenSettings{})
-		}
+		req.Enroll = r.offerLink
 	}
 	return req
+}
+
+// offerLink shows a clicked enrollment link on the settings page for the
+// user to confirm (it never enrolls by itself). The link is a secret: it
+// is never logged.
+func (r *runner) offerLink(link string) {
+	if !strings.HasPrefix(strings.ToLower(link), setup.LinkScheme) {
+		r.log.Warn("a link that is not an enrollment link was handed over; ignored")
+		return
+	}
+	if r.settings == nil {
+		r.log.Warn("an enrollment link came, but there is no settings page to confirm it on")
+		return
+	}
+	r.settings.OfferEnrollment(api.Secret(link))
+	r.send(app.OpenSettings{})
 }
 
 // waitTimeout waits for wg at most d and reports whether it finished.

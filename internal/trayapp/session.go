@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
@@ -116,13 +117,40 @@ func FollowRelay(src *client.Source, log *slog.Logger) Backend {
 
 // Poll returns the Backend of a backend without push (Tencent's current
 // API without the relay): the unread count of alias every interval (0:
-// poll.DefaultEvery; at once after the machine wakes), and its sign-in
-// link. The Session should set CountsOnly.
+// poll.DefaultEvery) while the session is in use, every
+// poll.DefaultSlowEvery while it is idle or on battery (where the platform
+// says so: desktop.NewPowerWatch), at once when the user comes back and
+// after the machine wakes; and its sign-in link. The Session should set
+// CountsOnly.
 func Poll(m interface {
 	poll.Counter
 	app.Linker
 }, alias string, every time.Duration, log *slog.Logger) Backend {
-	return Backend{Source: wakeful{s: poll.New(m, alias, poll.Options{Every: every, Logger: log}), log: log}, Counter: m, Linker: m}
+	p := &powered{log: log}
+	p.src = poll.New(m, alias, poll.Options{Every: every, Slow: p.slow, Logger: log})
+	return Backend{Source: p, Counter: m, Linker: m}
+}
+
+// powered runs a poll with the platform's idle and battery state
+// (desktop.Power) for the length of each Run.
+type powered struct {
+	src   *poll.Source
+	log   *slog.Logger
+	power atomic.Pointer[desktop.Power]
+}
+
+func (p *powered) slow() bool { return p.power.Load().Slow() } // a nil Power is never slow
+
+func (p *powered) Run(ctx context.Context, out chan<- api.Event) error {
+	p.power.Store(desktop.NewPowerWatch(ctx, desktop.PowerOptions{
+		Logger: p.log,
+		OnChange: func(s desktop.PowerState) {
+			if !s.Slow() {
+				p.src.Reconnect() // the user is back: count now, not in five minutes
+			}
+		},
+	}))
+	return wakeful{s: p.src, log: p.log}.Run(ctx, out)
 }
 
 // WaitForKeyring returns the Backend for a key that could not be read at
