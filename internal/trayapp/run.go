@@ -267,7 +267,7 @@ func (r *runner) newApp(view app.View) *app.App {
 	var page app.Settings
 	if r.page != nil {
 		saver = savedPrefs{g: r.page, next: s.Saver}
-		page = pageOpener{srv: r.settings, log: r.log}
+		page = pageOpener{srv: r.settings, browse: s.Page.Browse, log: r.log}
 		r.page.mu.Lock()
 		s.Prefs = r.page.prefs // the newest, whether saved yet or not
 		r.page.mu.Unlock()

@@ -36,6 +36,9 @@ type Page struct {
 	// PeerCheck confirms that a connection to the page comes from this
 	// user (settings.Options.PeerCheck); nil checks nothing.
 	PeerCheck func(remote, local net.Addr) (bool, error)
+	// Browse opens the page's one-time link; nil: the desktop's browser
+	// through handoff.Open (the link never reaches the opener's argv).
+	Browse func(ctx context.Context, link api.Secret) error
 	// DeviceName is what IT sees for this computer after an enrollment
 	// (the host name when "").
 	DeviceName string
@@ -204,14 +207,18 @@ func (s savedPrefs) SavePrefs(p app.Prefs) error {
 // opens it in the browser through handoff (the link never reaches the
 // opener's command line).
 type pageOpener struct {
-	srv *settings.Server
-	log *slog.Logger
+	srv    *settings.Server
+	browse func(ctx context.Context, link api.Secret) error // nil: handoff.Open
+	log    *slog.Logger
 }
 
 func (o pageOpener) Open(ctx context.Context) error {
 	u, err := o.srv.OneTimeURL()
 	if err != nil {
 		return err
+	}
+	if o.browse != nil {
+		return o.browse(ctx, u)
 	}
 	_, err = handoff.Open(ctx, u, o.log)
 	return err
