@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +20,8 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/corpapi/callback"
 	"github.com/exmail-notifier/exmail-notifier/corpapi/corptest"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
+	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
+	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	"github.com/exmail-notifier/exmail-notifier/relay/client"
@@ -175,13 +178,15 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		Backend:      trayapp.Connect(c, alias, api.WatchOptions{}, log),
 		Extra:        func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
 		HeadlessNote: "exmail-notifier: demo mailbox " + alias + "; a colleague writes about every " + interval.String() + ".",
+		Page:         demoPage(),
+		Agent:        srv.ClientID(),
 	}
 	if relayed != nil {
 		src, err := client.New(client.Config{URL: relayed.url, Token: relayed.enrolled.Token, Alias: alias, Logger: log})
 		if err != nil {
 			return err
 		}
-		s.Backend, s.Mode = trayapp.FollowRelay(src, log), app.ModeRelay
+		s.Backend, s.Mode, s.Relay, s.Agent = trayapp.FollowRelay(src, log), app.ModeRelay, relayed.url, ""
 		s.HeadlessNote += " The mail goes through a company relay at " + relayed.url + "."
 	}
 	log.Info("demo", "mailbox", alias, "server", srv.URL(), "interval", *interval, "relay", *viaRelay)
@@ -332,6 +337,8 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRel
 			Mode:    app.ModeRelay,
 			Backend: trayapp.FollowRelay(src, log),
 			Extra:   func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+			Page:    demoPage(),
+			Relay:   relayed.url,
 			HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API; a colleague writes about every " +
 				interval.String() + ". The mail is pushed to a company relay at " + relayed.url + " (signed callbacks), which the tray follows.",
 		}
@@ -351,9 +358,34 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRel
 		Mode:       app.ModeCorp,
 		Backend:    trayapp.Poll(c.Mail, alias, demoCorpEvery, log),
 		Extra:      func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+		Page:       demoPage(),
+		CorpID:     a.CorpID,
 		HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API: the count is read every " +
 			demoCorpEvery.String() + "; a colleague writes about every " + interval.String() + ".",
 	}
 	log.Info("demo", "mailbox", alias, "api", "corp", "interval", interval)
 	return trayapp.Run(ctx, e.trayEnv(), s)
+}
+
+// demoPage is the demo's settings page: the preferences work, the account
+// is the demo's and cannot be changed there.
+func demoPage() *trayapp.Page {
+	return &trayapp.Page{Accounts: demoAccounts{}, PeerCheck: handoff.PeerCheck()}
+}
+
+// errDemoAccount: the demo's page does not change accounts.
+var errDemoAccount = errors.New(`this is the demo: its account cannot be changed here. Quit the demo and start exmail-notifier to set up your own`)
+
+// demoAccounts refuses every account change (trayapp.Accounts).
+type demoAccounts struct{}
+
+func (demoAccounts) Enroll(context.Context, string, api.Secret, string) (setup.Enrolled, error) {
+	return setup.Enrolled{}, errDemoAccount
+}
+func (demoAccounts) Login(context.Context, setup.Direct) (*api.User, error) {
+	return nil, errDemoAccount
+}
+func (demoAccounts) LoginCorp(context.Context, setup.Corp) error { return errDemoAccount }
+func (demoAccounts) SignOut(context.Context, string) ([]string, error) {
+	return nil, errDemoAccount
 }

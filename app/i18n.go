@@ -81,6 +81,7 @@ type texts struct {
 	setUp          string // menu: open the settings page in the setup state
 	settings       string // menu: open the settings page
 	settingsFailed string // toast title: the page could not be opened
+	settingsByHand string // its body: how to open it anyway
 	pause          string
 	pausedUntil    string // %s: time
 	pauseHour      string
@@ -151,6 +152,7 @@ var catalog = map[Lang]*texts{
 		setUp:          "Set up…",
 		settings:       "Settings…",
 		settingsFailed: "Could not open the settings page",
+		settingsByHand: "No browser could be started. Run “exmail-notifier settings --print-url” and open the link in a browser on this computer.",
 		pause:          "Pause notifications",
 		pausedUntil:    "Notifications paused until %s",
 		pauseHour:      "For 1 hour",
@@ -220,6 +222,7 @@ var catalog = map[Lang]*texts{
 		setUp:          "设置…",
 		settings:       "设置…",
 		settingsFailed: "无法打开设置页面",
+		settingsByHand: "无法启动浏览器。请运行“exmail-notifier settings --print-url”，并在本机的浏览器中打开该链接。",
 		pause:          "暂停通知",
 		pausedUntil:    "通知已暂停至 %s",
 		pauseHour:      "暂停 1 小时",

@@ -650,5 +650,5 @@ func (s *state) settingsOpened(res settingsResult) []effect {
 		return nil
 	}
 	c := s.cfg.Lang.t()
-	return []effect{toastFx{Title: c.settingsFailed, Body: c.seeLog}}
+	return []effect{toastFx{Title: c.settingsFailed, Body: c.settingsByHand}}
 }

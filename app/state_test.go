@@ -818,7 +818,8 @@ func TestSettingsPage(t *testing.T) {
 	})
 	t.Run("a page that cannot open says so", func(t *testing.T) {
 		s := withPage(baseConfig())
-		checkDiff(t, "failure", []effect{toastFx{Title: "Could not open the settings page", Body: "See the log for details."}},
+		checkDiff(t, "failure", []effect{toastFx{Title: "Could not open the settings page",
+			Body: "No browser could be started. Run “exmail-notifier settings --print-url” and open the link in a browser on this computer."}},
 			s.settingsOpened(settingsResult{Err: errors.New("no browser")}))
 		if fx := s.settingsOpened(settingsResult{}); fx != nil {
 			t.Errorf("success toasts %v", fx)

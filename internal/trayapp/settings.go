@@ -151,6 +151,9 @@ func (g *page) SetPrefs(ctx context.Context, p settings.Prefs) error {
 	if p.Lang == g.r.session().LangChoice {
 		return nil
 	}
+	if g.r.session().Reload == nil {
+		return errors.New("this session's language cannot be changed while it runs; start it again with LANG set (e.g. LANG=zh_CN.UTF-8)")
+	}
 	if g.p.SaveLang != nil {
 		if err := g.p.SaveLang(p.Lang); err != nil {
 			return err
