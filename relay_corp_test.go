@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,7 +20,6 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/creds"
 	"github.com/exmail-notifier/exmail-notifier/relay"
 	relaycorp "github.com/exmail-notifier/exmail-notifier/relay/corp"
-	"github.com/exmail-notifier/exmail-notifier/relay/server"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
 )
@@ -46,28 +43,7 @@ func startCorpRelay(t *testing.T) (*corptest.Server, *sqlite.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- relay.Run(ctx, relay.Config{Store: st, Upstream: u, Listener: ln,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(*server.Server) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("relay.Run: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		st.Close()
-	})
-	url := "http://" + ln.Addr().String()
+	url := runTestRelay(t, relay.Config{Store: st, Upstream: u})
 	up.SetCallbackURL(url + callback.Path)
 	return up, st, url
 }

@@ -53,33 +53,13 @@ func startCompanyRelay(t *testing.T) *companyRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- relay.Run(ctx, relay.Config{Store: st, API: c, Listener: ln,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(*server.Server) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("relay.Run: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		st.Close()
-	})
+	url := runTestRelay(t, relay.Config{Store: st, API: c})
 	wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer wcancel()
 	if err := up.WaitListeners(wctx, 1); err != nil {
 		t.Fatalf("the relay's upstream listen never opened: %v", err)
 	}
-	return &companyRelay{up: up, st: st, url: "http://" + ln.Addr().String()}
+	return &companyRelay{up: up, st: st, url: url}
 }
 
 // link makes a one-time enrollment link for alias, as "exmail-relay
@@ -327,4 +307,33 @@ func TestAClickedLinkEnrollsOnlyWhenConfirmed(t *testing.T) {
 	if code := run([]string{"enroll", link}, e2); code != exitOK {
 		t.Errorf("the link no longer works after the refused click: exit %d; stderr:\n%s", code, stderr2)
 	}
+}
+
+// runTestRelay runs a relay with cfg (its store, its upstream) on
+// 127.0.0.1 until the test ends, then closes the store, and returns its
+// URL once it serves.
+func runTestRelay(t *testing.T, cfg relay.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listener = ln
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	cfg.Ready = func(*server.Server) { close(ready) }
+	go func() { done <- relay.Run(ctx, cfg) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("relay.Run: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		cfg.Store.Close()
+	})
+	return "http://" + ln.Addr().String()
 }
