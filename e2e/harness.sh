@@ -22,15 +22,27 @@ FAKE=$(readlink -f "${2:?}")
 SCEN=${3:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# write_opener FILE DIR: the fake xdg-open, recording into DIR (see below)
+# write_opener FILE DIR PAGES: the fake xdg-open, recording into DIR (see
+# below). A hand-off to the settings page (it redirects to the page's
+# one-time link, 127.0.0.1:PORT/s/…) is not followed and not recorded in
+# DIR: the page's link goes to the file PAGES, outside the artefacts, for
+# the settings driver's real browser (open_page).
 write_opener() {
   cat > "$1" <<EOS
 #!/bin/sh
-end=\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")
-printf '%s\n' "\$end" >> "$2/sso-urls.txt"
+to=\$(curl -s -o /dev/null --max-time 5 -w '%{redirect_url}' "\$1")
+case "\$to" in
+  http://127.0.0.1:*/s/*)
+    printf '%s\n' "\$to" >> "$3"
+    exit 0 ;;
+  "")
+    printf '%s\n' "\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")" >> "$2/sso-urls.txt" ;;
+  *)
+    printf '%s\n' "\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$to")" >> "$2/sso-urls.txt" ;;
+esac
 printf '%s\n' "\$1" >> "$2/opened-urls.txt"
 EOS
-  chmod +x "$1"; : > "$2/opened-urls.txt"; : > "$2/sso-urls.txt"
+  chmod +x "$1"; : > "$2/opened-urls.txt"; : > "$2/sso-urls.txt"; : > "$3"
 }
 
 if [[ -z "${_E2E_INNER:-}" ]]; then
@@ -42,7 +54,7 @@ if [[ -z "${_E2E_INNER:-}" ]]; then
   # redirects (the app hands the SSO URL over through a one-time loopback
   # link; the fake's login page marks mail read), then record the URL it
   # was given (opened-urls.txt) and where it ended (sso-urls.txt).
-  write_opener "$W/bin/xdg-open" "$OUT"
+  write_opener "$W/bin/xdg-open" "$OUT" "$W/page-links"
   XPID=""; DISP=""
   if [[ "${X:-1}" != 0 ]]; then
     Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$W/display" >"$OUT/xvfb.log" 2>&1 &
@@ -109,7 +121,7 @@ DESK=""
 new_desktop() {
   local n=$1 d="$W/desk-$1" o="$OUT0/$1"
   mkdir -p "$d/home" "$d/run" "$d/bin" "$o"; chmod 700 "$d/run"
-  write_opener "$d/bin/xdg-open" "$o"
+  write_opener "$d/bin/xdg-open" "$o" "$d/page-links"
   Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$d/display" >"$o/xvfb.log" 2>&1 &
   PIDS+=($!)
   wait_for 10 test -s "$d/display" || { fail "$n: Xvfb did not start"; return 1; }
@@ -120,6 +132,7 @@ XDG_CONFIG_HOME=$d/home/.config
 XDG_DATA_HOME=$d/home/.local/share
 XDG_CACHE_HOME=$d/home/.cache
 PATH=$d/bin:$PATH
+PAGE_LINKS=$d/page-links
 OUT=$o"
   local -a ev; mapfile -t ev <<<"$e"
   env -u DBUS_SESSION_BUS_ADDRESS "${ev[@]}" dbus-daemon --session --nofork --print-address=3 3>"$d/bus" >"$o/bus.log" 2>&1 &
@@ -187,7 +200,7 @@ tooltip() { printf '%b' "$(sni ToolTip | sed -E 's/^\(sa\(iiay\)ss\) "" 0 "(.*)"
 # cut -c counts bytes here; this keeps whole UTF-8 characters
 clip() { python3 -c 'import sys; s=sys.stdin.read().rstrip("\n"); print(s[:int(sys.argv[1])])' "$1"; }
 tooltip_has() { tooltip | grep -qF -- "$1"; }
-unread_in_tooltip() { tooltip | grep -oE '[0-9]+ unread' | grep -oE '^[0-9]+'; }
+unread_in_tooltip() { tooltip | grep -oE '[0-9]+ (unread|封未读)' | grep -oE '^[0-9]+'; }  # en or zh
 # menu_items: "id<TAB>visible<TAB>enabled<TAB>label" for every item, submenus included
 menu_items() {
   busctl --user --json=short call "$ITEM" /StatusNotifierItem/menu com.canonical.dbusmenu GetLayout iias 0 -- -1 0 |

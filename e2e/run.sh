@@ -5,8 +5,10 @@
 #
 #   usage: e2e/run.sh BIN FAKE [SCENARIO...]
 #   env:   OUT=dir for logs and screenshots (default ./e2e-out)
-#          RELAY_BIN=the exmail-relay binary, for the relay scenario (without
-#          it that scenario is skipped, saying so)
+#          RELAY_BIN=the exmail-relay binary, for the relay and settings
+#          scenarios (without it they are skipped, saying so)
+#          SETTINGSDRIVER=the e2e/settingsdriver binary, for the settings
+#          scenarios (the page in a real headless Chromium; skipped without)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: $0 BIN FAKE [SCENARIO...]}; FAKE=${2:?}; shift 2
@@ -17,14 +19,24 @@ mkdir -p "$OUT"
 # on a desktop; bare: nothing is activatable; none: no bus at all)
 declare -A BUSES=([demo]=std [login]=std [relay]=std [nohost]=bare [nonotify]=bare
                   [nokeyring]=bare [lockedkeyring]=bare [promptkeyring]=std
-                  [promptcancel]=std [nobus]=none [latency]=std)
-ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency)
+                  [promptcancel]=std [nobus]=none [latency]=std [settings]=std [settings_zh]=std)
+ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency settings settings_zh)
 (( $# )) && ORDER=("$@")
 
 [[ -n "${RELAY_BIN:-}" ]] && { RELAY_BIN=$(readlink -m "$RELAY_BIN"); export RELAY_BIN; }
+[[ -n "${SETTINGSDRIVER:-}" ]] && { SETTINGSDRIVER=$(readlink -m "$SETTINGSDRIVER"); export SETTINGSDRIVER; }
 
 P=0; F=0
 for s in "${ORDER[@]}"; do
+  if [[ $s == settings* || $s == relay ]]; then
+    if [[ -z "${SETTINGSDRIVER:-}" ]]; then
+      echo "SKIP: $s: no settings driver given (SETTINGSDRIVER=path/to/settingsdriver; .ci/desktop.sh builds it): links are confirmed on the settings page"; continue
+    elif [[ ! -x "$SETTINGSDRIVER" ]]; then
+      echo "FAIL: $s: SETTINGSDRIVER=$SETTINGSDRIVER is not an executable"; F=$((F+1)); continue
+    elif [[ -z "${RELAY_BIN:-}" ]]; then
+      echo "FAIL: $s: needs RELAY_BIN (the relay the page enrolls with)"; F=$((F+1)); continue
+    fi
+  fi
   if [[ $s == relay ]]; then
     if [[ -z "${RELAY_BIN:-}" ]]; then
       echo "SKIP: relay: no exmail-relay binary given (RELAY_BIN=path/to/exmail-relay; .ci/desktop.sh builds it)"; continue

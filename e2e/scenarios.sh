@@ -3,7 +3,7 @@
 # and reports with pass/fail.
 # shellcheck shell=bash disable=SC2154
 
-MENU_WANT="Open mailbox|Pause notifications|For 1 hour|Until tomorrow|Resume notifications|Show message content in notifications|Start at login|About exmail-notifier VERSION|Quit"  # VERSION: whatever the build stamped
+MENU_WANT="Open mailbox|Pause notifications|For 1 hour|Until tomorrow|Resume notifications|Show message content in notifications|Start at login|Settings…|About exmail-notifier VERSION|Quit"  # VERSION: whatever the build stamped
 # the visible menu, minus recent-mail items ("sender — subject") and separators
 menu_main() { menu_labels | grep -v -e ' — ' -e '^--$' | sed 's/^About exmail-notifier .*/About exmail-notifier VERSION/' | paste -sd'|'; }
 ticket() { sed -n "${1}p" "$OUT/sso-urls.txt" | grep -oE 'ticket=[^&]+' ; }
@@ -132,6 +132,7 @@ scenario_login() {
   before=$(notify_count)
   fake "deliver?alias=$alias&subject=E2E%20secret%20subject" >/dev/null
   count_gt() { [[ "$(notify_count)" -gt "$1" ]]; }
+# last_toast: the last Notify call's summary and body on one line
   wait_for 10 count_gt "$before" && ! notified "E2E secret subject" \
     && pass "content off: the toast hides sender and subject: $(notify_calls | tail -1 | tr '\t' '|')" \
     || fail "content off: $(notify_calls | tail -1 | tr '\t' '|')"
@@ -410,11 +411,12 @@ scenario_relay() {
   declare -A LINK CODE TOK DEV
   for who in bob lina; do
     alias="$who@$FAKE_DOMAIN"
-    relay_admin enroll --relay-url "$RURL" --secret-file "$rd/secret" "$alias" >"$OUT/enroll-$who.txt" 2>&1 \
-      || { fail "exmail-relay enroll $alias: $(cat "$OUT/enroll-$who.txt")"; return; }
-    CODE[$who]=$(sed -n 1p "$OUT/enroll-$who.txt"); LINK[$who]=$(sed -n 2p "$OUT/enroll-$who.txt")
+    # the code and the link stay in $W, out of the artefacts
+    relay_admin enroll --relay-url "$RURL" --secret-file "$rd/secret" "$alias" >"$W/enroll-$who.txt" 2>&1 \
+      || { fail "exmail-relay enroll $alias: $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$W/enroll-$who.txt")"; return; }
+    CODE[$who]=$(sed -n 1p "$W/enroll-$who.txt"); LINK[$who]=$(sed -n 2p "$W/enroll-$who.txt")
     [[ "${CODE[$who]}" == exr_* && "${LINK[$who]}" == "exmail-notifier://enroll?"*"code=${CODE[$who]}"* ]] \
-      && pass "exmail-relay enroll $alias: a one-time code and its link" || { fail "enroll output: $(cat "$OUT/enroll-$who.txt")"; return; }
+      && pass "exmail-relay enroll $alias: a one-time code and its link" || { fail "enroll output: $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$W/enroll-$who.txt")"; return; }
   done
 
   for who in bob lina; do
@@ -430,31 +432,44 @@ scenario_relay() {
   wait_for 15 item_registered && wait_for 10 unread_gt 0 || { fail "bob: the direct-mode tray did not start: $(tail -3 "$OUT/app-direct.log")"; return; }
   local oldpid=$APID
 
-  local t0
+  # A link can come from anyone: nothing changes before the relay it names
+  # is confirmed, with a click on the settings page that the tray opens at
+  # the confirmation (in the driver's real browser). Bob's admin-key tray
+  # runs: it gets the link and switches to the relay in place. Lina's
+  # computer runs no tray: the link's process becomes it.
+  start_driver || return
+  local t0 before rc
   for who in bob lina; do
     use_desktop "$who"; alias="$who@$FAKE_DOMAIN"; t0=$SECONDS
-    start_app "${LINK[$who]}"   # what the URL handler runs on a click
-    # A link can come from anyone: nothing changes before the relay it names
-    # is confirmed, with a click on the notification that asks.
-    wait_for 15 notified "company relay" && pass "$who: the link asks first: $(notify_calls | grep 'company relay' | tail -1 | cut -f2- | tr '\t' '|' | clip 140)" \
-      || { fail "$who: the link did not ask for a confirmation: $(tail -3 "$OUT/app.log")"; return; }
+    before=$(grep -c . "$PAGE_LINKS")
+    if [[ $who == bob ]]; then
+      timeout 30 "$BIN" "${LINK[$who]}" >"$OUT/link.log" 2>&1; rc=$?   # what the URL handler runs on a click
+      [[ $rc -eq 0 ]] && pass "bob: the link's process handed the link to the running tray and exited 0" || fail "bob: link process: rc=$rc $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$OUT/link.log" | clip 200)"
+    else
+      start_app "${LINK[$who]}"   # what the URL handler runs on a click
+    fi
+    page_waiting() { [[ "$(grep -c . "$PAGE_LINKS")" -gt "$1" ]]; }
+    wait_for 15 page_waiting "$before" && open_page && page_shows "Enroll this computer?" && page_shows "${RURL#http://}" \
+      && pass "$who: the link asks first, on the settings page, naming the relay: $(page_part "${RURL#http://}")" \
+      || { fail "$who: the link did not ask for a confirmation: $DRV_ANSWER; $(tail -3 "$OUT/app.log")"; return; }
+    drv absent "${CODE[$who]}" && pass "$who: the page does not show the code" || fail "$who: the code is on the page"
     [[ -z "$(secret-tool lookup service exmail-notifier username "relay-device $RURL")" ]] \
       && pass "$who: nothing is enrolled before the click" || fail "$who: enrolled before the confirmation"
-    if [[ $who == bob ]]; then kill -0 "$oldpid" 2>/dev/null && pass "bob: the admin-key tray still runs before the click" || fail "bob: the old tray quit before the click"; fi
-    sleep 0.3; dunstctl action 0 >/dev/null 2>&1
+    if [[ $who == bob ]]; then tooltip_has "bob@$FAKE_DOMAIN" && ! tooltip_has relay && pass "bob: the admin-key tray still runs as before: $(tooltip)" || fail "bob: before the click: $(tooltip)"; fi
+    drv click 'form[action="/enroll/confirm"] button.primary'
+    page_shows "Enrolled" && page_shows "$alias" && pass "$who: Enroll: $(page_part "$alias")" || { fail "$who: enroll on the page: $DRV_ANSWER"; return; }
     if [[ $who == bob ]]; then
-      local newpid=$APID; APID=$oldpid
-      APPLOG=app-direct.log exited_with 10 0 && pass "bob: the tray that ran on the admin key quit for the enrolled one" || fail "bob: the old tray is still running"
-      APID=$newpid
+      kill -0 "$oldpid" 2>/dev/null && [[ $APID == "$oldpid" ]] && pass "bob: the same tray process switched to the relay, no restart" || fail "bob: the admin-key tray is gone"
     fi
     wait_for 20 on_bus "$ITEM" && wait_for 10 item_registered \
-      && pass "$who: the link enrolled and started the tray in $((SECONDS-t0)) s: $(grep -m1 '^Enrolled' "$OUT/app.log" | clip 120)" \
-      || { fail "$who: no tray item from the link's process: $(tail -3 "$OUT/app.log")"; return; }
-    local tok; tok=$(secret-tool lookup service exmail-notifier username "relay-device $RURL")
+      && pass "$who: the tray runs on the relay $((SECONDS-t0)) s after the link was clicked" \
+      || { fail "$who: no tray item: $(tail -3 "$OUT/app.log")"; return; }
+    local tok; wait_for 10 test -n "$(secret-tool lookup service exmail-notifier username "relay-device $RURL")"
+    tok=$(secret-tool lookup service exmail-notifier username "relay-device $RURL")
     TOK[$who]=$tok
-    [[ "$tok" == exr_* && "$tok" != "${CODE[$who]}" ]] && pass "$who: the Secret Service holds a relay device token (user \"relay-device $RURL\")" || fail "$who: device token: ${tok:0:8}…"
+    [[ "$tok" == exr_* && "$tok" != "${CODE[$who]}" ]] && pass "$who: the Secret Service holds a relay device token (user \"relay-device $RURL\")" || fail "$who: device token: ${tok:0:4}…"
     [[ -z "$(secret-tool lookup service exmail-notifier username "$FAKE_AGENT")" ]] && ! secret-tool search --all service exmail-notifier 2>&1 | grep -qF "$FAKE_SECRET" \
-      && pass "$who: no admin key in the Secret Service" || fail "$who: the admin key is in the Secret Service"
+      && pass "$who: no admin key in the Secret Service$([[ $who == bob ]] && echo " (enrolling removed the key of bob's earlier login)")" || fail "$who: the admin key is in the Secret Service"
     local cfg="$XDG_CONFIG_HOME/exmail-notifier/config.json"
     DEV[$who]=$(jq -r '.relay_device // empty' "$cfg" 2>/dev/null)
     grep -qF "\"$RURL\"" "$cfg" && pass "$who: the config names the relay: $(jq -c '{relay_url, alias} ' "$cfg" 2>/dev/null || true)" || fail "$who: config: $(cat "$cfg")"
@@ -464,7 +479,6 @@ scenario_relay() {
   done
   [[ "${TOK[bob]}" != "${TOK[lina]}" ]] && pass "each desktop has a token of its own" || fail "bob and lina share a device token"
   use_desktop bob
-  grep -q 'Removed the interface key' "$OUT/app.log" && pass "bob: enrolling removed the key of the earlier login" || fail "bob: no word about the old key: $(cat "$OUT/app.log" | clip 200)"
 
   # Mail for one mailbox toasts on its own desktop only.
   local nb nl
@@ -524,18 +538,18 @@ scenario_relay() {
   use_desktop bob
   ! notified "after revoke" && pass "bob: nothing of lina's after the revocation either" || fail "bob got lina's mail"
 
-  # A used link, clicked again: a clear refusal, nothing stored.
+  # A used link, clicked again: a clear refusal on the page, nothing stored.
   local cfgsum; cfgsum=$(md5sum <"$XDG_CONFIG_HOME/exmail-notifier/config.json")
-  local ntoasts; ntoasts=$(notify_calls | grep -c 'company relay')
-  timeout 30 "$BIN" "${LINK[bob]}" >"$OUT/reuse.log" 2>&1 &
-  local rpid=$!
-  wait_for 15 test "$(notify_calls | grep -c 'company relay')" -gt "$ntoasts" || fail "bob: the used link did not ask for a confirmation"
-  sleep 0.3; dunstctl action 0 >/dev/null 2>&1
-  wait "$rpid"; local rc=$?
-  [[ $rc -ne 0 ]] && grep -qiE 'used|expired|invalid|refused' "$OUT/reuse.log" \
-    && pass "bob: the used link again exits $rc: $(grep -m1 -iE 'used|expired|invalid|refused' "$OUT/reuse.log" | clip 200)" || fail "bob: used link: rc=$rc $(cat "$OUT/reuse.log" | clip 300)"
+  before=$(grep -c . "$PAGE_LINKS")
+  timeout 30 "$BIN" "${LINK[bob]}" >"$OUT/reuse.log" 2>&1; rc=$?
+  [[ $rc -eq 0 ]] || fail "bob: the used link's process: rc=$rc $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$OUT/reuse.log" | clip 200)"
+  wait_for 15 page_waiting "$before" && open_page && page_shows "Enroll this computer?" \
+    || fail "bob: the used link did not ask for a confirmation: $DRV_ANSWER"
+  drv click 'form[action="/enroll/confirm"] button.primary'
+  page_shows "already used, or has expired" && pass "bob: the used link again: the page says $(page_part "already used")" || fail "bob: used link: $DRV_ANSWER"
   [[ "$(md5sum <"$XDG_CONFIG_HOME/exmail-notifier/config.json")" == "$cfgsum" ]] && pass "bob: it changed nothing in the config" || fail "bob: the config changed"
-  grep -qF "${CODE[bob]}" "$OUT/reuse.log" && fail "bob: the code is in the message" || pass "bob: the message does not repeat the code"
+  drv absent "${CODE[bob]}" && ! grep -qF "${CODE[bob]}" "$OUT/reuse.log" && pass "bob: neither the page nor the output repeats the code" || fail "bob: the code is shown"
+  tooltip_has "bob@$FAKE_DOMAIN" && pass "bob: still on his relay account: $(tooltip)" || fail "bob: after the used link: $(tooltip)"
 
   local other
   for who in bob lina; do
@@ -551,3 +565,282 @@ scenario_relay() {
   kill -TERM "$RPID"; wait "$RPID"; rc=$?
   [[ $rc -eq 0 ]] && pass "exmail-relay serve stops on SIGTERM with status 0" || fail "relay exit status $rc: $(tail -2 "$OUT0/relay.log")"
 }
+
+# ------------------------------------------------------------ settings page
+# The settings page as a person meets it, in a real headless Chromium (the
+# e2e/settingsdriver coprocess; SETTINGSDRIVER names it) against the real
+# tray in this session: first run, enrollment with a real relay on
+# loopback, a refused code, the content toggle, quiet hours, sign-out and a
+# clicked exmail-notifier:// link. scenario_settings runs it in English,
+# scenario_settings_zh in Chinese (LANG=zh_CN.UTF-8); screenshots land in
+# $SHOTS as settings-<lang>-NN-*.png.
+#
+# The browser opener is replaced: instead of fetching the link with curl it
+# queues it for the driver's Chromium ($W/page-links, outside the
+# artefacts; opened-urls.txt gets the link with its secret masked).
+
+# drv COMMAND ARGS...: one driver command; the answer in DRV_ANSWER,
+# status 0 on "ok".
+drv() {
+  DRV_ANSWER=""
+  [[ -n "${DRV_PID:-}" ]] || { DRV_ANSWER="the driver is not running"; return 1; }
+  printf '%s\n' "$*" >&"${DRV[1]}" || { DRV_ANSWER="the driver is gone: $(tail -2 "$OUT/driver.err")"; return 1; }
+  local line
+  if ! IFS= read -r -t 60 line <&"${DRV[0]}"; then DRV_ANSWER="no answer from the driver: $(tail -2 "$OUT/driver.err")"; return 1; fi
+  case $line in
+    ok*) DRV_ANSWER=${line#ok}; DRV_ANSWER=${DRV_ANSWER# }; return 0 ;;
+    *)   DRV_ANSWER=${line#err }; return 1 ;;
+  esac
+}
+# page_shows TEXT: the page (after a click: the next page) shows TEXT
+page_shows() { drv wait "$1"; }
+page_text() { drv text >/dev/null; printf '%s' "$DRV_ANSWER" | clip "${1:-200}"; }
+# page_part TEXT: the line of the page that holds TEXT (drv must not run in
+# a pipeline: a coprocess's fds are not there)
+page_part() { drv text >/dev/null; grep -o "[^|]*$1[^|]*" <<<"$DRV_ANSWER" | head -1 | clip 200; }
+start_driver() {
+  [[ -x "${SETTINGSDRIVER:-}" ]] || { fail "SETTINGSDRIVER=${SETTINGSDRIVER:-} is not an executable (.ci/desktop.sh builds e2e/settingsdriver)"; return 1; }
+  command -v chromium >/dev/null || { fail "no chromium on PATH: apt-get install chromium (.ci/desktop.sh does)"; return 1; }
+  coproc DRV { exec "$SETTINGSDRIVER" -shots "$SHOTS" -timeout 20s -browser-log "$OUT/chromium.log" -lang "${1:-en-US}" 2>"$OUT/driver.err"; }
+  PIDS+=("$DRV_PID")
+  local line
+  IFS= read -r -t 60 line <&"${DRV[0]}" && [[ $line == "ok ready" ]] \
+    && pass "headless Chromium ($(chromium --version 2>/dev/null | head -1 | clip 60)) is up, driven over CDP" \
+    || { fail "the browser did not start: $line $(tail -3 "$OUT/driver.err")"; DRV_PID=""; return 1; }
+}
+# page_opener: the desktop's browser opener, for the driver's browser
+page_opener() {
+  cat >"$W/bin/xdg-open" <<EOS
+#!/bin/sh
+printf '%s\n' "\$1" >>"$W/page-links"
+printf '%s\n' "\$1" | sed -E 's#(127\.0\.0\.1:[0-9]+/).*#\1…#' >>"$OUT/opened-urls.txt"
+EOS
+  chmod +x "$W/bin/xdg-open"; : >"$W/page-links"; : >"$OUT/opened-urls.txt"
+}
+# open_page: the browser loads the link the tray handed the opener last
+open_page() { drv open "${PAGE_LINKS:-$W/page-links}"; }
+start_relay() {  # exmail-relay serve on loopback, upstream the fake; sets RURL, RPID, RELAY_DB
+  local rd="$W/relay"; mkdir -p "$rd"; RELAY_DB="$rd/relay.db"
+  (umask 077; printf '%s\n' "$FAKE_SECRET" >"$rd/secret")
+  env EXMAIL_AGENT="$FAKE_AGENT" EXMAIL_TOKEN_URL="$FAKE_TOKEN_URL" EXMAIL_API_URL="$FAKE_API_URL" EXMAIL_LOGIN_URL="$FAKE_LOGIN_URL" \
+    "$RELAY_BIN" serve --listen 127.0.0.1:0 --db "$RELAY_DB" --secret-file "$rd/secret" >"$OUT/relay.log" 2>&1 &
+  RPID=$!; PIDS+=($RPID)
+  wait_for 10 relay_serving || { fail "relay did not start: $(tail -3 "$OUT/relay.log")"; return 1; }
+  RURL="http://$(grep -m1 -o 'msg="relay: serving" addr=[^ ]*' "$OUT/relay.log" | sed 's/.*addr=//')"
+}
+# new_link WHO: a one-time enrollment link for WHO@ from IT, in $W/link-WHO
+# (the code alone in $W/code-WHO); neither is ever printed
+new_link() {
+  relay_admin enroll --relay-url "$RURL" --secret-file "$W/relay/secret" "$1@$FAKE_DOMAIN" >"$W/enroll-$1.txt" 2>&1 \
+    || { fail "exmail-relay enroll $1@: $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$W/enroll-$1.txt")"; return 1; }
+  sed -n 1p "$W/enroll-$1.txt" >"$W/code-$1"; sed -n 2p "$W/enroll-$1.txt" >"$W/link-$1"
+  [[ "$(cat "$W/link-$1")" == "exmail-notifier://enroll?"* ]] || { fail "exmail-relay enroll $1@ printed no link"; return 1; }
+}
+device_token() { secret-tool lookup service exmail-notifier username "relay-device $RURL" 2>/dev/null; }
+no_device_token() { [[ -z "$(device_token)" ]]; }
+has_device_token() { [[ "$(device_token)" == exr_* ]]; }
+status_line() { menu_labels | head -1; }
+status_is() { [[ "$(status_line)" == "$1" ]]; }
+count_gt() { [[ "$(notify_count)" -gt "$1" ]]; }
+# last_toast: the last Notify call's summary and body on one line
+last_toast() { jq -rs '[.[] | select(.member=="Notify")] | last | "\(.payload.data[3]) | \(.payload.data[4])" | gsub("\n"; " / ")' "$OUT/notifications.jsonl" 2>/dev/null; }
+# enroll_with FILE: paste FILE's link on the first-run page and continue
+enroll_with() {
+  drv fillfile 'form[action="/enroll/preview"] input[name=input]' "$1" &&
+    drv click 'form[action="/enroll/preview"] button.primary'
+}
+
+# quiet_zone: the tray's local time must be a weekday, away from midnight,
+# for a quiet span around "now" (app.QuietHours is weekday-only, local
+# time). On a weekend or near midnight the tray runs in a made-up time zone
+# (a TZif file, TZ=/path: Go reads it) that puts its clock on a Wednesday
+# at noon; a loud note says so. Sets TRAY_TZ ("" for the real zone).
+quiet_zone() {
+  TRAY_TZ=""
+  local dow mins
+  dow=$(date +%u); mins=$(( 10#$(date +%H) * 60 + 10#$(date +%M) ))
+  if (( dow <= 5 && mins >= 15 && mins <= 1380 )); then return; fi
+  TRAY_TZ="$W/weekday.tzif"
+  python3 - "$TRAY_TZ" <<'PY'
+import datetime, struct, sys, time
+now = datetime.datetime.now(datetime.timezone.utc)
+wed = (now + datetime.timedelta(days=2 - now.weekday())).replace(hour=12, minute=0, second=0, microsecond=0)
+off = int((wed - now).total_seconds()) // 60 * 60
+hdr = b"TZif" + b"\0" * 16 + struct.pack(">6l", 0, 0, 0, 0, 1, 4)
+open(sys.argv[1], "wb").write(hdr + struct.pack(">lBB", off, 0, 0) + b"WKD\0")
+PY
+  echo "NOTE: $SCEN: today is $(date +%A\ %H:%M) here, outside weekday hours: the tray runs with TZ=<a made-up zone on a Wednesday at noon> so that quiet hours can be tested at all"
+}
+# tray_now: the tray's local time, HH:MM
+tray_now() {
+  if [[ -z "${TRAY_TZ:-}" ]]; then date +%H:%M; return; fi
+  python3 - "$TRAY_TZ" <<'PY'
+import struct, sys, time
+off = struct.unpack(">l", open(sys.argv[1], "rb").read()[44:48])[0]
+print(time.strftime("%H:%M", time.gmtime(time.time() + off)))
+PY
+}
+hhmm_plus() { local h=${1%:*} m=${1#*:}; local t=$(( (10#$h * 60 + 10#$m + $2 + 1440) % 1440 )); printf '%02d:%02d' $((t / 60)) $((t % 60)); }
+
+# settings_texts LANG: the page's and the tray's words in LANG (en, zh)
+declare -A TX
+settings_texts() {
+  if [[ $1 == zh ]]; then
+    TX=([lang]=zh-CN [welcome]="公司给了我链接或登记码" [confirm]="登记此电脑？" [offered]="此页面由公司发送的登记链接打开"
+        [enrolled]="登记完成" [refused]="已被使用或已过期" [settings]="工作日免打扰" [saved]="已保存，立即生效"
+        [signout]="退出登录？" [signedout]="已退出登录" [setup]="尚未设置——点击进行设置" [settingsitem]="设置…" [pausedq]="通知已暂停至")
+  else
+    TX=([lang]=en [welcome]="My company gave me a link or code" [confirm]="Enroll this computer?" [offered]="An enrollment link from your company opened this page"
+        [enrolled]="Enrolled" [refused]="already used, or has expired" [settings]="Quiet hours on weekdays" [saved]="Saved. The changes apply now."
+        [signout]="Sign out?" [signedout]="Signed out. This computer holds no account now." [setup]="Not set up — click to set up" [settingsitem]="Settings…" [pausedq]="paused until")
+  fi
+}
+
+# settings_flow LANG FULL: the whole walk (FULL=1) or the pages only (0)
+settings_flow() {
+  local L=$1 full=$2 n=0
+  settings_texts "$L"
+  snap() { n=$((n+1)); drv shot "$(printf 'settings-%s-%02d-%s' "$L" "$n" "$1")" || fail "screenshot $1: $DRV_ANSWER"; }
+  start_keyring; start_monitor; start_dunst; start_panel; start_fake || return
+  start_relay || return
+  pass "exmail-relay serve on loopback ($RURL), upstream the fake exmail"
+  page_opener
+  start_driver "$([[ $L == zh ]] && echo zh-CN || echo en-US)" || return
+  quiet_zone
+  new_link lina || return
+
+  # 1. First run: no account, so the tray opens the page by itself.
+  local t0=$SECONDS
+  # the tray's environment: its language, and the made-up zone if needed
+  [[ $L == zh ]] && export LANG=zh_CN.UTF-8
+  if [[ -n "$TRAY_TZ" ]]; then local tz0=${TZ-unset}; export TZ=$TRAY_TZ; start_app; if [[ $tz0 == unset ]]; then unset TZ; else TZ=$tz0; fi
+  else start_app; fi
+  wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s" || { fail "tray item not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 15 urls_ge 1 && pass "first run: the tray launched the browser with the page link by itself, $((SECONDS-t0)) s after start: $(head -1 "$OUT/opened-urls.txt")" \
+    || { fail "first run: no browser was opened: $(tail -3 "$LOGFILE")"; return; }
+  wait_for 5 status_is "${TX[setup]}" && pass "the menu's first line: $(status_line)" || fail "setup state: menu says $(status_line) (want ${TX[setup]})"
+  open_page || { fail "the browser could not load the link: $DRV_ANSWER"; return; }
+  page_shows "${TX[welcome]}" && pass "the link lands on the first-run page: $(page_text 120)" || { fail "first-run page: $DRV_ANSWER"; return; }
+  drv lang; [[ "$DRV_ANSWER" == "${TX[lang]}" ]] && pass "the page is in the tray's language (<html lang=$DRV_ANSWER>)" || fail "page language: $DRV_ANSWER (want ${TX[lang]})"
+  drv path; [[ "$DRV_ANSWER" == / ]] && pass "the one-time link is gone from the address bar (path /)" || fail "path after the link: $DRV_ANSWER"
+  snap first-run
+
+  # 3. A code the relay does not know: the refusal, in words, nothing stored.
+  printf 'exmail-notifier://enroll?relay=%s&code=exr_enr_%s\n' "$RURL" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=' | head -c 32)" >"$W/link-bogus"
+  enroll_with "$W/link-bogus" && page_shows "${TX[confirm]}" || { fail "bogus code: no confirmation: $DRV_ANSWER"; return; }
+  drv click 'form[action="/enroll/confirm"] button.primary'
+  page_shows "${TX[refused]}" && pass "an unknown code: the page says so: $(page_part "${TX[refused]}")" \
+    || fail "an unknown code: $DRV_ANSWER"
+  no_device_token && pass "an unknown code stores nothing" || fail "a token was stored for an unknown code"
+  snap wrong-code
+
+  # 2. Enrollment: paste IT's link; the confirmation names the relay and
+  # hides the code; nothing happens before the click.
+  enroll_with "$W/link-lina" && page_shows "${TX[confirm]}" || { fail "lina's link: no confirmation: $DRV_ANSWER"; return; }
+  local host=${RURL#http://}
+  page_shows "$host" && pass "the confirmation names the relay ($host) before anything is sent" || fail "confirmation: relay not shown: $(page_text 300)"
+  drv absent "$(cat "$W/code-lina")" && pass "the confirmation does not show the code" || fail "the code is on the page"
+  snap confirm
+  no_device_token && status_is "${TX[setup]}" && pass "nothing enrolled before the click" || fail "enrolled before the click"
+  t0=$SECONDS
+  drv click 'form[action="/enroll/confirm"] button.primary'
+  page_shows "${TX[enrolled]}" && page_shows "lina@$FAKE_DOMAIN" \
+    && pass "Enroll: the page says $(page_part "lina@")" || { fail "enroll: $DRV_ANSWER"; return; }
+  snap enrolled
+  wait_for 10 has_device_token && pass "the device token is in gnome-keyring (secret-tool lookup … username \"relay-device $RURL\": exr_…)" || fail "no device token in the keyring"
+  local nsrv; nsrv=$(fake "unread?alias=lina@$FAKE_DOMAIN")
+  wait_for 15 unread_is "$nsrv" && tooltip_has "lina@$FAKE_DOMAIN" \
+    && pass "the running tray switched to the relay account, online, $((SECONDS-t0)) s after the click: $(tooltip)" || fail "tray after enrolling: $(tooltip) (server: $nsrv)"
+  kill -0 "$APID" 2>/dev/null && pass "no restart: the same tray process ($APID)" || fail "the tray process exited"
+  grep -rqE 'exr_' "$XDG_CONFIG_HOME" && fail "a code or token in the config files" || pass "no code or token in the config files"
+
+  # The settings page, opened from the tray menu.
+  local before; before=$(urls)
+  menu_click "${TX[settingsitem]}"
+  wait_for 10 urls_ge $((before+1)) && open_page && page_shows "${TX[settings]}" \
+    && pass "\"${TX[settingsitem]}\" in the tray menu opens the settings page" || { fail "Settings… from the menu: $DRV_ANSWER"; return; }
+  snap settings
+  if [[ $full != 1 ]]; then settings_signout; return; fi
+
+  # 4. Message content on and off, from the page.
+  local alias="lina@$FAKE_DOMAIN" sender="Wang Fang"
+  drv eval 'String(document.querySelector("form.prefs input[name=content]").checked)'
+  [[ "$DRV_ANSWER" == true ]] && pass "content is shown by default (the checkbox is ticked)" || fail "content checkbox: $DRV_ANSWER"
+  before=$(notify_count)
+  fake "deliver?alias=$alias&subject=Settings%20E2E%20visible&summary=Quarterly%20numbers&sender=%22Wang%20Fang%22%20%3Cwang%40$FAKE_DOMAIN%3E" >/dev/null
+  wait_for 10 notified "Settings E2E visible" && last_toast | grep -qF "$sender" \
+    && pass "content on: the toast shows sender and subject: $(last_toast | clip 100)" || fail "content on: $(last_toast)"
+  drv check 'form.prefs input[name=content]' off && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" \
+    && pass "content off: saved on the page" || fail "saving content off: $DRV_ANSWER"
+  drv eval 'String(document.querySelector("form.prefs input[name=content]").checked)'
+  [[ "$DRV_ANSWER" == false ]] || fail "after saving, the page shows content $DRV_ANSWER"
+  snap content-off
+  before=$(notify_count)
+  fake "deliver?alias=$alias&subject=Settings%20E2E%20hidden&summary=Salary%20review&sender=%22Wang%20Fang%22%20%3Cwang%40$FAKE_DOMAIN%3E" >/dev/null
+  wait_for 10 count_gt "$before" && ! notified "Settings E2E hidden" && ! last_toast | grep -qF -e "$sender" -e "Salary" \
+    && pass "content off: the next toast is generic: $(last_toast | clip 100)" || fail "content off: $(last_toast)"
+  drv check 'form.prefs input[name=content]' on && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" || fail "content on again: $DRV_ANSWER"
+
+  # 5. Quiet hours around now (the tray's local time, a weekday).
+  local now from to; now=$(tray_now); from=$(hhmm_plus "$now" -5); to=$(hhmm_plus "$now" 60)
+  drv check 'form.prefs input[name=quiet]' on && drv fill 'form.prefs input[name=from]' "$from" && drv fill 'form.prefs input[name=to]' "$to" \
+    && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" \
+    && pass "quiet hours $from–$to (tray time $now${TRAY_TZ:+, made-up weekday zone}) saved on the page" || fail "saving quiet hours: $DRV_ANSWER"
+  snap quiet-hours
+  menu_has() { menu_labels | grep -qF -- "$1"; }
+  wait_for 5 menu_has "${TX[pausedq]}" && pass "the tray applies them at once: $(menu_labels | grep -F "${TX[pausedq]}" | head -1)" || fail "menu after quiet hours: $(menu_labels | paste -sd'|' | clip 200)"
+  local u; u=$(unread_in_tooltip); before=$(notify_count)
+  fake "deliver?alias=$alias&subject=Settings%20E2E%20quiet" >/dev/null
+  wait_for 10 unread_is $((u+1)) && pass "quiet: the mail arrived (count $u → $((u+1)))" || fail "quiet: the count did not follow: $(tooltip)"
+  sleep 3   # longer than the burst window: a toast would have come by now
+  [[ "$(notify_count)" -eq "$before" ]] && pass "quiet hours: no toast" || fail "a toast during quiet hours: $(notify_calls | tail -1 | tr '\t' '|')"
+  drv check 'form.prefs input[name=quiet]' off && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" || fail "quiet off: $DRV_ANSWER"
+  fake "deliver?alias=$alias&subject=Settings%20E2E%20after%20quiet" >/dev/null
+  wait_for 10 notified "Settings E2E after quiet" && pass "quiet hours off: toasts again" || fail "no toast after quiet hours were turned off"
+
+  settings_signout || return
+
+  # 3b. The used link again: the same refusal.
+  enroll_with "$W/link-lina" && page_shows "${TX[confirm]}" && drv click 'form[action="/enroll/confirm"] button.primary' \
+    && page_shows "${TX[refused]}" && pass "the used link again: refused on the page" || fail "used link: $DRV_ANSWER"
+  no_device_token && status_is "${TX[setup]}" && pass "the used link stores nothing" || fail "the used link changed the account"
+
+  # 7. A clicked exmail-notifier:// link, handed to the running tray.
+  new_link bob || return
+  before=$(urls)
+  timeout 30 "$BIN" "$(cat "$W/link-bob")" >"$OUT/link.log" 2>&1; local rc=$?
+  [[ $rc -eq 0 ]] && pass "the clicked link's process handed it to the running tray and exited 0" || fail "link process: rc=$rc $(sed -E 's/exr_[A-Za-z0-9_-]+/exr_…/g' "$OUT/link.log" | clip 200)"
+  wait_for 10 urls_ge $((before+1)) && open_page && page_shows "${TX[confirm]}" \
+    && pass "the tray opened the page at the confirmation: $(page_text 200)" || { fail "clicked link: $DRV_ANSWER"; return; }
+  drv path; [[ "$DRV_ANSWER" == /enroll ]] && pass "at /enroll" || fail "path: $DRV_ANSWER"
+  page_shows "${TX[offered]}" && page_shows "$host" && drv absent "$(cat "$W/code-bob")" \
+    && pass "it says a link opened it, names the relay, hides the code" || fail "offered confirmation: $(page_text 300)"
+  snap link-confirm
+  sleep 1
+  no_device_token && status_is "${TX[setup]}" && ! relay_admin devices 2>/dev/null | grep -q "bob@" \
+    && pass "nothing is enrolled until the click (keyring, tray and relay)" || fail "the link enrolled before the click"
+  drv click 'form[action="/enroll/confirm"] button.primary'
+  page_shows "bob@$FAKE_DOMAIN" && wait_for 10 has_device_token && wait_for 15 tooltip_has "bob@$FAKE_DOMAIN" \
+    && pass "a click on Enroll enrolls: $(tooltip)" || fail "after the click: $DRV_ANSWER; $(tooltip)"
+
+  # No secret in the logs.
+  local pat; pat="$(cat "$W/code-lina")|$(cat "$W/code-bob")|$(device_token)|/s/[A-Za-z0-9_-]{20}"
+  grep -qE "$pat" "$LOGFILE" "$OUT"/*.log "$OUT"/*.err 2>/dev/null && fail "a code, token or one-time link in a log" || pass "no code, token or one-time link in the logs"
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -2 "$OUT/app.log")"
+}
+
+# 6. Sign out on the page: the tray returns to the set-up state.
+settings_signout() {
+  drv goto /signout && page_shows "${TX[signout]}" || { fail "sign-out page: $DRV_ANSWER"; return 1; }
+  snap signout
+  drv click 'form[action="/signout"] button.danger'
+  page_shows "${TX[signedout]}" && pass "signed out on the page" || { fail "sign out: $DRV_ANSWER"; return 1; }
+  page_shows "${TX[welcome]}" || fail "after sign-out the page is not the first-run page: $(page_text 200)"
+  snap signed-out
+  wait_for 10 status_is "${TX[setup]}" && pass "the tray is back in the set-up state: $(status_line)" || fail "tray after sign-out: $(status_line); $(tooltip)"
+  wait_for 5 no_device_token && pass "the device token left the keyring" || fail "the device token is still in the keyring"
+}
+
+scenario_settings() { settings_flow en 1; }
+scenario_settings_zh() { settings_flow zh 0; }
