@@ -654,12 +654,13 @@ enroll_with() {
 # for a quiet span around "now" (app.QuietHours is weekday-only, local
 # time). On a weekend or near midnight the tray runs in a made-up time zone
 # (a TZif file, TZ=/path: Go reads it) that puts its clock on a Wednesday
-# at noon; a loud note says so. Sets TRAY_TZ ("" for the real zone).
+# at noon; a loud note says so. E2E_WEEKDAY_ZONE=1 uses that zone on any
+# day (to try the weekend path). Sets TRAY_TZ ("" for the real zone).
 quiet_zone() {
   TRAY_TZ=""
   local dow mins
   dow=$(date +%u); mins=$(( 10#$(date +%H) * 60 + 10#$(date +%M) ))
-  if (( dow <= 5 && mins >= 15 && mins <= 1380 )); then return; fi
+  if [[ -z "${E2E_WEEKDAY_ZONE:-}" ]] && (( dow <= 5 && mins >= 15 && mins <= 1380 )); then return; fi
   TRAY_TZ="$W/weekday.tzif"
   python3 - "$TRAY_TZ" <<'PY'
 import datetime, struct, sys, time
@@ -669,7 +670,7 @@ off = int((wed - now).total_seconds()) // 60 * 60
 hdr = b"TZif" + b"\0" * 16 + struct.pack(">6l", 0, 0, 0, 0, 1, 4)
 open(sys.argv[1], "wb").write(hdr + struct.pack(">lBB", off, 0, 0) + b"WKD\0")
 PY
-  echo "NOTE: $SCEN: today is $(date +%A\ %H:%M) here, outside weekday hours: the tray runs with TZ=<a made-up zone on a Wednesday at noon> so that quiet hours can be tested at all"
+  echo "NOTE: $SCEN: it is $(date +%A\ %H:%M) here ($([[ -n "${E2E_WEEKDAY_ZONE:-}" ]] && echo "E2E_WEEKDAY_ZONE is set" || echo "a weekend, or near midnight")): the tray runs in a made-up time zone where it is Wednesday noon, so that weekday-only quiet hours can be tested"
 }
 # tray_now: the tray's local time, HH:MM
 tray_now() {
