@@ -689,11 +689,13 @@ settings_texts() {
   if [[ $1 == zh ]]; then
     TX=([lang]=zh-CN [welcome]="公司给了我链接或登记码" [confirm]="登记此电脑？" [offered]="此页面由公司发送的登记链接打开"
         [enrolled]="登记完成" [refused]="已被使用或已过期" [settings]="工作日免打扰" [saved]="已保存，立即生效"
-        [signout]="退出登录？" [signedout]="已退出登录" [setup]="尚未设置——点击进行设置" [settingsitem]="设置…" [pausedq]="通知已暂停至")
+        [signout]="退出登录？" [signedout]="已退出登录" [setup]="尚未设置——点击进行设置" [settingsitem]="设置…" [pausedq]="通知已暂停至"
+        [refusedlink]="每个链接只能使用一次")
   else
     TX=([lang]=en [welcome]="My company gave me a link or code" [confirm]="Enroll this computer?" [offered]="An enrollment link from your company opened this page"
         [enrolled]="Enrolled" [refused]="already used, or has expired" [settings]="Quiet hours on weekdays" [saved]="Saved. The changes apply now."
-        [signout]="Sign out?" [signedout]="Signed out. This computer holds no account now." [setup]="Not set up — click to set up" [settingsitem]="Settings…" [pausedq]="paused until")
+        [signout]="Sign out?" [signedout]="Signed out. This computer holds no account now." [setup]="Not set up — click to set up" [settingsitem]="Settings…" [pausedq]="paused until"
+        [refusedlink]="each link works once")
   fi
 }
 
@@ -761,7 +763,25 @@ settings_flow() {
   wait_for 10 urls_ge $((before+1)) && open_page && page_shows "${TX[settings]}" \
     && pass "\"${TX[settingsitem]}\" in the tray menu opens the settings page" || { fail "Settings… from the menu: $DRV_ANSWER"; return; }
   snap settings
-  if [[ $full != 1 ]]; then settings_signout; return; fi
+  # "exmail-notifier settings --print-url": a one-time link from the
+  # running tray (into a file: it is a secret); "settings" opens the page.
+  "$BIN" settings --print-url >"$W/printed-url" 2>"$OUT/print-url.err" && grep -qE '^http://127\.0\.0\.1:[0-9]+/s/[A-Za-z0-9_-]{20,}$' "$W/printed-url" \
+    && drv open "$W/printed-url" && page_shows "${TX[settings]}" \
+    && pass "settings --print-url printed a one-time link to the running tray's page (http://127.0.0.1:…/s/…), and it opens the page" || fail "settings --print-url: $DRV_ANSWER $(cat "$OUT/print-url.err")"
+  drv open "$W/printed-url" && page_shows "${TX[refusedlink]}" && pass "the printed link works once: $(page_part "${TX[refusedlink]}")" || fail "the printed link worked twice: $DRV_ANSWER"
+  before=$(urls)
+  "$BIN" settings >"$OUT/settings-cmd.log" 2>&1 && wait_for 10 urls_ge $((before+1)) && open_page && page_shows "${TX[settings]}" \
+    && pass "\"exmail-notifier settings\" makes the running tray open the page" || fail "exmail-notifier settings: $DRV_ANSWER $(cat "$OUT/settings-cmd.log")"
+  if [[ $full != 1 ]]; then
+    # The language, switched on the page: the page and the tray follow at once.
+    menu_has() { menu_labels | grep -qF -- "$1"; }
+    drv fill 'select[name=lang]' en && drv click 'form.prefs button.primary' && page_shows "Saved. The changes apply now." \
+      && drv lang && [[ $DRV_ANSWER == en ]] && pass "language English, chosen on the page: the page is English at once" || fail "language on the page: $DRV_ANSWER"
+    wait_for 10 menu_has "Open mailbox" && pass "and the tray's menu too: $(menu_labels | head -2 | paste -sd'|')" || fail "tray menu after the language change: $(menu_labels | head -3 | paste -sd'|')"
+    drv fill 'select[name=lang]' zh && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" && wait_for 10 menu_has "打开邮箱" \
+      && pass "and back to Chinese: $(menu_labels | head -2 | paste -sd'|')" || fail "back to Chinese: $DRV_ANSWER $(menu_labels | head -2 | paste -sd'|')"
+    settings_signout; cp "$LOGFILE" "$OUT/" 2>/dev/null; return
+  fi
 
   # 4. Message content on and off, from the page.
   local alias="lina@$FAKE_DOMAIN" sender="Wang Fang"
@@ -775,6 +795,8 @@ settings_flow() {
     && pass "content off: saved on the page" || fail "saving content off: $DRV_ANSWER"
   drv eval 'String(document.querySelector("form.prefs input[name=content]").checked)'
   [[ "$DRV_ANSWER" == false ]] || fail "after saving, the page shows content $DRV_ANSWER"
+  local cfg="$XDG_CONFIG_HOME/exmail-notifier/config.json"
+  wait_for 5 sh -c "jq -e '.show_content == false' '$cfg'" && pass "content off is kept in the config (show_content false)" || fail "show_content not saved: $(jq -c . "$cfg" 2>&1 | clip 200)"
   snap content-off
   before=$(notify_count)
   fake "deliver?alias=$alias&subject=Settings%20E2E%20hidden&summary=Salary%20review&sender=%22Wang%20Fang%22%20%3Cwang%40$FAKE_DOMAIN%3E" >/dev/null
@@ -788,6 +810,7 @@ settings_flow() {
     && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" \
     && pass "quiet hours $from–$to (tray time $now${TRAY_TZ:+, made-up weekday zone}) saved on the page" || fail "saving quiet hours: $DRV_ANSWER"
   snap quiet-hours
+  wait_for 5 sh -c "jq -e '.quiet_hours != null' '$cfg'" && pass "quiet hours are kept in the config: $(jq -c .quiet_hours "$cfg")" || fail "quiet hours not saved: $(jq -c . "$cfg" 2>&1 | clip 200)"
   menu_has() { menu_labels | grep -qF -- "$1"; }
   wait_for 5 menu_has "${TX[pausedq]}" && pass "the tray applies them at once: $(menu_labels | grep -F "${TX[pausedq]}" | head -1)" || fail "menu after quiet hours: $(menu_labels | paste -sd'|' | clip 200)"
   local u; u=$(unread_in_tooltip); before=$(notify_count)
@@ -827,6 +850,7 @@ settings_flow() {
   # No secret in the logs.
   local pat; pat="$(cat "$W/code-lina")|$(cat "$W/code-bob")|$(device_token)|/s/[A-Za-z0-9_-]{20}"
   grep -qE "$pat" "$LOGFILE" "$OUT"/*.log "$OUT"/*.err 2>/dev/null && fail "a code, token or one-time link in a log" || pass "no code, token or one-time link in the logs"
+  cp "$LOGFILE" "$OUT/" 2>/dev/null   # the tray's own log, for the record
   menu_click "Quit"
   exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -2 "$OUT/app.log")"
 }
