@@ -5,7 +5,8 @@
 # starts of dunst, gnome-keyring, xfce4-panel (the StatusNotifierItem
 # host) and the fake exmail server. A fake xdg-open on PATH records every
 # URL and fetches it like a browser would (the fake's login page marks mail
-# read).
+# read); a link to the settings page it leaves for the settings driver's
+# real browser instead (write_opener, open_page in scenarios.sh).
 #
 #   usage: e2e/harness.sh BIN FAKE SCENARIO
 #     BIN       the exmail-notifier binary under test

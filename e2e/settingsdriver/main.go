@@ -37,8 +37,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exmail-notifier/exmail-notifier/internal/settings/cdp"
@@ -73,6 +75,15 @@ func run(shots string, timeout time.Duration, blog, lang string) error {
 		return err
 	}
 	defer b.Close()
+	// The harness ends its processes with SIGTERM: close the browser (and
+	// remove its profile) first.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sig
+		b.Close()
+		os.Exit(1)
+	}()
 	d := &driver{b: b, shots: shots, timeout: timeout}
 	fmt.Println("ok ready")
 	in := bufio.NewScanner(os.Stdin)
