@@ -44,6 +44,12 @@ type Page struct {
 	DeviceName string
 }
 
+// The quiet hours the page offers before any were chosen: the night.
+const (
+	defaultQuietFrom = 20 * 60
+	defaultQuietTo   = 8 * 60
+)
+
 // errNoReload: the session cannot change its account while running (the
 // demo).
 var errNoReload = errors.New("this session's account cannot be changed here")
@@ -84,6 +90,10 @@ func (g *page) State(ctx context.Context) (settings.State, error) {
 	g.mu.Lock()
 	p := g.prefs
 	g.mu.Unlock()
+	if !p.Quiet.On && p.Quiet.From == p.Quiet.To {
+		// Never set: offer the night (20:00–08:00), not 00:00–00:00.
+		p.Quiet.From, p.Quiet.To = defaultQuietFrom, defaultQuietTo
+	}
 	st.Prefs = settings.Prefs{
 		ShowContent: p.ShowContent,
 		Sound:       p.Sound,
