@@ -570,11 +570,13 @@ func (s *state) model(now time.Time) Model {
 	switch m.Icon {
 	case IconSetup:
 		hint := c.setupHint
+		m.Status = hint
 		if s.settingsAvail {
-			hint, m.Labels.Settings = c.setupPage, c.setUp
+			// The Open item says it and opens the page: no second,
+			// disabled line saying the same.
+			hint, m.Labels.Settings, m.Status = c.setupPage, c.setUp, ""
 		}
 		m.Labels.Open = hint
-		m.Status = hint
 		m.Tooltip = "exmail-notifier — " + hint
 		return m
 	case IconAttention:

@@ -801,8 +801,8 @@ func TestSettingsPage(t *testing.T) {
 	})
 	t.Run("the setup state in Chinese", func(t *testing.T) {
 		s := withPage(configWith(func(c *Config) { c.Alias, c.Lang = "", Chinese }))
-		if m := s.model(t0); m.Status != "尚未设置——点击进行设置" || m.Labels.Settings != "设置…" {
-			t.Errorf("zh setup: Status %q, Settings %q", m.Status, m.Labels.Settings)
+		if m := s.model(t0); m.Labels.Open != "尚未设置——点击进行设置" || m.Labels.Settings != "设置…" || m.Status != "" {
+			t.Errorf("zh setup: Open %q, Settings %q, Status %q (want none: the Open item says it)", m.Labels.Open, m.Labels.Settings, m.Status)
 		}
 	})
 	t.Run("the menu item opens it when set up", func(t *testing.T) {
