@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -370,6 +371,34 @@ func jsonError(err error) error {
 		return errors.New("empty or truncated JSON")
 	}
 	return err
+}
+
+// updating holds one lock per config path: Update's read, change and
+// write run one at a time in this process.
+var updating sync.Map // path → *sync.Mutex
+
+// Update reads the config file at path (a missing file is New()), lets
+// change modify it and saves it, with every other Update of path in this
+// process waiting: two writers that change different fields (the tray's
+// preferences, the settings page's language or account) never undo each
+// other. change's error aborts without saving; a broken file is an error
+// and is not overwritten.
+func Update(path string, change func(c *Config) error) error {
+	m, _ := updating.LoadOrStore(path, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
+	c, err := Load(path)
+	if errors.Is(err, ErrNotExist) {
+		c, err = New(), nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := change(c); err != nil {
+		return err
+	}
+	return Save(path, c)
 }
 
 // Save validates c and writes it to path atomically: a temporary file in

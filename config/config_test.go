@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,5 +307,42 @@ func TestPresetEmptyOffWindows(t *testing.T) {
 	}
 	if p := config.Preset(); p != (config.Endpoints{}) {
 		t.Errorf("Preset() = %+v, want empty", p)
+	}
+}
+
+// TestUpdateKeepsConcurrentChanges: two writers changing different fields
+// (the tray's preferences, the settings page's language) never undo each
+// other's change.
+func TestUpdateKeepsConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "config.json")
+	const n = 50
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			paused := time.Date(2026, 12, 7, 8, 0, i, 0, time.UTC)
+			if err := config.Update(path, func(c *config.Config) error { c.PausedUntil = paused; return nil }); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			lang := []string{"zh", "en"}[i%2]
+			if err := config.Update(path, func(c *config.Config) error { c.Lang = lang; return nil }); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 7, 8, 0, n-1, 0, time.UTC); !c.PausedUntil.Equal(want) || c.Lang != "en" {
+		t.Errorf("after both writers: paused %v (want %v), lang %q (want en)", c.PausedUntil, want, c.Lang)
+	}
+	if err := config.Update(path, func(c *config.Config) error { return errors.New("no") }); err == nil {
+		t.Error("a failing change was not reported")
 	}
 }

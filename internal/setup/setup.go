@@ -5,7 +5,8 @@
 //
 //   - nothing is stored until the server has accepted the credential and
 //     knows the mailbox;
-//   - secrets go to the OS keyring, everything else to the config file;
+//   - secrets go to the OS keyring, everything else to the config file
+//     (through config.Update, so that a preference saved meanwhile is kept);
 //   - one account at a time: the previous account's secrets are removed
 //     from the keyring once the new one is stored.
 //
@@ -166,9 +167,11 @@ func (s *Store) Enroll(ctx context.Context, relay string, code api.Secret, name 
 		return Enrolled{}, fmt.Errorf("the relay enrolled this computer as device %s, but the OS keyring refused its token, so nothing was stored: %w (ask IT to revoke that device and send a new code)", en.DeviceID, err)
 	}
 	old := *cfg
-	cfg.ClearAccount()
-	cfg.RelayURL, cfg.RelayDevice, cfg.Alias = relay, en.DeviceID, en.Alias
-	if err := config.Save(path, cfg); err != nil {
+	if err := config.Update(path, func(c *config.Config) error {
+		c.ClearAccount()
+		c.RelayURL, c.RelayDevice, c.Alias = relay, en.DeviceID, en.Alias
+		return nil
+	}); err != nil {
 		return Enrolled{}, fmt.Errorf("the device token is in the OS keyring, but the config file could not be written: %w", err)
 	}
 	out := Enrolled{Relay: relay, Alias: en.Alias, DeviceID: en.DeviceID}
@@ -228,7 +231,11 @@ func (s *Store) Login(ctx context.Context, d Direct) (*api.User, error) {
 	if err := s.Keys.Set(ctx, a.Agent, d.Key); err != nil {
 		return nil, fmt.Errorf("the account works, but storing the interface key failed, so nothing was stored: %w", err)
 	}
-	if err := config.Save(path, &next); err != nil {
+	if err := config.Update(path, func(c *config.Config) error {
+		c.ClearAccount()
+		c.Agent, c.Alias, c.TokenURL, c.APIURL, c.LoginURL = next.Agent, next.Alias, next.TokenURL, next.APIURL, next.LoginURL
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("the interface key is in the OS keyring, but the config file could not be written: %w", err)
 	}
 	if cfg.Agent != "" && cfg.Agent != a.Agent {
@@ -306,7 +313,11 @@ func (s *Store) LoginCorp(ctx context.Context, c Corp) error {
 			return fmt.Errorf("the account works, but storing its secrets in the OS keyring failed: %w", err)
 		}
 	}
-	if err := config.Save(path, &next); err != nil {
+	if err := config.Update(path, func(c *config.Config) error {
+		c.ClearAccount()
+		c.CorpID, c.Alias, c.CorpAPIURL = next.CorpID, next.Alias, next.CorpAPIURL
+		return nil
+	}); err != nil {
 		return fmt.Errorf("the secrets are in the OS keyring, but the config file could not be written: %w", err)
 	}
 	// No other account's secret stays behind.
@@ -392,8 +403,7 @@ func (s *Store) SignOut(ctx context.Context, agent string) (removed []string, er
 	}
 	if cfg.HasAccount() || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
 		if only == "" || only == cfg.Agent {
-			cfg.ClearAccount()
-			if err := config.Save(path, cfg); err != nil {
+			if err := config.Update(path, func(c *config.Config) error { c.ClearAccount(); return nil }); err != nil {
 				return removed, fmt.Errorf("could not remove the account from the config file: %w", err)
 			}
 			removed = append(removed, "the account from "+path)

@@ -2,7 +2,6 @@ package trayapp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,26 +29,21 @@ func (o browserOpener) Open(ctx context.Context, url api.Secret) error {
 }
 
 // ConfigPrefs is app.PrefsSaver: it saves the menu's choices into the
-// config file at Path, re-reading it first so that a concurrent "login"
-// is kept.
+// config file at Path through config.Update, so that a concurrent change
+// of the account or the language is kept.
 type ConfigPrefs struct{ Path string }
 
 func (c *ConfigPrefs) SavePrefs(p app.Prefs) error {
-	cfg, err := config.Load(c.Path)
-	if errors.Is(err, config.ErrNotExist) {
-		cfg, err = config.New(), nil
-	}
-	if err != nil {
-		return err
-	}
-	show, sound := p.ShowContent, p.Sound
-	cfg.ShowContent, cfg.Sound = &show, &sound
-	cfg.PausedUntil = p.PausedUntil
-	cfg.QuietHours = nil
-	if q := p.Quiet; q.On || q.From != q.To {
-		cfg.QuietHours = &config.QuietHours{On: q.On, From: clock(q.From), To: clock(q.To)}
-	}
-	return config.Save(c.Path, cfg)
+	return config.Update(c.Path, func(cfg *config.Config) error {
+		show, sound := p.ShowContent, p.Sound
+		cfg.ShowContent, cfg.Sound = &show, &sound
+		cfg.PausedUntil = p.PausedUntil
+		cfg.QuietHours = nil
+		if q := p.Quiet; q.On || q.From != q.To {
+			cfg.QuietHours = &config.QuietHours{On: q.On, From: clock(q.From), To: clock(q.To)}
+		}
+		return nil
+	})
 }
 
 // PrefsOf reads the menu's preferences from the config file's settings
@@ -142,13 +136,8 @@ func writeAppIcon(version string) (string, error) {
 // SaveLang stores the language chosen on the settings page ("", "zh" or
 // "en") in the config file, re-reading it first as SavePrefs does.
 func (c *ConfigPrefs) SaveLang(lang string) error {
-	cfg, err := config.Load(c.Path)
-	if errors.Is(err, config.ErrNotExist) {
-		cfg, err = config.New(), nil
-	}
-	if err != nil {
-		return err
-	}
-	cfg.Lang = lang
-	return config.Save(c.Path, cfg)
+	return config.Update(c.Path, func(cfg *config.Config) error {
+		cfg.Lang = lang
+		return nil
+	})
 }
