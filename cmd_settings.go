@@ -15,7 +15,8 @@ Opens the tray app's settings page in the browser: set up the account
 (the link or code from IT, or a direct login), choose what notifications
 show, quiet hours, sound, language and start at login, sign out, and run
 the checks of "doctor". A running tray app opens it; otherwise the tray
-app starts here with the page open.
+app is started in the background ("exmail-notifier tray --settings") and
+opens it.
 
 --print-url prints a one-time link to the page instead of opening it (for
 tests, and for remote desktops where the browser runs elsewhere; the page
@@ -28,8 +29,8 @@ anywhere else. It starts the tray app in the background when none runs.
 // started to answer.
 const settingsURLWait = 20 * time.Second
 
-// cmdSettings opens the settings page (or prints a link to it). It may run
-// the tray app, so it runs on the main goroutine.
+// cmdSettings opens the settings page (or prints a link to it), starting
+// the tray app in the background when none runs.
 func cmdSettings(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "settings", settingsUsage)
 	printURL := f.Bool("print-url", false, "print a one-time link to the page instead of opening it")
@@ -46,13 +47,17 @@ func cmdSettings(ctx context.Context, e *env, args []string) error {
 	if !*printURL {
 		err := desktop.OpenSettings(ctx, dir, "tray")
 		if errors.Is(err, desktop.ErrNotRunning) {
-			return runTray(ctx, e, trayStart{openSettings: true})
+			if err := desktop.StartDetached("tray", "--settings"); err != nil {
+				return fmt.Errorf("the tray app is not running and could not be started: %w", err)
+			}
+			fmt.Fprintln(e.stdout, "Started the tray app; it opens the settings page in your browser.")
+			return nil
 		}
 		return err
 	}
 	u, err := desktop.SettingsURL(ctx, dir, "tray")
 	if errors.Is(err, desktop.ErrNotRunning) {
-		if err := desktop.StartDetached(); err != nil {
+		if err := desktop.StartDetached("tray"); err != nil {
 			return fmt.Errorf("the tray app is not running and could not be started: %w", err)
 		}
 		u, err = waitSettingsURL(ctx, dir)

@@ -20,6 +20,7 @@ import (
 )
 
 const trayUsage = `Usage: exmail-notifier [--verbose]
+       exmail-notifier tray [--settings]
 
 Runs the tray app: an icon in the notification area with the unread count
 of your mailbox, a desktop notification for each new mail, and a menu to
@@ -28,6 +29,8 @@ notifications, and open the settings page. With no account yet, the
 settings page opens by itself: paste the link or code from IT there.
 
 Only one tray app runs per user: launching it again opens the mailbox.
+"tray --settings" also opens the settings page once it is up (what
+"exmail-notifier settings" starts when no tray app runs).
 Logs go to the user cache directory (e.g. ~/.cache/exmail-notifier/exmail-notifier.log).
 `
 
@@ -35,10 +38,14 @@ Logs go to the user cache directory (e.g. ~/.cache/exmail-notifier/exmail-notifi
 // main goroutine.
 func cmdTray(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "exmail-notifier", trayUsage)
+	openSettings := f.Bool("settings", false, "open the settings page once the tray is up")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	return runTray(ctx, e, trayStart{})
+	if f.NArg() > 0 {
+		return f.usageErrorf("unexpected argument %q", f.Arg(0))
+	}
+	return runTray(ctx, e, trayStart{openSettings: *openSettings})
 }
 
 // trayStart is how the tray app was asked to start.

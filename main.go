@@ -81,7 +81,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "demo", summary: "run the tray app against an embedded demo server (no account needed)", run: cmdDemo, gui: true},
-		{name: "settings", summary: "open the settings page: set-up, preferences, account, checks", run: cmdSettings, gui: true},
+		{name: "tray", summary: "run the tray app (what no command does); --settings also opens the settings page", run: cmdTray, gui: true},
+		{name: "settings", summary: "open the settings page: set-up, preferences, account, checks", run: cmdSettings},
 		{name: "watch", summary: "hold the listen connection and print one JSON event per line", run: cmdWatch},
 		{name: "count", summary: "print the unread count of the watched mailbox", run: cmdCount},
 		{name: "open", summary: "open the mailbox in the browser through single sign-on", run: cmdOpen},
