@@ -19,8 +19,8 @@ mkdir -p "$OUT"
 # on a desktop; bare: nothing is activatable; none: no bus at all)
 declare -A BUSES=([demo]=std [login]=std [relay]=std [nohost]=bare [nonotify]=bare
                   [nokeyring]=bare [lockedkeyring]=bare [promptkeyring]=std
-                  [promptcancel]=std [nobus]=none [latency]=std [settings]=std [settings_zh]=std)
-ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency settings settings_zh)
+                  [promptcancel]=std [nobus]=none [latency]=std [settings]=std [settings_zh]=std [settings_admin]=std)
+ORDER=(demo login relay nohost nonotify nokeyring lockedkeyring promptkeyring promptcancel nobus latency settings settings_zh settings_admin)
 (( $# )) && ORDER=("$@")
 
 [[ -n "${RELAY_BIN:-}" ]] && { RELAY_BIN=$(readlink -m "$RELAY_BIN"); export RELAY_BIN; }

@@ -727,6 +727,14 @@ settings_flow() {
   drv lang; [[ "$DRV_ANSWER" == "${TX[lang]}" ]] && pass "the page is in the tray's language (<html lang=$DRV_ANSWER>)" || fail "page language: $DRV_ANSWER (want ${TX[lang]})"
   drv path; [[ "$DRV_ANSWER" == / ]] && pass "the one-time link is gone from the address bar (path /)" || fail "path after the link: $DRV_ANSWER"
   snap first-run
+  if [[ $L == zh ]]; then   # the other ways in, in Chinese (settings_admin walks them in English)
+    open_choice /login && drv fill 'form[action="/login"] input[name=agent]' admin && drv fill 'form[action="/login"] input[name=alias]' "lina@$FAKE_DOMAIN" \
+      && page_shows "我是管理员" && page_shows "接口key 是整个企业的管理员凭据" && pass "the administrator form, in Chinese: $(page_part "我是管理员")" || fail "zh administrator form: $DRV_ANSWER"
+    drv shot settings-zh-admin-form || fail "screenshot: $DRV_ANSWER"   # unnumbered: the walk's numbers stay
+    open_choice /login-corp && page_shows "腾讯新版接口" && pass "the current-API form, in Chinese" || fail "zh current-API form: $DRV_ANSWER"
+    drv shot settings-zh-corp-form || fail "screenshot: $DRV_ANSWER"
+    drv goto / || fail "reload: $DRV_ANSWER"
+  fi
 
   # 3. A code the relay does not know: the refusal, in words, nothing stored.
   printf 'exmail-notifier://enroll?relay=%s&code=exr_enr_%s\n' "$RURL" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=' | head -c 32)" >"$W/link-bogus"
@@ -883,3 +891,178 @@ settings_signout() {
 
 scenario_settings() { settings_flow en 1; }
 scenario_settings_zh() { settings_flow zh 0; }
+
+# ------------------------------------------------ settings page: the other ways in
+# The settings page's administrator path (the v1.4 key) against the fake
+# exmail server, doctor's checks and the support report, start at login,
+# and Tencent's current API (corpid and two secrets) against the demo's
+# fake of it ("exmail-notifier demo --serve --corp"). The page's forms take
+# no endpoints: like an installer's preset, the config file names the
+# fakes' (token_url, api_url, login_url; later corp_api_url) before the
+# form is sent. Secrets (the key, the wrong key, the corp secrets) live in
+# files under $W and reach the browser with fillfile; they are never
+# printed.
+keyring_items() { secret-tool search --all service exmail-notifier 2>/dev/null | grep -c '^\[/'; }   # a count: secrets never printed
+admin_key() { secret-tool lookup service exmail-notifier username "$FAKE_AGENT" 2>/dev/null; }
+# menu_toggle LABEL: the dbusmenu toggle-state of the item LABEL (1, 0, or none)
+menu_toggle() {
+  busctl --user --json=short call "$ITEM" /StatusNotifierItem/menu com.canonical.dbusmenu GetLayout iias 0 -- -1 0 |
+    jq -r --arg l "$1" '[.data[1] | recurse(.[2][]?.data)] | .[1:][] | select(.[1].label.data == $l) | .[1]["toggle-state"].data // "none"' | head -1
+}
+toggle_is() { [[ "$(menu_toggle "$1")" == "$2" ]]; }
+autostart_file() { echo "$XDG_CONFIG_HOME/autostart/exmail-notifier.desktop"; }
+# form_values FORM FIELD...: "name=value|…" of FORM's fields; a password
+# field gives its length only (len:N)
+form_values() {
+  local f=$1; shift
+  drv eval "[$(printf '"%s",' "$@")].map(n => { const e = document.querySelector('form[action=\"$f\"] [name=' + n + ']'); return n + '=' + (!e ? 'MISSING' : e.type == 'password' ? 'len:' + e.value.length : e.value); }).join('|')"
+}
+open_choice() { drv eval "(() => { document.querySelector('form[action=\"$1\"]').closest('details').open = true; return ''; })()"; }
+# no_secret FILE PATTERN: FILE holds none of the fixed strings in $W/secrets, and not PATTERN (ERE)
+no_secret() { ! grep -qFf "$W/secrets" "$1" && ! grep -qE "$2" "$1"; }
+# add_secrets FILE...: their non-empty lines join $W/secrets
+add_secrets() { cat "$@" | grep -v '^[[:space:]]*$' >>"$W/secrets"; }
+
+scenario_settings_admin() {
+  local L=en n=0
+  settings_texts en
+  snap() { n=$((n+1)); drv shot "$(printf 'settings-%s-admin-%02d-%s' "$L" "$n" "$1")" || fail "screenshot $1: $DRV_ANSWER"; }
+  start_keyring; start_monitor; start_dunst; start_panel; start_fake || return
+  # Tencent's current API, faked by the demo server (no tray): its
+  # settings, demo secrets included, go to a file outside the artefacts.
+  # --interval 1h: its colleague sends one mail ~3 s after the start, the
+  # next one half an hour later at the earliest, so the count is steady.
+  "$BIN" demo --serve --corp --interval 1h >"$W/corp.env" 2>"$OUT/corp-demo.log" &
+  PIDS+=($!)
+  page_opener
+  start_driver en-US || return
+  local cfg="$XDG_CONFIG_HOME/exmail-notifier/config.json" alias="lina@$FAKE_DOMAIN"
+  mkdir -p "${cfg%/*}"
+  jq -n --arg t "$FAKE_TOKEN_URL" --arg a "$FAKE_API_URL" --arg l "$FAKE_LOGIN_URL" '{version: 1, token_url: $t, api_url: $a, login_url: $l}' >"$cfg"
+  (umask 077; printf '%s\n' "$FAKE_SECRET" >"$W/key"; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/wrongkey"; echo >>"$W/wrongkey")
+  : >"$W/secrets"; add_secrets "$W/key" "$W/wrongkey"
+
+  local t0=$SECONDS
+  start_app
+  wait_for 15 item_registered && pass "tray item registered in $((SECONDS-t0)) s (config names the fake's endpoints, no account)" || { fail "tray item not registered: $(tail -3 "$OUT/app.log")"; return; }
+  wait_for 15 urls_ge 1 && open_page && page_shows "${TX[welcome]}" && pass "first run: the page opened by itself" || { fail "first run page: $DRV_ANSWER"; return; }
+
+  # 1. The administrator path: a wrong key first.
+  open_choice /login && drv fill 'form[action="/login"] input[name=agent]' "$FAKE_AGENT" && drv fill 'form[action="/login"] input[name=alias]' "$alias" \
+    && drv fillfile 'form[action="/login"] input[name=key]' "$W/wrongkey" || { fail "admin form: $DRV_ANSWER"; return; }
+  snap form
+  local sum0; sum0=$(sha256sum <"$cfg")
+  drv click 'form[action="/login"] button.primary'
+  page_shows "The admin account or the interface key was rejected" && page_shows "工具箱 → 开放协议" \
+    && pass "a wrong key: the page names the fix: $(page_part "was rejected")" || fail "wrong key: $DRV_ANSWER $(page_text 300)"
+  page_shows "Nothing was stored" && pass "and the detail says nothing was stored: $(page_part "Nothing was stored")" || fail "wrong key detail: $(page_text 400)"
+  snap wrong-key
+  [[ "$(keyring_items)" == 0 ]] && pass "a wrong key stores nothing in the keyring (no exmail-notifier item)" || fail "$(keyring_items) keyring item(s) after a wrong key"
+  [[ "$(sha256sum <"$cfg")" == "$sum0" ]] && pass "a wrong key leaves the config file unchanged" || fail "the config changed after a wrong key: $(jq -c . "$cfg" | clip 200)"
+  status_is "${TX[setup]}" && pass "the tray stays in the set-up state" || fail "tray after a wrong key: $(status_line)"
+  form_values /login agent alias key
+  [[ "$DRV_ANSWER" == "agent=$FAKE_AGENT|alias=$alias|key=len:0" ]] && pass "the page keeps what was typed except the key: $DRV_ANSWER" || fail "form after a wrong key: $DRV_ANSWER"
+  page_shows "type them once more" && pass "and asks to type the key again: $(page_part "once more")" || fail "no retype hint: $(page_text 300)"
+
+  # The right key: typed once more, the rest as the page kept it.
+  drv fillfile 'form[action="/login"] input[name=key]' "$W/key" || fail "key: $DRV_ANSWER"
+  t0=$SECONDS
+  drv click 'form[action="/login"] button.primary'
+  page_shows "Signed in. The tray shows your mailbox now." && pass "the right key: $(page_part "Signed in")" || { fail "sign in with the key: $DRV_ANSWER $(page_text 300)"; return; }
+  page_shows "Direct, with the interface key of $FAKE_AGENT" && page_shows "$alias" \
+    && pass "the account section: $(page_part "Direct, with")" || fail "account section: $(page_text 400)"
+  snap signed-in
+  [[ "$(admin_key)" == "$FAKE_SECRET" && "$(keyring_items)" == 1 ]] && pass "the key is in gnome-keyring (secret-tool lookup service exmail-notifier username $FAKE_AGENT), the only item" || fail "the key is not in the keyring ($(keyring_items) item(s))"
+  jq -e --arg g "$FAKE_AGENT" --arg a "$alias" '.agent == $g and .alias == $a' "$cfg" >/dev/null && pass "the config names the admin account and the mailbox" || fail "config: $(jq -c . "$cfg" | clip 200)"
+  grep -rqFf "$W/secrets" "$XDG_CONFIG_HOME" && fail "a key is in a config file" || pass "no key in the config files"
+  local nsrv; nsrv=$(fake "unread?alias=$alias")
+  wait_for 15 unread_is "$nsrv" && tooltip_has "$alias" && pass "the tray is online on $alias without a restart, $((SECONDS-t0)) s after the click: $(tooltip)" || fail "tray after signing in: $(tooltip) (server: $nsrv)"
+  wait_for 10 listening && pass "and holds the listen connection" || fail "no listen connection"
+  kill -0 "$APID" 2>/dev/null && pass "the same tray process ($APID)" || fail "the tray process exited"
+  [[ "$(menu_main)" == "$MENU_WANT" ]] && pass "the menu is the signed-in one" || fail "menu: $(menu_main)"
+  fake "deliver?alias=$alias&subject=Admin%20page%20E2E" >/dev/null
+  wait_for 10 notified "Admin page E2E" && pass "a delivered mail is a toast" || fail "no toast after signing in on the page"
+
+  # 2. Doctor on the page.
+  drv click 'a.button[href="/doctor"]' && page_shows "Support report" || { fail "Run checks: $DRV_ANSWER"; return; }
+  drv eval 'JSON.stringify([...document.querySelectorAll("ul.checks li")].map(l => (l.className.match(/c-(\w+)/) || ["", "?"])[1] + ":" + l.querySelector("strong").textContent))'
+  local checks=$DRV_ANSWER
+  for c in "ok:interface key" "ok:token" "ok:unread count" "ok:listen"; do
+    grep -qF "\"$c\"" <<<"$checks" || { fail "doctor on the page: no \"$c\" in $checks"; c=; break; }
+  done
+  [[ -n "$c" ]] && pass "Run checks shows the checklist, keyring and server OK: $(jq -r 'join(", ")' <<<"$checks")"
+  grep -q '"fail:' <<<"$checks" && fail "a check failed on the page: $checks" || pass "no failed check"
+  snap doctor
+  drv save '#report' "$W/report.txt" && [[ "${DRV_ANSWER:-0}" -gt 100 ]] && grep -qF "interface key" "$W/report.txt" \
+    && pass "the support report is on the page ($DRV_ANSWER characters)" || fail "support report: $DRV_ANSWER"
+  grep -h -o '/s/[A-Za-z0-9_-]\+' "$W/page-links" >"$W/links"; add_secrets "$W/links"
+  # the known secrets, and anything shaped like a token (a run of 32 token characters)
+  if no_secret "$W/report.txt" 'ticket=|authkey=|access_token|exr_|[A-Za-z0-9_-]{32,}'; then
+    pass "the support report holds no secret (key, wrong key, one-time links, tokens, tickets)"; cp "$W/report.txt" "$OUT/support-report.txt"
+  else fail "a secret in the support report (not copied to the artefacts)"; fi
+  drv goto / && page_shows "${TX[settings]}" || fail "back to settings: $DRV_ANSWER"
+
+  # 3. Start at login.
+  local asf; asf=$(autostart_file)
+  drv eval 'String(document.querySelector("form.prefs input[name=autostart]")?.checked)'
+  [[ "$DRV_ANSWER" == false && ! -e "$asf" ]] && toggle_is "Start at login" 0 && pass "start at login: off on the page, no autostart entry, menu unticked" \
+    || fail "start at login before: page $DRV_ANSWER, file $( [[ -e $asf ]] && echo yes || echo no), menu $(menu_toggle "Start at login")"
+  drv check 'form.prefs input[name=autostart]' on && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" || fail "saving start at login: $DRV_ANSWER"
+  wait_for 5 test -f "$asf" && grep -qxF "Exec=$BIN" "$asf" && grep -qx 'X-GNOME-Autostart-enabled=true' "$asf" \
+    && pass "ticked on the page: ~/.config/autostart/exmail-notifier.desktop runs $(grep '^Exec=' "$asf" | clip 80)" || fail "autostart entry: $(cat "$asf" 2>&1 | paste -sd'|' | clip 200)"
+  wait_for 5 toggle_is "Start at login" 1 && pass "the menu's \"Start at login\" follows (toggle-state 1)" || fail "menu toggle-state: $(menu_toggle "Start at login")"
+  drv eval 'String(document.querySelector("form.prefs input[name=autostart]").checked)'
+  [[ "$DRV_ANSWER" == true ]] && pass "the page shows it ticked after saving" || fail "page after saving: $DRV_ANSWER"
+  snap autostart-on
+  drv check 'form.prefs input[name=autostart]' off && drv click 'form.prefs button.primary' && page_shows "${TX[saved]}" || fail "saving start at login off: $DRV_ANSWER"
+  wait_for 5 test ! -e "$asf" && pass "unticked: the autostart entry is gone" || fail "the autostart entry is still there"
+  wait_for 5 toggle_is "Start at login" 0 && pass "the menu's checkbox is unticked (toggle-state 0)" || fail "menu toggle-state: $(menu_toggle "Start at login")"
+  # and the other way: the menu's item, then the page
+  menu_click "Start at login"
+  wait_for 5 test -f "$asf" && drv goto / && drv eval 'String(document.querySelector("form.prefs input[name=autostart]").checked)' && [[ "$DRV_ANSWER" == true ]] \
+    && pass "ticked in the menu: the entry is written and the page shows it ticked" || fail "menu → page: file $( [[ -e $asf ]] && echo yes || echo no), page $DRV_ANSWER"
+  menu_click "Start at login"
+  wait_for 5 test ! -e "$asf" || fail "unticked in the menu: the entry stays"
+
+  # Sign out: the key leaves the keyring.
+  drv goto /signout && page_shows "${TX[signout]}" && drv click 'form[action="/signout"] button.danger' && page_shows "${TX[signedout]}" \
+    || { fail "sign out: $DRV_ANSWER"; return; }
+  wait_for 10 status_is "${TX[setup]}" && [[ -z "$(admin_key)" ]] && [[ "$(keyring_items)" == 0 ]] \
+    && pass "signed out: the key left the keyring, the tray is in the set-up state" || fail "after sign-out: $(status_line), $(keyring_items) keyring item(s)"
+
+  # 4. Tencent's current API on the page (the third way in).
+  wait_for 10 grep -q '^export EXMAIL_CORP_API_URL=' "$W/corp.env" || { fail "demo --serve --corp printed no settings: $(tail -2 "$OUT/corp-demo.log")"; return; }
+  local corpid capi calias
+  corpid=$(sed -n 's/^export EXMAIL_CORPID=//p' "$W/corp.env"); capi=$(sed -n 's/^export EXMAIL_CORP_API_URL=//p' "$W/corp.env"); calias=$(sed -n 's/^export EXMAIL_ALIAS=//p' "$W/corp.env")
+  (umask 077; sed -n 's/^export EXMAIL_CORP_SSO_SECRET=//p' "$W/corp.env" >"$W/sso"; sed -n 's/^export EXMAIL_CORP_MAIL_SECRET=//p' "$W/corp.env" >"$W/mail")
+  add_secrets "$W/sso" "$W/mail"
+  # the server's count, read apart from the tray (EXMAIL_* from the demo;
+  # the secrets in the child's environment only): wait for the colleague's mail
+  corp_count() { env EXMAIL_CONFIG="$W/no-config.json" EXMAIL_CORPID="$corpid" EXMAIL_CORP_API_URL="$capi" EXMAIL_ALIAS="$calias" \
+    EXMAIL_CORP_SSO_SECRET="$(cat "$W/sso")" EXMAIL_CORP_MAIL_SECRET="$(cat "$W/mail")" "$BIN" count 2>>"$OUT/count.err"; }
+  corp_count_ge() { local c; c=$(corp_count) && [[ "$c" =~ ^[0-9]+$ && "$c" -ge "$1" ]]; }
+  wait_for 10 corp_count_ge 1 || fail "the current API's fake holds no mail for $calias: $(corp_count) $(tail -2 "$OUT/count.err")"
+  jq --arg u "$capi" '.corp_api_url = $u' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
+  drv goto / && page_shows "${TX[welcome]}" && open_choice /login-corp && drv fill 'form[action="/login-corp"] input[name=corpid]' "$corpid" \
+    && drv fill 'form[action="/login-corp"] input[name=alias]' "$calias" && drv fillfile 'form[action="/login-corp"] input[name=sso]' "$W/sso" \
+    && drv fillfile 'form[action="/login-corp"] input[name=mail]' "$W/mail" || { fail "current-API form: $DRV_ANSWER"; return; }
+  snap corp-form
+  t0=$SECONDS
+  drv click 'form[action="/login-corp"] button.primary'
+  page_shows "Signed in. The tray shows your mailbox now." && page_shows "Tencent's current API, corpid $corpid" \
+    && pass "current API on the page: $(page_part "Tencent's current API, corpid")" || { fail "current-API login: $DRV_ANSWER $(page_text 400)"; return; }
+  snap corp-signed-in
+  [[ "$(secret-tool lookup service exmail-notifier username "corp-sso $corpid")" == "$(cat "$W/sso")" && "$(secret-tool lookup service exmail-notifier username "corp-mail $corpid")" == "$(cat "$W/mail")" ]] \
+    && pass "both application secrets are in gnome-keyring (corp-sso, corp-mail $corpid)" || fail "corp secrets not in the keyring"
+  local ncorp; ncorp=$("$BIN" count 2>"$OUT/count.err")
+  [[ "$ncorp" =~ ^[0-9]+$ ]] || fail "count on the stored current-API account: $ncorp $(cat "$OUT/count.err")"
+  wait_for 15 unread_is "$ncorp" && tooltip_has "$calias" && pass "the tray is online on $calias (counts from the current API), $((SECONDS-t0)) s after the click: $(tooltip)" \
+    || fail "tray on the current API: $(tooltip) (count: $ncorp)"
+  ! menu_labels | grep -q ' — ' && pass "counts only: $ncorp unread on the server, none of them with sender or subject in the menu" || fail "a recent-mail item on a counts-only account: $(menu_labels | grep ' — ' | head -1)"
+
+  # No secret in the logs.
+  grep -qFf "$W/secrets" "$LOGFILE" "$OUT"/*.log "$OUT"/*.err "$OUT"/*.txt 2>/dev/null && fail "a key, secret or one-time link in a log" || pass "no key, secret or one-time link in the logs"
+  cp "$LOGFILE" "$OUT/" 2>/dev/null
+  menu_click "Quit"
+  exited_with 5 0 && pass "Quit exits with status 0" || fail "Quit: $(tail -2 "$OUT/app.log")"
+}

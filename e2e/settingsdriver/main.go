@@ -22,6 +22,10 @@
 //	click CSS          click the element (a form submits)
 //	shot NAME          a PNG of the whole page, as DIR/NAME.png
 //	eval JS            run JS in the page, answer its value
+//	save CSS FILE      write the value (or, without one, the text) of the
+//	                   element CSS to FILE, unmasked (FILE: no spaces), for
+//	                   the shell to check for secrets; the answer is only
+//	                   its length
 //
 // Every answer is masked (package cdp's Mask): a one-time link, code or
 // token never reaches the output.
@@ -205,6 +209,20 @@ func (d *driver) do(cmd, arg string) (string, error) {
 		return p, os.WriteFile(p, png, 0o644)
 	case "eval":
 		return d.b.Eval(ctx, arg)
+	case "save":
+		i := strings.LastIndexByte(arg, ' ')
+		if i <= 0 {
+			return "", errors.New("save CSS FILE")
+		}
+		sel, file := arg[:i], arg[i+1:]
+		v, err := d.b.Eval(ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) throw new Error("no element " + %[1]s); return "value" in e ? e.value : e.textContent; })()`, js(sel)))
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(file, []byte(v), 0o600); err != nil {
+			return "", err
+		}
+		return fmt.Sprint(len(v)), nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
