@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -130,25 +127,7 @@ func nextOf(t *testing.T, w *watching, kind string) map[string]any {
 // count works with them.
 func TestDemoRelayCorp(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
-	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }, keys: &creds.Memory{}}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- cmdDemo(ctx, e, []string{"--relay", "--corp", "--serve", "--interval", "0"})
-		pw.Close()
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-
-	vars := map[string]string{"EXMAIL_CONFIG": filepath.Join(t.TempDir(), "config.json")}
-	sc := bufio.NewScanner(pr)
-	for len(vars) < 4 && sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-		if !ok {
-			t.Fatalf("not an export line: %q", sc.Text())
-		}
-		vars[k] = v
-	}
+	vars := demoServeVars(t, "--relay", "--corp", "--serve", "--interval", "0")
 	if !strings.HasPrefix(vars["EXMAIL_RELAY"], "http://127.0.0.1:") || !strings.HasPrefix(vars["EXMAIL_DEVICE_TOKEN"], "exr_dev_") || vars["EXMAIL_ALIAS"] == "" {
 		t.Fatalf("demo --relay --corp --serve printed %v", vars)
 	}

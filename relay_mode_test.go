@@ -238,22 +238,7 @@ func TestEnrollInput(t *testing.T) {
 // them and sees the demo mailbox only.
 func TestDemoRelay(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
-	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }, keys: &creds.Memory{}}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- cmdDemo(ctx, e, []string{"--relay", "--serve", "--interval", "0"}); pw.Close() }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	vars := map[string]string{"EXMAIL_CONFIG": filepath.Join(t.TempDir(), "config.json")}
-	sc := bufio.NewScanner(pr)
-	for len(vars) < 4 && sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-		if !ok {
-			t.Fatalf("not an export line: %q", sc.Text())
-		}
-		vars[k] = v
-	}
+	vars := demoServeVars(t, "--relay", "--serve", "--interval", "0")
 	if !strings.HasPrefix(vars["EXMAIL_RELAY"], "http://127.0.0.1:") || !strings.HasPrefix(vars["EXMAIL_DEVICE_TOKEN"], "exr_dev_") || vars["EXMAIL_ALIAS"] == "" {
 		t.Fatalf("demo --relay --serve printed %v", vars)
 	}
@@ -336,4 +321,28 @@ func runTestRelay(t *testing.T, cfg relay.Config) string {
 		cfg.Store.Close()
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// demoServeVars runs "demo" with args (which include --serve and --relay)
+// until the test ends and returns the relay-mode settings it prints
+// (export EXMAIL_...=... lines), plus a config file of the test's own.
+func demoServeVars(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	pr, pw := io.Pipe()
+	e := &env{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }, keys: &creds.Memory{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- cmdDemo(ctx, e, args); pw.Close() }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	vars := map[string]string{"EXMAIL_CONFIG": filepath.Join(t.TempDir(), "config.json")}
+	sc := bufio.NewScanner(pr)
+	for len(vars) < 4 && sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		if !ok {
+			t.Fatalf("not an export line: %q", sc.Text())
+		}
+		vars[k] = v
+	}
+	return vars
 }
