@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -429,9 +430,24 @@ func (p *poller) done(ctx context.Context, r result) {
 		// usual pace.
 		e.last, e.jit = now, p.jitter()
 		p.u.log.Warn("relay upstream (current API): an enrolled mailbox does not exist upstream", "alias", r.alias)
-	default:
+	case apiWide(r.err):
 		p.fail(now, r.alias, fmt.Errorf("counting %s: %w", r.alias, r.err))
+	default:
+		// This mailbox's trouble (an errcode about it, the store refusing
+		// its count): the API works for the others, so no global pause and
+		// no offline state; this one waits its usual turn.
+		e.last, e.jit = now, p.jitter()
+		p.u.log.Warn("relay upstream (current API): a count failed", "alias", r.alias, "err", r.err)
 	}
+}
+
+// apiWide reports whether err says the API as a whole is not usable now
+// (rate limited, credentials refused, unavailable, unreachable), so that
+// every count should pause and desktops see the upstream offline.
+func apiWide(err error) bool {
+	var ne net.Error
+	return errors.Is(err, corpapi.ErrRateLimited) || api.IsAuth(err) || errors.Is(err, corpapi.ErrUnavailable) ||
+		errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func earlier(a, b time.Time) time.Time {
