@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -38,6 +37,7 @@ import (
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
+	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 	"github.com/exmail-notifier/exmail-notifier/relay/cli"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
@@ -256,10 +256,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	env := append(os.Environ(), childEnv+"=1",
 		"EXMAIL_AGENT="+up.ClientID(), "EXMAIL_SECRET="+up.ClientSecret(),
 		"EXMAIL_TOKEN_URL="+up.TokenURL(), "EXMAIL_API_URL="+up.APIBase(), "EXMAIL_LOGIN_URL="+up.LoginURL())
-	args := []string{"serve", "--db", db}
+	// The database and NATS URLs may carry passwords: the environment,
+	// not argv (which every local user can read), as relay.env does.
+	env = append(env, "EXMAIL_RELAY_DB="+db)
 	if o.NATS != "" {
-		args = append(args, "--nats", o.NATS)
+		env = append(env, "EXMAIL_RELAY_NATS="+o.NATS)
 	}
+	args := []string{"serve"}
 	var nodes []*child
 	defer func() {
 		for _, c := range nodes {
@@ -619,7 +622,7 @@ func openAll(ctx context.Context, addrs []string, tokens []api.Secret, conc int,
 // connection's state event (or its failure); resumed after each later one.
 func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arrival, firstLive func(error), resumed func()) {
 	lastID := ""
-	attempt := 0
+	bo := backoff.Backoff{Min: time.Second} // the desktop client's policy
 	for first := true; ctx.Err() == nil; first = false {
 		c, r, err := open(ctx, addr, tok, lastID)
 		if first {
@@ -629,7 +632,7 @@ func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arri
 			}
 		}
 		if err == nil {
-			attempt = 0
+			bo.Reset()
 			if !first {
 				resumed()
 			}
@@ -638,26 +641,12 @@ func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arri
 			stop()
 			c.Close()
 		}
-		attempt++
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff(attempt)):
+		case <-time.After(bo.Next(30 * time.Second)):
 		}
 	}
-}
-
-// backoff is the desktop client's: doubling from 1 s, capped at 30 s, ±20 %.
-func backoff(attempt int) time.Duration {
-	d := time.Second
-	for range attempt - 1 {
-		d *= 2
-		if d >= 30*time.Second {
-			d = 30 * time.Second
-			break
-		}
-	}
-	return min(time.Duration(float64(d)*(0.8+0.4*rand.Float64())), 30*time.Second)
 }
 
 // open connects, sends the request and reads until the state event.
