@@ -39,6 +39,7 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/internal/backoff"
 	"github.com/exmail-notifier/exmail-notifier/relay/cli"
+	"github.com/exmail-notifier/exmail-notifier/relay/client"
 	"github.com/exmail-notifier/exmail-notifier/relay/store"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/postgres"
 	"github.com/exmail-notifier/exmail-notifier/relay/store/sqlite"
@@ -622,7 +623,7 @@ func openAll(ctx context.Context, addrs []string, tokens []api.Secret, conc int,
 // connection's state event (or its failure); resumed after each later one.
 func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arrival, firstLive func(error), resumed func()) {
 	lastID := ""
-	bo := backoff.Backoff{Min: time.Second} // the desktop client's policy
+	bo := backoff.Backoff{Min: client.DefaultMinBackoff} // the desktop client's policy
 	for first := true; ctx.Err() == nil; first = false {
 		c, r, err := open(ctx, addr, tok, lastID)
 		if first {
@@ -644,7 +645,7 @@ func subscribe(ctx context.Context, addr string, tok api.Secret, out chan<- arri
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(bo.Next(30 * time.Second)):
+		case <-time.After(bo.Next(client.DefaultMaxBackoff)):
 		}
 	}
 }
