@@ -16,7 +16,6 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/api/exmailtest"
 	"github.com/exmail-notifier/exmail-notifier/app"
-	"github.com/exmail-notifier/exmail-notifier/corpapi"
 	"github.com/exmail-notifier/exmail-notifier/corpapi/callback"
 	"github.com/exmail-notifier/exmail-notifier/corpapi/corptest"
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
@@ -83,20 +82,14 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *corp {
-		if f.NArg() > 0 {
-			return f.usageErrorf("unexpected argument %q", f.Arg(0))
-		}
-		if *interval < 0 {
-			return f.usageErrorf("--interval must not be negative")
-		}
-		return demoCorp(ctx, e, *interval, *serve, *viaRelay)
-	}
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
 	if *interval < 0 {
 		return f.usageErrorf("--interval must not be negative")
+	}
+	if *corp {
+		return demoCorp(ctx, e, *interval, *serve, *viaRelay)
 	}
 
 	srv := exmailtest.New(exmailtest.Options{Demo: true})
@@ -284,15 +277,15 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRel
 	}
 	a := account.Account{CorpID: srv.CorpID(), CorpAPIURL: srv.BaseURL(), Alias: alias,
 		CorpSSOSecret: api.Secret(srv.Secret(corptest.AppSSO)), CorpMailSecret: api.Secret(srv.Secret(corptest.AppNewMail))}
+	c, err := a.NewCorpClient(log)
+	if err != nil {
+		return err
+	}
 	var relayed *demoRelay
 	if viaRelay {
 		// The relay holds the corpid, both secrets and the callback
 		// settings; the fake calls it back at /callback/exmail, as
 		// Tencent would once the admin console has the URL.
-		c, err := corpapi.New(corpapi.Config{CorpID: srv.CorpID(), BaseURL: srv.BaseURL(), SSOSecret: a.CorpSSOSecret, NewMailSecret: a.CorpMailSecret, Logger: log})
-		if err != nil {
-			return err
-		}
 		up, err := relaycorp.New(relaycorp.Options{Client: c, Token: api.Secret(srv.CallbackToken()), EncodingAESKey: api.Secret(srv.CallbackAESKey()), Logger: log.With("part", "relay")})
 		if err != nil {
 			return err
@@ -344,10 +337,6 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRel
 		}
 		log.Info("demo", "mailbox", alias, "api", "corp", "relay", relayed.url, "interval", interval)
 		return trayapp.Run(ctx, e.trayEnv(), s)
-	}
-	c, err := a.NewCorpClient(log)
-	if err != nil {
-		return err
 	}
 	s := trayapp.Session{
 		Lock:       "demo",
