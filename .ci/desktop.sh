@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
 
-PKGS=(xvfb xdotool imagemagick dunst gnome-keyring libsecret-tools xfce4-panel jq curl fonts-wqy-microhei chromium chromium-l10n)
+PKGS=(python3-minimal xvfb xdotool imagemagick dunst gnome-keyring libsecret-tools xfce4-panel jq curl fonts-wqy-microhei chromium chromium-l10n)
 need=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then

@@ -77,7 +77,7 @@ APACHE_SHA256=cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30
 
 if [[ ${NO_INSTALL:-} != 1 && $(id -u) == 0 ]]; then
 	missing=()
-	for p in lintian rpm rpm2cpio cpio msitools osslsigncode desktop-file-utils appstream file binutils man-db openssl systemd; do
+	for p in python3-minimal lintian rpm rpm2cpio cpio msitools osslsigncode desktop-file-utils appstream file binutils man-db openssl systemd; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
@@ -180,7 +180,10 @@ else
 	else skip "desktop-file-validate (not installed)"; fi
 	desk=$(cat "$WORK/deb/usr/share/applications/$NAME.desktop" 2>&1)
 	contains "the .desktop file handles exmail-notifier:// links" "MimeType=x-scheme-handler/$NAME;" "$desk"
-	contains "the .desktop file passes the link on (Exec %u)" "Exec=$NAME %u" "$desk"
+	check "the .desktop file passes the link on (the line Exec=$NAME %u)" grep -qx "Exec=$NAME %u" <<<"$desk"
+	# TryExec names a program only: with "%u" after it GIO and menus treat
+	# the entry as not installed, and links do not reach the app.
+	check "the .desktop file's TryExec is the program alone" grep -qx "TryExec=$NAME" <<<"$desk"
 	if have appstreamcli; then
 		check "appstreamcli validate" appstreamcli validate --no-net "$WORK/deb/usr/share/metainfo/io.github.exmail_notifier.metainfo.xml"
 	else skip "appstreamcli validate (not installed)"; fi
