@@ -37,7 +37,9 @@ case "\$to" in
     printf '%s\n' "\$to" >> "$3"
     exit 0 ;;
   "")
-    printf '%s\n' "\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$1")" >> "$2/sso-urls.txt" ;;
+    # No redirect: the first request was the visit (a one-time link must
+    # not be fetched twice); record where it was.
+    printf '%s\n' "\$1" >> "$2/sso-urls.txt" ;;
   *)
     printf '%s\n' "\$(curl -s -L -o /dev/null --max-time 5 -w '%{url_effective}' "\$to")" >> "$2/sso-urls.txt" ;;
 esac
@@ -50,6 +52,9 @@ if [[ -z "${_E2E_INNER:-}" ]]; then
   OUT=$(mkdir -p "${OUT:-$PWD/e2e-out}/$SCEN" && cd "${OUT:-$PWD/e2e-out}/$SCEN" && pwd)
   SHOTS=$(dirname "$OUT")
   W=$(mktemp -d /tmp/exn-e2e.XXXXXX)
+  # It holds keys, codes and links: gone even when run.sh's timeout ends us.
+  trap '[[ -n "${XPID:-}" ]] && kill "$XPID" 2>/dev/null; rm -rf "$W"' EXIT
+  trap 'exit 143' TERM INT
   mkdir -p "$W/home" "$W/run" "$W/bin" "$W/empty"; chmod 700 "$W/run"
   # The fake browser: fetch the URL as a browser would, following
   # redirects (the app hands the SSO URL over through a one-time loopback

@@ -33,8 +33,8 @@ for s in "${ORDER[@]}"; do
       echo "SKIP: $s: no settings driver given (SETTINGSDRIVER=path/to/settingsdriver; .ci/desktop.sh builds it): links are confirmed on the settings page"; continue
     elif [[ ! -x "$SETTINGSDRIVER" ]]; then
       echo "FAIL: $s: SETTINGSDRIVER=$SETTINGSDRIVER is not an executable"; F=$((F+1)); continue
-    elif [[ -z "${RELAY_BIN:-}" ]]; then
-      echo "FAIL: $s: needs RELAY_BIN (the relay the page enrolls with)"; F=$((F+1)); continue
+    elif [[ -z "${RELAY_BIN:-}" && $s != settings_admin ]]; then
+      echo "SKIP: $s: no exmail-relay binary given (RELAY_BIN=path/to/exmail-relay; .ci/desktop.sh builds it): the page enrolls with it"; continue
     fi
   fi
   if [[ $s == relay ]]; then
