@@ -248,7 +248,8 @@ type Labels struct {
 // Action is a user request from the tray, or from a toast click. Send
 // actions on the channel given as Deps.Actions. The concrete types are
 // OpenMailbox, OpenMail, Pause, PauseUntilTomorrow, Resume, Details,
-// SetShowContent, SetAutostart, OpenSettings, ApplyPrefs, About and Quit.
+// SetShowContent, SetAutostart, OpenSettings, ApplyPrefs, AutostartChanged,
+// About and Quit.
 type Action interface{ isAction() }
 
 // OpenMailbox opens the inbox in the browser through SSO (a left click on
@@ -298,6 +299,11 @@ type ApplyPrefs struct {
 	Sound       bool
 }
 
+// AutostartChanged says that start at login was changed elsewhere (the
+// settings page, which did it and reported any failure): the menu's
+// checkbox follows, and nothing is written again.
+type AutostartChanged struct{ On bool }
+
 // About shows one toast with the program name and version.
 type About struct{}
 
@@ -314,6 +320,7 @@ func (SetShowContent) isAction()     {}
 func (SetAutostart) isAction()       {}
 func (OpenSettings) isAction()       {}
 func (ApplyPrefs) isAction()         {}
+func (AutostartChanged) isAction()   {}
 func (About) isAction()              {}
 func (Quit) isAction()               {}
 

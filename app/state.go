@@ -413,6 +413,9 @@ func (s *state) handle(act Action, now time.Time) []effect {
 		s.prefs = next
 		s.quietResumed = time.Time{} // a new schedule starts afresh
 		return []effect{savePrefsFx{s.prefs}}
+	case AutostartChanged:
+		s.autostart = act.On
+		return nil
 	case SetAutostart:
 		if !s.autostartAvail {
 			return nil

@@ -856,6 +856,9 @@ func TestAutostart(t *testing.T) {
 	if fx := s.autostartDone(autostartResult{Query: true, Err: errors.New("no such file")}); fx != nil {
 		t.Errorf("a failed start-up query toasts %v", fx)
 	}
+	if fx := s.handle(AutostartChanged{On: false}, t0); fx != nil || s.model(t0).Autostart {
+		t.Errorf("a change made on the settings page: effects %v (want none: it is written there), Autostart %v", fx, s.model(t0).Autostart)
+	}
 }
 
 func TestPausedAtStart(t *testing.T) {

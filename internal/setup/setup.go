@@ -163,6 +163,9 @@ func (s *Store) Enroll(ctx context.Context, relay string, code api.Secret, name 
 	if err != nil {
 		return Enrolled{}, fmt.Errorf("enrolling with the relay %s failed; nothing was stored: %w", relay, err)
 	}
+	// The code is spent: storing must not stop because the caller went
+	// away (a closed browser tab); the keyring's own timeout bounds it.
+	ctx = context.WithoutCancel(ctx)
 	if err := s.Keys.Set(ctx, account.DeviceKeyName(relay), en.Token); err != nil {
 		return Enrolled{}, fmt.Errorf("the relay enrolled this computer as device %s, but the OS keyring refused its token, so nothing was stored: %w (ask IT to revoke that device and send a new code)", en.DeviceID, err)
 	}
@@ -401,7 +404,7 @@ func (s *Store) SignOut(ctx context.Context, agent string) (removed []string, er
 			return removed, err
 		}
 	}
-	if cfg.HasAccount() || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" {
+	if cfg.HasAccount() || cfg.Alias != "" || cfg.TokenURL != "" || cfg.APIURL != "" || cfg.LoginURL != "" || cfg.CorpAPIURL != "" {
 		if only == "" || only == cfg.Agent {
 			if err := config.Update(path, func(c *config.Config) error { c.ClearAccount(); return nil }); err != nil {
 				return removed, fmt.Errorf("could not remove the account from the config file: %w", err)

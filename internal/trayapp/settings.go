@@ -180,7 +180,7 @@ func (g *page) SetAutostart(ctx context.Context, on bool) error {
 	if err := g.r.auto.SetEnabled(on); err != nil {
 		return err
 	}
-	g.r.send(app.SetAutostart{On: on}) // the menu's checkbox follows
+	g.r.send(app.AutostartChanged{On: on}) // the menu's checkbox follows; written once, here
 	return nil
 }
 
