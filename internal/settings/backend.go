@@ -3,6 +3,8 @@ package settings
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/exmail-notifier/exmail-notifier/api"
 	"github.com/exmail-notifier/exmail-notifier/app"
@@ -125,14 +127,21 @@ func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", int(t)/60, 
 
 // ParseTimeOfDay reads "HH:MM" (what an <input type=time> sends) or "H:MM".
 func ParseTimeOfDay(s string) (TimeOfDay, error) {
-	var h, m int
-	if n, err := fmt.Sscanf(s, "%d:%d", &h, &m); err != nil || n != 2 || len(s) < 4 || len(s) > 5 || s[len(s)-3] != ':' {
-		return 0, fmt.Errorf("settings: %q is not a time of day (HH:MM)", s)
-	}
-	if h < 0 || h > 23 || m < 0 || m > 59 {
+	hs, ms, ok := strings.Cut(s, ":")
+	h, herr := digits(hs, 1, 2)
+	m, merr := digits(ms, 2, 2)
+	if !ok || herr != nil || merr != nil || h > 23 || m > 59 {
 		return 0, fmt.Errorf("settings: %q is not a time of day (HH:MM)", s)
 	}
 	return TimeOfDay(h*60 + m), nil
+}
+
+// digits reads a number of min to max ASCII digits (no sign, no space).
+func digits(s string, min, max int) (int, error) {
+	if len(s) < min || len(s) > max || strings.Trim(s, "0123456789") != "" {
+		return 0, fmt.Errorf("not %d to %d digits", min, max)
+	}
+	return strconv.Atoi(s)
 }
 
 // Report is doctor's findings.

@@ -241,8 +241,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 }
 
-// takePending returns the enrollment waiting under id (nil if none or
-// expired).
 // getPending returns a copy of the enrollment waiting under id (nil when
 // there is none): handlers read it without the lock, so they never share
 // the stored one, which setPendingRelay changes.

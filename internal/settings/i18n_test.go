@@ -36,6 +36,10 @@ func TestParseTimeOfDay(t *testing.T) {
 		{"12:0", 0, false},
 		{"12:00:00", 0, false},
 		{"ab:cd", 0, false},
+		{"1:5x", 0, false},
+		{"+1:05", 0, false},
+		{"-0:05", 0, false},
+		{" 8:05", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,26 +20,7 @@ type page struct {
 }
 
 // esc escapes s for HTML text and double-quoted attribute values.
-func esc(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '"':
-			b.WriteString("&#34;")
-		case '\'':
-			b.WriteString("&#39;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func esc(s string) string { return html.EscapeString(s) }
 
 // clean is the rule for untrusted text on the page: safetext.Line, at most
 // n runes.
@@ -60,8 +42,7 @@ func newPage(lang app.Lang, title string) *page {
 	return p
 }
 
-func (p *page) raw(s string)  { p.b.WriteString(s) }
-func (p *page) text(s string) { p.b.WriteString(esc(s)) }
+func (p *page) raw(s string) { p.b.WriteString(s) }
 
 // section is a group: a small heading above a rounded box.
 func (p *page) section(title string, body func()) {
