@@ -219,11 +219,8 @@ func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path s
 // (then): nothing is guessed or overwritten.
 func (e *env) settingsToChange(then string) (*config.Config, string, error) {
 	cfg, path, err := e.accounts().LoadConfig()
-	switch {
-	case err != nil && path == "":
-		return nil, "", fmt.Errorf("no place for the config file: %w (set HOME, or EXMAIL_CONFIG to a file path)", err)
-	case err != nil:
-		return nil, "", fmt.Errorf("%w (fix or delete the file; %s)", err, then)
+	if err != nil {
+		return nil, "", configHint(&setup.ConfigError{Path: path, Err: err}, then)
 	}
 	return cfg, path, nil
 }
@@ -309,15 +306,12 @@ func cmdLogout(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return f.usageErrorf("unexpected argument %q", f.Arg(0))
 	}
-	if _, _, err := e.settingsToChange("the key stays in the OS keyring"); err != nil {
-		return err
-	}
 	removed, err := e.setupStore().SignOut(ctx, *agentFlag)
 	if err != nil {
 		if len(removed) > 0 {
 			fmt.Fprintf(e.stdout, "Removed %s.\n", strings.Join(removed, " and "))
 		}
-		return err
+		return configHint(err, "the key stays in the OS keyring")
 	}
 	if len(removed) == 0 {
 		fmt.Fprintln(e.stdout, "Nothing to remove: no account is stored.")

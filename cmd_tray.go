@@ -15,7 +15,6 @@ import (
 	"github.com/exmail-notifier/exmail-notifier/internal/account"
 	"github.com/exmail-notifier/exmail-notifier/internal/desktop"
 	"github.com/exmail-notifier/exmail-notifier/internal/handoff"
-	"github.com/exmail-notifier/exmail-notifier/internal/setup"
 	"github.com/exmail-notifier/exmail-notifier/internal/trayapp"
 )
 
@@ -84,7 +83,7 @@ func runTray(ctx context.Context, e *env, how trayStart) error {
 		s.Saver = prefs
 	}
 	s.Page = &trayapp.Page{
-		Accounts:  &setup.Store{Keys: e.interactiveKeyStore(), Config: e.accounts().LoadConfig, Log: log},
+		Accounts:  e.setupStore(),
 		Doctor:    e.doctorReport,
 		PeerCheck: handoff.PeerCheck(),
 	}
