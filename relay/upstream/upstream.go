@@ -135,34 +135,52 @@ func (in *Ingest) Run(ctx context.Context, events <-chan api.Event) error {
 // maxBatch bounds the events stored in one transaction.
 const maxBatch = 256
 
+// toStored is the stored event for ev, a NewMail or an UnreadChanged of
+// a mailbox with an active device (ok false otherwise: another event, no
+// alias, not enrolled). enrolled caches the store's answers for one batch.
+func (in *Ingest) toStored(ctx context.Context, ev api.Event, now time.Time, enrolled map[string]bool) (_ store.Event, ok bool, err error) {
+	var user string
+	switch ev := ev.(type) {
+	case api.NewMail:
+		user = ev.User
+	case api.UnreadChanged:
+		user = ev.User
+	default:
+		return store.Event{}, false, nil
+	}
+	alias := store.NormAlias(user)
+	if alias == "" {
+		return store.Event{}, false, nil
+	}
+	on, seen := enrolled[alias]
+	if !seen {
+		if on, err = in.st.Enrolled(ctx, alias); err != nil {
+			return store.Event{}, false, fmt.Errorf("relay upstream: checking enrollment: %w", err)
+		}
+		enrolled[alias] = on
+	}
+	if !on {
+		return store.Event{}, false, nil
+	}
+	if m, isMail := ev.(api.NewMail); isMail {
+		return newMailEvent(alias, m, now), true, nil
+	}
+	return unreadEvent(alias, ev.(api.UnreadChanged).Unread, now), true, nil
+}
+
 func (in *Ingest) process(ctx context.Context, batch []api.Event) {
 	now := in.opts.Now()
 	var evs []store.Event
 	enrolled := map[string]bool{}
-	keep := func(user string) (string, bool) {
-		alias := store.NormAlias(user)
-		if alias == "" {
-			return "", false
-		}
-		on, seen := enrolled[alias]
-		if !seen {
-			var err error
-			if on, err = in.st.Enrolled(ctx, alias); err != nil {
-				in.log.Error("relay upstream: checking enrollment", "err", err)
-			}
-			enrolled[alias] = on
-		}
-		return alias, on
-	}
 	for _, ev := range batch {
 		switch ev := ev.(type) {
-		case api.NewMail:
-			if alias, ok := keep(ev.User); ok {
-				evs = append(evs, newMailEvent(alias, ev, now))
+		case api.NewMail, api.UnreadChanged:
+			se, ok, err := in.toStored(ctx, ev, now, enrolled)
+			if err != nil {
+				in.log.Error("relay upstream: checking enrollment", "err", err)
 			}
-		case api.UnreadChanged:
-			if alias, ok := keep(ev.User); ok {
-				evs = append(evs, unreadEvent(alias, ev.Unread, now))
+			if ok {
+				evs = append(evs, se)
 			}
 		case api.StateChanged: // the batch's last event
 			in.commit(ctx, evs...)
@@ -263,32 +281,14 @@ func (in *Ingest) commitLocked(ctx context.Context, evs []store.Event) error {
 func (in *Ingest) Push(ctx context.Context, evs ...api.Event) error {
 	now := in.opts.Now()
 	var out []store.Event
+	enrolled := map[string]bool{}
 	for _, ev := range evs {
-		var user string
-		switch ev := ev.(type) {
-		case api.NewMail:
-			user = ev.User
-		case api.UnreadChanged:
-			user = ev.User
-		default:
-			continue
-		}
-		alias := store.NormAlias(user)
-		if alias == "" {
-			continue
-		}
-		on, err := in.st.Enrolled(ctx, alias)
+		se, ok, err := in.toStored(ctx, ev, now, enrolled)
 		if err != nil {
-			return fmt.Errorf("relay upstream: checking enrollment: %w", err)
+			return err
 		}
-		if !on {
-			continue
-		}
-		switch ev := ev.(type) {
-		case api.NewMail:
-			out = append(out, newMailEvent(alias, ev, now))
-		case api.UnreadChanged:
-			out = append(out, unreadEvent(alias, ev.Unread, now))
+		if ok {
+			out = append(out, se)
 		}
 	}
 	if len(out) == 0 {
