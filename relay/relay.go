@@ -207,7 +207,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
-	var srvRef atomic.Pointer[server.Server]
 	// cur is the ingest that stores upstream events: always there for a
 	// single node, and only while this node holds the lease in a cluster.
 	var cur atomic.Pointer[upstream.Ingest]
@@ -219,8 +218,8 @@ func Run(ctx context.Context, cfg Config) error {
 		// Not the holder: ask upstream, and have the holder store a
 		// count that changed.
 		n, err := up.NewCount(ctx, alias)
-		if err == nil {
-			if m, merr := cfg.Store.Mailbox(ctx, alias); merr == nil && m.Unread != n && cl != nil {
+		if err == nil && cl != nil {
+			if m, merr := cfg.Store.Mailbox(ctx, alias); merr == nil && m.Unread != n {
 				cl.AskRefresh(alias)
 			}
 		}
@@ -252,12 +251,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// them when this node holds the upstream; otherwise an ingest of its
 	// own, unfenced and publishing through the cluster, does (the store
 	// drops a new mail stored twice).
+	var pushIn *upstream.Ingest // set once the server exists, before it serves
 	if recv, ok := up.(Receiver); ok {
-		var local upstream.Publisher = lateServer(func() *server.Server { return srvRef.Load() })
-		if cl != nil {
-			local = cl
-		}
-		pushIn := upstream.New(cfg.Store, local, up, upstream.Options{Logger: log})
 		push := func(ctx context.Context, evs ...api.Event) error {
 			if in := cur.Load(); in != nil {
 				return in.Push(ctx, evs...)
@@ -274,7 +269,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	srv := server.New(cfg.Store, up, sopts)
-	srvRef.Store(srv)
+	if _, ok := up.(Receiver); ok {
+		var local upstream.Publisher = srv
+		if cl != nil {
+			local = cl
+		}
+		pushIn = upstream.New(cfg.Store, local, up, upstream.Options{Logger: log})
+	}
 	// hold runs the upstream and the ingest into st until ctx is done.
 	hold := func(ctx context.Context, st upstream.Store, pub upstream.Publisher) {
 		in := upstream.New(st, pub, up, upstream.Options{Logger: log})
@@ -417,11 +418,3 @@ func prune(ctx context.Context, st store.Store, r store.Retention, every time.Du
 		}
 	}
 }
-
-// lateServer publishes to the server it returns, which exists by the time
-// anything is published (the push handler is built before the server that
-// serves it).
-type lateServer func() *server.Server
-
-func (f lateServer) Publish(ev store.Event)  { f().Publish(ev) }
-func (f lateServer) SetUpstream(online bool) { f().SetUpstream(online) }
