@@ -36,18 +36,33 @@ var (
 	corpMail     = secret{"the secret of the 新邮件提醒 (new-mail reminder) application", "corp-mail-secret-file", "exmail-corp-mail-secret", "EXMAIL_CORP_MAIL_SECRET"}
 	// The callback settings are two secrets: a file or credential holds
 	// the Token on its first line and the EncodingAESKey on its second;
-	// the environment has a variable for each.
-	callbackKeys = secret{"the callback Token and EncodingAESKey", "callback-secret-file", "exmail-callback", "EXMAIL_CALLBACK_TOKEN and EXMAIL_CALLBACK_AES_KEY"}
+	// the environment has a variable for each (callbackTokenEnv,
+	// callbackAESKeyEnv), so this one names none.
+	callbackKeys = secret{"the callback Token and EncodingAESKey", "callback-secret-file", "exmail-callback", ""}
+)
+
+const (
+	callbackTokenEnv  = "EXMAIL_CALLBACK_TOKEN"
+	callbackAESKeyEnv = "EXMAIL_CALLBACK_AES_KEY"
 )
 
 // secretVars are the environment variables OSEnv takes out of the
 // process environment.
-var secretVars = []string{"EXMAIL_SECRET", "EXMAIL_CORP_SSO_SECRET", "EXMAIL_CORP_MAIL_SECRET", "EXMAIL_CALLBACK_TOKEN", "EXMAIL_CALLBACK_AES_KEY"}
+var secretVars = []string{interfaceKey.env, corpSSO.env, corpMail.env, callbackTokenEnv, callbackAESKeyEnv}
 
 // lookup reads s from file (its flag's value), the credential or the
 // environment. It returns "" and no error when none is set; src says
 // where the value came from, for messages.
 func (s secret) lookup(e Env, file string) (value, src string, err error) {
+	if value, src, err = s.fromFile(e, file); value != "" || err != nil {
+		return value, src, err
+	}
+	return strings.TrimSpace(e.Getenv(s.env)), s.env, nil
+}
+
+// fromFile reads s from file (its flag's value) or, without one, the
+// systemd credential; "" and no error when neither is there.
+func (s secret) fromFile(e Env, file string) (value, src string, err error) {
 	src = "--" + s.flag
 	if file == "" {
 		if d := e.Getenv("CREDENTIALS_DIRECTORY"); d != "" {
@@ -70,7 +85,7 @@ func (s secret) lookup(e Env, file string) (value, src string, err error) {
 		}
 		return v, src, nil
 	}
-	return strings.TrimSpace(e.Getenv(s.env)), s.env, nil
+	return "", "", nil
 }
 
 // require is lookup for a secret that must be set.
@@ -209,19 +224,19 @@ func (u *upstreamFlags) openCorp(e Env, sso, callbacks bool) (*upstreamConn, err
 // readCallbackKeys reads the callback Token and EncodingAESKey: both, or
 // neither (then the relay polls the counts).
 func readCallbackKeys(e Env, file string) (token, aesKey api.Secret, err error) {
-	v, src, err := callbackKeys.lookup(e, file)
+	v, src, err := callbackKeys.fromFile(e, file)
 	if err != nil {
 		return "", "", err
 	}
-	if v != "" && src != callbackKeys.env {
+	if v != "" {
 		lines := strings.Fields(v)
 		if len(lines) != 2 {
 			return "", "", fmt.Errorf("%s must hold two lines, the callback Token then the EncodingAESKey; it holds %d", src, len(lines))
 		}
 		return api.Secret(lines[0]), api.Secret(lines[1]), nil
 	}
-	token = api.Secret(strings.TrimSpace(e.Getenv("EXMAIL_CALLBACK_TOKEN")))
-	aesKey = api.Secret(strings.TrimSpace(e.Getenv("EXMAIL_CALLBACK_AES_KEY")))
+	token = api.Secret(strings.TrimSpace(e.Getenv(callbackTokenEnv)))
+	aesKey = api.Secret(strings.TrimSpace(e.Getenv(callbackAESKeyEnv)))
 	switch {
 	case token != "" && aesKey == "":
 		return "", "", errors.New("EXMAIL_CALLBACK_TOKEN is set but EXMAIL_CALLBACK_AES_KEY is not: callbacks need both (or neither, to poll the unread counts)")
