@@ -163,17 +163,8 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 
-	s := trayapp.Session{
-		Lock:         "demo",
-		Alias:        alias,
-		Lang:         e.uiLang(ctx, ""),
-		Prefs:        app.Prefs{ShowContent: true, Sound: true},
-		Backend:      trayapp.Connect(c, alias, api.WatchOptions{}, log),
-		Extra:        func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
-		HeadlessNote: "exmail-notifier: demo mailbox " + alias + "; a colleague writes about every " + interval.String() + ".",
-		Page:         demoPage(),
-		Agent:        srv.ClientID(),
-	}
+	s := demoSession(ctx, e, trayapp.Account{Alias: alias, Agent: srv.ClientID(), Backend: trayapp.Connect(c, alias, api.WatchOptions{}, log)},
+		colleague, "exmail-notifier: demo mailbox "+alias+"; a colleague writes about every "+interval.String()+".")
 	if relayed != nil {
 		src, err := client.New(client.Config{URL: relayed.url, Token: relayed.enrolled.Token, Alias: alias, Logger: log})
 		if err != nil {
@@ -322,38 +313,33 @@ func demoCorp(ctx context.Context, e *env, interval time.Duration, serve, viaRel
 		if err != nil {
 			return err
 		}
-		s := trayapp.Session{
-			Lock:    "demo",
-			Alias:   alias,
-			Lang:    e.uiLang(ctx, ""),
-			Prefs:   app.Prefs{ShowContent: true, Sound: true},
-			Mode:    app.ModeRelay,
-			Backend: trayapp.FollowRelay(src, log),
-			Extra:   func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
-			Page:    demoPage(),
-			Relay:   relayed.url,
-			HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API; a colleague writes about every " +
-				interval.String() + ". The mail is pushed to a company relay at " + relayed.url + " (signed callbacks), which the tray follows.",
-		}
+		s := demoSession(ctx, e, trayapp.Account{Alias: alias, Mode: app.ModeRelay, Relay: relayed.url, Backend: trayapp.FollowRelay(src, log)},
+			colleague, "exmail-notifier: demo mailbox "+alias+" on Tencent's current API; a colleague writes about every "+
+				interval.String()+". The mail is pushed to a company relay at "+relayed.url+" (signed callbacks), which the tray follows.")
 		log.Info("demo", "mailbox", alias, "api", "corp", "relay", relayed.url, "interval", interval)
 		return trayapp.Run(ctx, e.trayEnv(), s)
 	}
-	s := trayapp.Session{
-		Lock:       "demo",
-		Alias:      alias,
-		Lang:       e.uiLang(ctx, ""),
-		Prefs:      app.Prefs{ShowContent: true, Sound: true},
-		CountsOnly: true,
-		Mode:       app.ModeCorp,
-		Backend:    trayapp.Poll(c.Mail, alias, demoCorpEvery, log),
-		Extra:      func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
-		Page:       demoPage(),
-		CorpID:     a.CorpID,
-		HeadlessNote: "exmail-notifier: demo mailbox " + alias + " on Tencent's current API: the count is read every " +
-			demoCorpEvery.String() + "; a colleague writes about every " + interval.String() + ".",
-	}
+	s := demoSession(ctx, e, trayapp.Account{Alias: alias, CountsOnly: true, Mode: app.ModeCorp, CorpID: a.CorpID,
+		Backend: trayapp.Poll(c.Mail, alias, demoCorpEvery, log)},
+		colleague, "exmail-notifier: demo mailbox "+alias+" on Tencent's current API: the count is read every "+
+			demoCorpEvery.String()+"; a colleague writes about every "+interval.String()+".")
 	log.Info("demo", "mailbox", alias, "api", "corp", "interval", interval)
 	return trayapp.Run(ctx, e.trayEnv(), s)
+}
+
+// demoSession is the tray's session for a demo account acct: content and
+// sound on, the demo's settings page, the colleague beside it, and note
+// printed when there is no desktop.
+func demoSession(ctx context.Context, e *env, acct trayapp.Account, colleague func(context.Context), note string) trayapp.Session {
+	acct.Lang = e.uiLang(ctx, "")
+	return trayapp.Session{
+		Lock:         "demo",
+		Account:      acct,
+		Prefs:        app.Prefs{ShowContent: true, Sound: true},
+		Extra:        func(ctx context.Context, _ app.Toaster) { colleague(ctx) },
+		HeadlessNote: note,
+		Page:         demoPage(),
+	}
 }
 
 // demoPage is the demo's settings page: the preferences work, the account

@@ -90,12 +90,13 @@ func runTray(ctx context.Context, e *env, how trayStart) error {
 	if cfgPath != "" {
 		s.Page.SaveLang = prefs.SaveLang
 	}
-	s.Reload = func(ctx context.Context) (trayapp.Session, error) {
+	s.Reload = func(ctx context.Context) (trayapp.Account, error) {
 		cfg, _, err := e.accounts().LoadConfig()
 		if err != nil {
-			return trayapp.Session{}, err
+			return trayapp.Account{}, err
 		}
-		return e.traySession(ctx, cfg)
+		s, err := e.traySession(ctx, cfg)
+		return s.Account, err
 	}
 	return trayapp.Run(ctx, e.trayEnv(), s)
 }
@@ -107,9 +108,8 @@ func runTray(ctx context.Context, e *env, how trayStart) error {
 func (e *env) traySession(ctx context.Context, cfg *config.Config) (trayapp.Session, error) {
 	log := e.logger()
 	s := trayapp.Session{
-		Lang:       e.uiLang(ctx, cfg.Lang),
-		LangChoice: cfg.Lang,
-		Prefs:      trayapp.PrefsOf(cfg),
+		Account: trayapp.Account{Lang: e.uiLang(ctx, cfg.Lang), LangChoice: cfg.Lang},
+		Prefs:   trayapp.PrefsOf(cfg),
 	}
 	watch := api.WatchOptions{IdleTimeout: time.Duration(cfg.IdleTimeout)}
 	a, err := e.accounts().Resolve(ctx)

@@ -316,9 +316,7 @@ func (r *runner) reload(ctx context.Context) error {
 		return err
 	}
 	r.smu.Lock()
-	r.s.Alias, r.s.HoldsAdminKey, r.s.CountsOnly, r.s.Mode, r.s.Problem = next.Alias, next.HoldsAdminKey, next.CountsOnly, next.Mode, next.Problem
-	r.s.Relay, r.s.Agent, r.s.CorpID = next.Relay, next.Agent, next.CorpID
-	r.s.Lang, r.s.LangChoice, r.s.Backend = next.Lang, next.LangChoice, next.Backend
+	r.s.Account = next
 	r.smu.Unlock()
 	select {
 	case r.restart <- struct{}{}:

@@ -41,7 +41,37 @@ func (e Env) logger() *slog.Logger {
 type Session struct {
 	// Lock names the single-instance lock ("tray", "demo"): one run per
 	// user and name.
-	Lock  string
+	Lock string
+	// Account is what a reload replaces (see Reload).
+	Account
+	Prefs app.Prefs
+	// Autostart offers the real "Start at login"; false gives an
+	// in-memory one that changes nothing on the machine (the demo).
+	Autostart bool
+	Saver     app.PrefsSaver // nil: preferences are forgotten at exit
+	// Extra runs beside the app (the demo's colleague) until ctx is done.
+	Extra func(ctx context.Context, toast app.Toaster)
+	// HeadlessNote is printed when there is no desktop session.
+	HeadlessNote string
+
+	// Page serves the settings page (first run, enrollment, preferences,
+	// the account, doctor); nil: no page and no Settings… item.
+	Page *Page
+	// Reload reads the stored account again after the page changed it
+	// (enroll, login, sign out, language), so that the tray switches to
+	// it without a restart; nil: the account cannot change.
+	Reload func(ctx context.Context) (Account, error)
+	// OpenSettings opens the page once the tray is up: the first run
+	// (no account yet), or "exmail-notifier settings".
+	OpenSettings bool
+	// Offer is an enrollment link (a click on an exmail-notifier://
+	// link) for the page to show for confirmation; it opens the page.
+	Offer api.Secret
+}
+
+// Account is the part of a Session that follows the stored account: the
+// mailbox, how it is reached, and the language.
+type Account struct {
 	Alias string // the mailbox shown; "" is the setup state
 	// HoldsAdminKey: this computer keeps the enterprise's administrator
 	// key (direct mode); About says what it can do (app.Config).
@@ -61,31 +91,7 @@ type Session struct {
 	// LangChoice is the configured language, "" (follow the system),
 	// "zh" or "en"; Lang is what it resolved to.
 	LangChoice string
-	Prefs      app.Prefs
-	// Autostart offers the real "Start at login"; false gives an
-	// in-memory one that changes nothing on the machine (the demo).
-	Autostart bool
-	Saver     app.PrefsSaver // nil: preferences are forgotten at exit
-	Backend   Backend
-	// Extra runs beside the app (the demo's colleague) until ctx is done.
-	Extra func(ctx context.Context, toast app.Toaster)
-	// HeadlessNote is printed when there is no desktop session.
-	HeadlessNote string
-
-	// Page serves the settings page (first run, enrollment, preferences,
-	// the account, doctor); nil: no page and no Settings… item.
-	Page *Page
-	// Reload reads the stored account again after the page changed it
-	// (enroll, login, sign out, language), so that the tray switches to
-	// it without a restart. Only the account fields of the result are
-	// used (Alias to Prefs, Backend); nil: the account cannot change.
-	Reload func(ctx context.Context) (Session, error)
-	// OpenSettings opens the page once the tray is up: the first run
-	// (no account yet), or "exmail-notifier settings".
-	OpenSettings bool
-	// Offer is an enrollment link (a click on an exmail-notifier://
-	// link) for the page to show for confirmation; it opens the page.
-	Offer api.Secret
+	Backend    Backend
 }
 
 // Backend is what the tray talks to for one mailbox: events, the unread

@@ -52,14 +52,14 @@ func (f *fakeAccounts) SignOut(ctx context.Context, agent string) ([]string, err
 
 // session is what Reload reads back: the stored account, following
 // nothing (no Source).
-func (f *fakeAccounts) session(ctx context.Context) (Session, error) {
+func (f *fakeAccounts) session(ctx context.Context) (Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := Session{Alias: f.alias, Relay: f.relay, Lang: app.English}
+	a := Account{Alias: f.alias, Relay: f.relay, Lang: app.English}
 	if f.relay != "" {
-		s.Mode = app.ModeRelay
+		a.Mode = app.ModeRelay
 	}
-	return s, nil
+	return a, nil
 }
 
 // modelView passes every rendered model to a channel.
@@ -93,7 +93,8 @@ func waitModel(t *testing.T, v modelView, what string, ok func(app.Model) bool) 
 func startTestTray(t *testing.T, acc *fakeAccounts) (*runner, modelView, <-chan api.Secret) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	s, _ := acc.session(ctx)
+	a, _ := acc.session(ctx)
+	s := Session{Account: a}
 	s.Prefs = app.Prefs{ShowContent: true, Sound: true}
 	opened := make(chan api.Secret, 4)
 	s.Page = &Page{Accounts: acc, Browse: func(ctx context.Context, link api.Secret) error {
