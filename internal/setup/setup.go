@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,13 +180,9 @@ func (s *Store) Enroll(ctx context.Context, relay string, code api.Secret, name 
 	}
 	out := Enrolled{Relay: relay, Alias: en.Alias, DeviceID: en.DeviceID}
 	// No administrator key stays behind on a relay desktop.
-	if old.Agent != "" && s.remove(ctx, old.Agent) {
+	if s.removeOld(ctx, &old, &config.Config{RelayURL: relay}) {
 		out.RemovedAgent = old.Agent
 	}
-	if old.RelayURL != "" && old.RelayURL != relay {
-		s.remove(ctx, account.DeviceKeyName(old.RelayURL))
-	}
-	s.removeCorp(ctx, &old)
 	return out, nil
 }
 
@@ -241,13 +238,7 @@ func (s *Store) Login(ctx context.Context, d Direct) (*api.User, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("the interface key is in the OS keyring, but the config file could not be written: %w", err)
 	}
-	if cfg.Agent != "" && cfg.Agent != a.Agent {
-		s.remove(ctx, cfg.Agent) // the previous admin account's key is of no use any more
-	}
-	if cfg.RelayURL != "" {
-		s.remove(ctx, account.DeviceKeyName(cfg.RelayURL))
-	}
-	s.removeCorp(ctx, cfg)
+	s.removeOld(ctx, cfg, &next)
 	return user, nil
 }
 
@@ -323,16 +314,7 @@ func (s *Store) LoginCorp(ctx context.Context, c Corp) error {
 	}); err != nil {
 		return fmt.Errorf("the secrets are in the OS keyring, but the config file could not be written: %w", err)
 	}
-	// No other account's secret stays behind.
-	if cfg.Agent != "" {
-		s.remove(ctx, cfg.Agent)
-	}
-	if cfg.RelayURL != "" {
-		s.remove(ctx, account.DeviceKeyName(cfg.RelayURL))
-	}
-	if cfg.CorpID != "" && cfg.CorpID != next.CorpID {
-		s.removeCorp(ctx, cfg)
-	}
+	s.removeOld(ctx, cfg, &next)
 	return nil
 }
 
@@ -415,24 +397,37 @@ func (s *Store) SignOut(ctx context.Context, agent string) (removed []string, er
 	return removed, nil
 }
 
-// remove deletes an old secret, logging (never failing) when the keyring
-// refuses; it reports whether one was removed.
-func (s *Store) remove(ctx context.Context, name string) bool {
-	switch err := s.Keys.Delete(ctx, name); {
-	case err == nil:
-		return true
-	case !errors.Is(err, creds.ErrNotFound):
-		s.log().Warn("could not remove the previous account's secret from the OS keyring; remove it by hand", "err", err)
+// keyNames are the keyring entries of c's account: the admin account's
+// key, the relay's device token, the current API's two secrets.
+func keyNames(c *config.Config) []string {
+	var names []string
+	if c.Agent != "" {
+		names = append(names, c.Agent)
 	}
-	return false
+	if c.RelayURL != "" {
+		names = append(names, account.DeviceKeyName(c.RelayURL))
+	}
+	if c.CorpID != "" {
+		names = append(names, account.CorpKeyName(c.CorpID, "sso"), account.CorpKeyName(c.CorpID, "mail"))
+	}
+	return names
 }
 
-// removeCorp deletes the current API's secrets of cfg's corpid, if any.
-func (s *Store) removeCorp(ctx context.Context, cfg *config.Config) {
-	if cfg.CorpID == "" {
-		return
+// removeOld deletes the old account's secrets that the next one does not
+// use (one account at a time), logging (never failing) when the keyring
+// refuses. It reports whether old's admin key was removed.
+func (s *Store) removeOld(ctx context.Context, old, next *config.Config) (removedAgent bool) {
+	keep := keyNames(next)
+	for _, name := range keyNames(old) {
+		if slices.Contains(keep, name) {
+			continue
+		}
+		switch err := s.Keys.Delete(ctx, name); {
+		case err == nil:
+			removedAgent = removedAgent || name == old.Agent
+		case !errors.Is(err, creds.ErrNotFound):
+			s.log().Warn("could not remove the previous account's secret from the OS keyring; remove it by hand", "err", err)
+		}
 	}
-	for _, app := range []string{"sso", "mail"} {
-		s.remove(ctx, account.CorpKeyName(cfg.CorpID, app))
-	}
+	return removedAgent
 }
