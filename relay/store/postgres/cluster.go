@@ -126,13 +126,6 @@ func (d *DB) AcquireLease(ctx context.Context, checkEvery time.Duration) (*Lease
 	return l, nil
 }
 
-// Term returns the current fencing term (0 before the first lease).
-func (d *DB) Term(ctx context.Context) (int64, error) {
-	var term int64
-	err := d.pool.QueryRow(ctx, `SELECT term FROM holder WHERE id=1`).Scan(&term)
-	return term, wrap("term", err)
-}
-
 // Fenced is the part of the store an upstream holder writes through: its
 // appends carry the lease's term and fail with store.ErrFenced once
 // another node has taken over. It implements upstream.Store.
