@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,13 +118,9 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Check what can be checked before asking for the key.
-	probe := *cfg
-	probe.ClearAccount()
-	probe.Agent, probe.Alias = *agent, *alias
-	probe.TokenURL = cmp.Or(strings.TrimSpace(*tokenURL), cfg.TokenURL)
-	probe.APIURL = cmp.Or(strings.TrimSpace(*apiURL), cfg.APIURL)
-	probe.LoginURL = cmp.Or(strings.TrimSpace(*loginURL), cfg.LoginURL)
-	if err := probe.Validate(); err != nil {
+	d := setup.Direct{Agent: *agent, Alias: *alias, TokenURL: *tokenURL, APIURL: *apiURL, LoginURL: *loginURL, InsecureTokenURL: e.insecure}
+	probe, err := d.Next(cfg)
+	if err != nil {
 		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
 	}
 
@@ -144,20 +139,16 @@ func cmdLogin(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Verified before anything is stored: a token, then the mailbox.
-	user, err := e.setupStore().Login(ctx, setup.Direct{
-		Agent: *agent, Alias: *alias, Key: key,
-		TokenURL: *tokenURL, APIURL: *apiURL, LoginURL: *loginURL,
-		InsecureTokenURL: e.insecure,
-	})
+	d.Key = key
+	user, err := e.setupStore().Login(ctx, d)
 	if err != nil {
 		return configHint(err, "then log in again")
 	}
-	a := account.Account{Agent: probe.Agent, Alias: probe.Alias}
-	who := a.Alias
+	who := probe.Alias
 	if name := safetext.Line(user.Name, 64); name != "" {
-		who = fmt.Sprintf("%s (%s)", a.Alias, name)
+		who = fmt.Sprintf("%s (%s)", probe.Alias, name)
 	}
-	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, a.Agent)
+	fmt.Fprintf(e.stdout, "Logged in: watching %s as admin account %q.\n", who, probe.Agent)
 	fmt.Fprintf(e.stdout, "Settings: %s. The interface key is in the OS keyring (service %q).\n", path, creds.Service)
 	return nil
 }
@@ -181,11 +172,9 @@ func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path s
 	if err := ask(&in.alias, "alias", "Mailbox to watch", cfg.Alias); err != nil {
 		return err
 	}
-	probe := *cfg
-	probe.ClearAccount()
-	probe.CorpID, probe.Alias = in.corpID, in.alias
-	probe.CorpAPIURL = cmp.Or(strings.TrimSpace(in.apiURL), cfg.CorpAPIURL)
-	if err := probe.Validate(); err != nil {
+	c := setup.Corp{CorpID: in.corpID, Alias: in.alias, APIURL: in.apiURL}
+	probe, err := c.Next(cfg)
+	if err != nil {
 		return &usageError{msg: oneLine(err.Error()), usage: f.help()}
 	}
 	var sso, mail api.Secret
@@ -204,11 +193,11 @@ func loginCorp(ctx context.Context, e *env, f *flags, cfg *config.Config, path s
 		}
 		sso, mail = s[0], s[1]
 	}
-	a := account.Account{CorpID: probe.CorpID, Alias: probe.Alias}
-	if err := e.setupStore().LoginCorp(ctx, setup.Corp{CorpID: in.corpID, Alias: in.alias, APIURL: in.apiURL, SSO: sso, Mail: mail}); err != nil {
+	c.SSO, c.Mail = sso, mail
+	if err := e.setupStore().LoginCorp(ctx, c); err != nil {
 		return configHint(err, "then log in again")
 	}
-	fmt.Fprintf(e.stdout, "Logged in: watching %s on Tencent's current API (corpid %s).\n", safetext.Line(a.Alias, 120), safetext.Line(a.CorpID, 80))
+	fmt.Fprintf(e.stdout, "Logged in: watching %s on Tencent's current API (corpid %s).\n", safetext.Line(probe.Alias, 120), safetext.Line(probe.CorpID, 80))
 	fmt.Fprintln(e.stdout, "Notifications show counts only: without a company relay this API gives no sender or subject.")
 	fmt.Fprintf(e.stdout, "Settings: %s. The secrets are in the OS keyring (service %q).\n", path, creds.Service)
 	return nil

@@ -196,6 +196,25 @@ type Direct struct {
 	InsecureTokenURL           bool // the CLI's --insecure
 }
 
+// Next is the config that storing d over stored would give, checked (an
+// *InvalidError when something typed cannot be stored). The key is not
+// part of it: the CLI checks this before asking for the key.
+func (d Direct) Next(stored *config.Config) (config.Config, error) {
+	next := *stored
+	next.ClearAccount()
+	next.Agent, next.Alias = strings.TrimSpace(d.Agent), strings.TrimSpace(d.Alias)
+	next.TokenURL = cmp.Or(strings.TrimSpace(d.TokenURL), stored.TokenURL)
+	next.APIURL = cmp.Or(strings.TrimSpace(d.APIURL), stored.APIURL)
+	next.LoginURL = cmp.Or(strings.TrimSpace(d.LoginURL), stored.LoginURL)
+	if next.Agent == "" || next.Alias == "" {
+		return next, &InvalidError{errors.New("the admin account and the mailbox are both needed")}
+	}
+	if err := next.Validate(); err != nil {
+		return next, &InvalidError{err}
+	}
+	return next, nil
+}
+
 // Login checks d with the server (a token, then the mailbox) and stores
 // it: the key in the keyring under the admin account, the rest in the
 // config file. It returns the mailbox's user record.
@@ -204,17 +223,9 @@ func (s *Store) Login(ctx context.Context, d Direct) (*api.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := *cfg
-	next.ClearAccount()
-	next.Agent, next.Alias = strings.TrimSpace(d.Agent), strings.TrimSpace(d.Alias)
-	next.TokenURL = cmp.Or(strings.TrimSpace(d.TokenURL), cfg.TokenURL)
-	next.APIURL = cmp.Or(strings.TrimSpace(d.APIURL), cfg.APIURL)
-	next.LoginURL = cmp.Or(strings.TrimSpace(d.LoginURL), cfg.LoginURL)
-	if next.Agent == "" || next.Alias == "" {
-		return nil, &InvalidError{errors.New("the admin account and the mailbox are both needed")}
-	}
-	if err := next.Validate(); err != nil {
-		return nil, &InvalidError{err}
+	next, err := d.Next(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if d.Key.Reveal() == "" {
 		return nil, &InvalidError{errors.New("the interface key is empty")}
@@ -274,6 +285,23 @@ type Corp struct {
 	SSO, Mail             api.Secret
 }
 
+// Next is the config that storing c over stored would give, checked (an
+// *InvalidError when something typed cannot be stored); the secrets are
+// not part of it.
+func (c Corp) Next(stored *config.Config) (config.Config, error) {
+	next := *stored
+	next.ClearAccount()
+	next.CorpID, next.Alias = strings.TrimSpace(c.CorpID), strings.TrimSpace(c.Alias)
+	next.CorpAPIURL = cmp.Or(strings.TrimSpace(c.APIURL), stored.CorpAPIURL)
+	if next.CorpID == "" || next.Alias == "" {
+		return next, &InvalidError{errors.New("the corpid and the mailbox are both needed")}
+	}
+	if err := next.Validate(); err != nil {
+		return next, &InvalidError{err}
+	}
+	return next, nil
+}
+
 // LoginCorp checks c with the server (a token for each application, then
 // the mailbox's count) and stores it: the secrets in the keyring, the rest
 // in the config file.
@@ -282,15 +310,9 @@ func (s *Store) LoginCorp(ctx context.Context, c Corp) error {
 	if err != nil {
 		return err
 	}
-	next := *cfg
-	next.ClearAccount()
-	next.CorpID, next.Alias = strings.TrimSpace(c.CorpID), strings.TrimSpace(c.Alias)
-	next.CorpAPIURL = cmp.Or(strings.TrimSpace(c.APIURL), cfg.CorpAPIURL)
-	if next.CorpID == "" || next.Alias == "" {
-		return &InvalidError{errors.New("the corpid and the mailbox are both needed")}
-	}
-	if err := next.Validate(); err != nil {
-		return &InvalidError{err}
+	next, err := c.Next(cfg)
+	if err != nil {
+		return err
 	}
 	if c.SSO.Reveal() == "" || c.Mail.Reveal() == "" {
 		return &InvalidError{errors.New("both application secrets are needed: 单点登录 (single sign-on) and 新邮件提醒 (new mail)")}
